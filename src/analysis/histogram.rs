@@ -1,0 +1,129 @@
+//! Class histogram: instances and shallow bytes per class, grouped by class, package or loader.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::heap::{ClassIndex, HeapIndex};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistogramRow {
+    pub class: ClassIndex,
+    pub count: u64,
+    pub shallow_bytes: u64,
+}
+
+/// One row per class that has instances, largest shallow size first.
+#[derive(Debug, Clone, Default)]
+pub struct Histogram {
+    pub rows: Vec<HistogramRow>,
+    pub total_count: u64,
+    pub total_shallow_bytes: u64,
+}
+
+pub fn histogram(index: &HeapIndex) -> Histogram {
+    let nclasses = index.classes().len();
+    let class_of = index.class_of_all();
+    let per_class = (0..class_of.len() as u32)
+        .into_par_iter()
+        .with_min_len(1 << 16)
+        .fold(
+            || vec![(0u64, 0u64); nclasses],
+            |mut acc, o| {
+                let c = &mut acc[class_of[o as usize] as usize];
+                c.0 += 1;
+                c.1 += index.shallow_size(o);
+                acc
+            },
+        )
+        .reduce(
+            || vec![(0u64, 0u64); nclasses],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    x.0 += y.0;
+                    x.1 += y.1;
+                }
+                a
+            },
+        );
+    let mut rows: Vec<HistogramRow> = per_class
+        .iter()
+        .enumerate()
+        .filter(|(_, &(count, _))| count > 0)
+        .map(|(c, &(count, shallow_bytes))| HistogramRow {
+            class: c as ClassIndex,
+            count,
+            shallow_bytes,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.shallow_bytes
+            .cmp(&a.shallow_bytes)
+            .then(b.count.cmp(&a.count))
+            .then(a.class.cmp(&b.class))
+    });
+    Histogram {
+        total_count: rows.iter().map(|r| r.count).sum(),
+        total_shallow_bytes: rows.iter().map(|r| r.shallow_bytes).sum(),
+        rows,
+    }
+}
+
+/// How to group histogram rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// One row per class name, merging same-named classes of different loaders.
+    ClassName,
+    Package,
+    ClassLoader,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRow {
+    pub key: String,
+    pub classes: Vec<ClassIndex>,
+    pub count: u64,
+    pub shallow_bytes: u64,
+}
+
+/// Groups histogram rows; the result is sorted by shallow bytes, largest first.
+pub fn group(index: &HeapIndex, hist: &Histogram, grouping: Grouping) -> Vec<GroupRow> {
+    let mut groups: FxHashMap<String, GroupRow> = FxHashMap::default();
+    for r in &hist.rows {
+        let class = index.classes().get(r.class);
+        let key = match grouping {
+            Grouping::ClassName => class.name.clone(),
+            Grouping::Package => match class.package() {
+                "" => "(default package)".to_string(),
+                p => p.to_string(),
+            },
+            Grouping::ClassLoader => loader_name(index, class.loader_id),
+        };
+        let g = groups.entry(key.clone()).or_insert_with(|| GroupRow {
+            key,
+            classes: Vec::new(),
+            count: 0,
+            shallow_bytes: 0,
+        });
+        g.classes.push(r.class);
+        g.count += r.count;
+        g.shallow_bytes += r.shallow_bytes;
+    }
+    let mut out: Vec<GroupRow> = groups.into_values().collect();
+    out.sort_by(|a, b| {
+        b.shallow_bytes
+            .cmp(&a.shallow_bytes)
+            .then(a.key.cmp(&b.key))
+    });
+    out
+}
+
+/// `<boot>` or the loader's class and address.
+pub fn loader_name(index: &HeapIndex, loader_id: u64) -> String {
+    if loader_id == 0 {
+        return "<boot class loader>".to_string();
+    }
+    match index.find(loader_id) {
+        Some(o) => index.describe(o),
+        None => format!("<loader 0x{loader_id:x}>"),
+    }
+}

@@ -1,0 +1,3 @@
+//! Analyses of the heap index: pure functions of it, no UI types.
+
+pub mod histogram;

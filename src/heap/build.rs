@@ -1,0 +1,667 @@
+//! Building the index: one sequential scan of the records (which also finds chunk boundaries
+//! inside heap-dump segments), then one parallel pass over the chunks that fills flat arrays.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::classes::{
+    java_class_name, primitive_array_type, ClassIndex, ClassInfo, ClassKind, ClassTable, FieldInfo,
+    StaticInfo,
+};
+use super::idmap::IdMap;
+use super::layout::{self, LayoutSample};
+use super::threads::{self, RawFrame, RawThread, RawTrace};
+use super::{HeapIndex, ObjectId, Root, LARGE_SIZE};
+use crate::hprof::records::Record;
+use crate::hprof::{
+    parse_header, BasicType, ClassDump, DumpSource, GcRoot, HprofError, RecordIter, SubRecord,
+    SubRecordIter,
+};
+use crate::progress::{Phase, Progress};
+
+/// Target size of a chunk of sub-records handed to one worker.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// A run of whole sub-records and the range of object numbers (in file order) it fills.
+struct Chunk {
+    start: usize,
+    end: usize,
+    first_object: usize,
+    objects: usize,
+}
+
+/// What the sequential scan collects.
+#[derive(Default)]
+struct Scan<'a> {
+    utf8: FxHashMap<u64, (u64, u32)>,
+    class_names: FxHashMap<u64, u64>,
+    class_serials: FxHashMap<u32, u64>,
+    frames: FxHashMap<u64, RawFrame>,
+    traces: FxHashMap<u32, RawTrace>,
+    threads: Vec<RawThread>,
+    class_dumps: Vec<(u64, ClassDump<'a>)>,
+    roots: Vec<GcRoot>,
+    chunks: Vec<Chunk>,
+    objects: usize,
+    unknown_tags: FxHashMap<u8, u32>,
+    warnings: Vec<String>,
+}
+
+pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex, HprofError> {
+    let data = source.bytes();
+    let header = parse_header(data)?;
+    let id_size = header.id_size;
+
+    progress.start(Phase::Read, data.len() as u64);
+    let scan = scan_records(data, header.records_start, id_size, progress)?;
+
+    let mut warnings = scan.warnings;
+    if !scan.unknown_tags.is_empty() {
+        let mut tags: Vec<_> = scan.unknown_tags.iter().collect();
+        tags.sort();
+        let list: Vec<String> = tags
+            .iter()
+            .map(|(t, n)| format!("0x{t:02x} ×{n}"))
+            .collect();
+        warnings.push(format!(
+            "skipped {} records with unknown tags ({})",
+            scan.unknown_tags.values().sum::<u32>(),
+            list.join(", ")
+        ));
+    }
+
+    let utf8_text = |id: u64| -> Option<&str> {
+        let &(off, len) = scan.utf8.get(&id)?;
+        std::str::from_utf8(data.get(off as usize..off as usize + len as usize)?).ok()
+    };
+    let (mut classes, class_lookup) =
+        build_class_table(&scan.class_dumps, &scan.class_names, &utf8_text);
+    let Scan {
+        utf8,
+        class_names,
+        class_serials,
+        frames,
+        traces,
+        threads: raw_threads,
+        roots: raw_roots,
+        chunks,
+        objects: n,
+        ..
+    } = scan;
+
+    // The parallel pass: fill per-object arrays in file order.
+    progress.start(Phase::Index, data.len() as u64);
+    let mut ids = vec![0u64; n];
+    let mut offsets = vec![0u64; n];
+    let mut class_of = vec![0u32; n];
+    let mut lens = vec![0u32; n];
+    let unknown_class = AtomicU64::new(0);
+    let field_mismatch = AtomicU64::new(0);
+    {
+        let mut parts = Vec::with_capacity(chunks.len());
+        let (mut ri, mut ro, mut rc, mut rl) = (
+            ids.as_mut_slice(),
+            offsets.as_mut_slice(),
+            class_of.as_mut_slice(),
+            lens.as_mut_slice(),
+        );
+        for ch in &chunks {
+            let (a, b) = ri.split_at_mut(ch.objects);
+            let (c, d) = ro.split_at_mut(ch.objects);
+            let (e, f) = rc.split_at_mut(ch.objects);
+            let (g, h) = rl.split_at_mut(ch.objects);
+            parts.push((ch, a, c, e, g));
+            (ri, ro, rc, rl) = (b, d, f, h);
+        }
+        let ctx = FillContext {
+            data,
+            id_size,
+            classes: &classes,
+            lookup: &class_lookup,
+            unknown_class: &unknown_class,
+            field_mismatch: &field_mismatch,
+        };
+        parts
+            .into_par_iter()
+            .for_each(|(ch, ids, offs, cls, lens)| {
+                if progress.is_cancelled() {
+                    return;
+                }
+                ctx.fill(ch, ids, offs, cls, lens);
+                progress.add((ch.end - ch.start) as u64);
+                source.release(ch.start, ch.end - ch.start);
+            });
+    }
+    if progress.is_cancelled() {
+        return Err(HprofError::Cancelled);
+    }
+    let unknown_class = unknown_class.into_inner();
+    if unknown_class > 0 {
+        warnings.push(format!(
+            "{unknown_class} objects name a class the dump does not describe; counted as \"{UNKNOWN_CLASS}\""
+        ));
+    }
+    let field_mismatch = field_mismatch.into_inner();
+    if field_mismatch > 0 {
+        warnings.push(format!(
+            "{field_mismatch} instances have field data of a different length than their class declares"
+        ));
+    }
+
+    // Number objects by address.
+    let sorted = ids.par_windows(2).all(|w| w[0] <= w[1]);
+    if !sorted {
+        let mut order: Vec<(u64, u32)> = ids
+            .par_iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i as u32))
+            .collect();
+        order.par_sort_unstable();
+        ids = order.par_iter().map(|&(id, _)| id).collect();
+        offsets = order
+            .par_iter()
+            .map(|&(_, i)| offsets[i as usize])
+            .collect();
+        class_of = order
+            .par_iter()
+            .map(|&(_, i)| class_of[i as usize])
+            .collect();
+        lens = order.par_iter().map(|&(_, i)| lens[i as usize]).collect();
+    }
+    let duplicates = ids.par_windows(2).filter(|w| w[0] == w[1]).count();
+    if duplicates > 0 {
+        warnings.push(format!(
+            "{duplicates} object identifiers occur more than once; references resolve to the first"
+        ));
+    }
+
+    // Layout, then shallow sizes.
+    let samples: Vec<LayoutSample> = (0..n.min(200_000))
+        .filter(|&i| class_of[i] != classes.class_class)
+        .map(|i| LayoutSample {
+            address: ids[i],
+            class: class_of[i],
+            length: lens[i],
+        })
+        .collect();
+    let layout = layout::detect(id_size, &classes, &samples);
+    for c in 0..classes.classes.len() {
+        let size = layout.instance_size(&classes, c as ClassIndex);
+        classes.classes[c].instance_size = size;
+    }
+    let class_sizes: Vec<u32> = (0..classes.classes.len())
+        .map(|c| layout.class_object_size(&classes, c as ClassIndex))
+        .collect();
+    let large = std::sync::Mutex::new(FxHashMap::default());
+    let class_class = classes.class_class;
+    let shallow: Vec<u32> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let c = class_of[i];
+            let size = if c == class_class {
+                class_sizes.get(lens[i] as usize).copied().unwrap_or(0) as u64
+            } else {
+                match classes.classes[c as usize].kind {
+                    ClassKind::Instance => classes.classes[c as usize].instance_size as u64,
+                    ClassKind::ObjectArray => layout.array_size(BasicType::Object, lens[i]),
+                    ClassKind::PrimitiveArray(t) => layout.array_size(t, lens[i]),
+                }
+            };
+            if size >= LARGE_SIZE as u64 {
+                if let Ok(mut m) = large.lock() {
+                    m.insert(i as ObjectId, size);
+                }
+                LARGE_SIZE
+            } else {
+                size as u32
+            }
+        })
+        .collect();
+    let large_sizes = large.into_inner().unwrap_or_default();
+
+    let id_map = IdMap::new(ids);
+    let mut class_objects = vec![None; classes.classes.len()];
+    let mut class_by_object = Vec::new();
+    for (ci, c) in classes.classes.iter().enumerate() {
+        if c.dump_offset.is_some() {
+            if let Some(o) = id_map.get(c.id) {
+                class_objects[ci] = Some(o);
+                class_by_object.push((o, ci as ClassIndex));
+            }
+        }
+    }
+    class_by_object.sort_unstable();
+    drop(lens);
+
+    let mut missing_roots = 0usize;
+    let roots: Vec<Root> = raw_roots
+        .iter()
+        .filter_map(|r| {
+            let o = id_map.get(r.object_id);
+            if o.is_none() {
+                missing_roots += 1;
+            }
+            Some(Root {
+                object: o?,
+                kind: r.kind,
+                thread_serial: r.thread_serial,
+                frame: r.frame,
+            })
+        })
+        .collect();
+    if missing_roots > 0 {
+        warnings.push(format!(
+            "{missing_roots} GC roots point to objects that are not in the dump; ignored"
+        ));
+    }
+
+    let mut index = HeapIndex {
+        source,
+        header,
+        layout,
+        classes,
+        ids: id_map,
+        offsets,
+        class_of,
+        shallow,
+        large_sizes,
+        class_objects,
+        class_by_object,
+        roots,
+        threads: Vec::new(),
+        utf8,
+        warnings,
+    };
+    index.threads = threads::build_threads(
+        &index,
+        &raw_threads,
+        &traces,
+        &frames,
+        &class_serials,
+        &class_names,
+    );
+    Ok(index)
+}
+
+fn scan_records<'a>(
+    data: &'a [u8],
+    start: usize,
+    id_size: usize,
+    progress: &Progress,
+) -> Result<Scan<'a>, HprofError> {
+    let mut s = Scan::default();
+    for rec in RecordIter::new(data, start, id_size) {
+        if progress.is_cancelled() {
+            return Err(HprofError::Cancelled);
+        }
+        match rec.record {
+            Record::Utf8 { id, text } => {
+                let off = text.as_ptr() as usize - data.as_ptr() as usize;
+                s.utf8.insert(id, (off as u64, text.len() as u32));
+            }
+            Record::LoadClass {
+                serial,
+                class_id,
+                name_id,
+                ..
+            } => {
+                s.class_names.insert(class_id, name_id);
+                s.class_serials.insert(serial, class_id);
+            }
+            Record::StackFrame {
+                frame_id,
+                method_name_id,
+                signature_id,
+                source_file_id,
+                class_serial,
+                line,
+            } => {
+                s.frames.insert(
+                    frame_id,
+                    RawFrame {
+                        method_name_id,
+                        signature_id,
+                        source_file_id,
+                        class_serial,
+                        line,
+                    },
+                );
+            }
+            Record::StackTrace {
+                serial,
+                thread_serial,
+                frame_ids,
+            } => {
+                s.traces.insert(
+                    serial,
+                    RawTrace {
+                        thread_serial,
+                        frames: frame_ids.iter().collect(),
+                    },
+                );
+            }
+            Record::StartThread {
+                serial,
+                object_id,
+                stack_serial,
+                name_id,
+                ..
+            } => s.threads.push(RawThread {
+                serial,
+                object_id,
+                stack_serial,
+                name_id: Some(name_id),
+            }),
+            Record::HeapDump {
+                body,
+                body_offset,
+                truncated,
+            } => scan_heap_body(&mut s, data, body, body_offset, truncated, id_size)?,
+            Record::Unknown { tag, .. } => *s.unknown_tags.entry(tag).or_default() += 1,
+            Record::Truncated {
+                tag,
+                needed,
+                available,
+            } => s.warnings.push(format!(
+                "the dump is truncated: the record with tag 0x{tag:02x} at byte {} needs {needed} bytes but the file ends after {available}; everything before it was read",
+                rec.offset
+            )),
+            Record::Malformed { tag, at } => s.warnings.push(format!(
+                "record with tag 0x{tag:02x} at byte {} is shorter than its fields (needed {} bytes at byte {}); skipped",
+                rec.offset, at.needed, at.offset
+            )),
+            Record::UnloadClass { .. }
+            | Record::EndThread { .. }
+            | Record::HeapSummary { .. }
+            | Record::AllocSites { .. }
+            | Record::CpuSamples { .. }
+            | Record::ControlSettings { .. }
+            | Record::HeapDumpEnd => {}
+        }
+        progress.set(rec.offset);
+    }
+    Ok(s)
+}
+
+fn scan_heap_body<'a>(
+    s: &mut Scan<'a>,
+    data: &'a [u8],
+    body: &'a [u8],
+    body_offset: u64,
+    truncated: bool,
+    id_size: usize,
+) -> Result<(), HprofError> {
+    let base = body_offset as usize;
+    let mut chunk_start = base;
+    let mut chunk_objects = 0usize;
+    let mut it = SubRecordIter::new(body, body_offset, id_size);
+    let mut last_good = base;
+    while let Some(r) = it.next() {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) if truncated => {
+                s.warnings.push(format!(
+                    "the dump is truncated: the heap-dump segment at byte {} ends with the file at byte {}; {e}. Objects before byte {last_good} were read, {} bytes after were not",
+                    base.saturating_sub(9),
+                    data.len(),
+                    data.len() - last_good
+                ));
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        match r.record {
+            SubRecord::Instance { .. }
+            | SubRecord::ObjectArray { .. }
+            | SubRecord::PrimitiveArray { .. } => chunk_objects += 1,
+            SubRecord::Class(c) => {
+                chunk_objects += 1;
+                s.class_dumps.push((r.offset, c));
+            }
+            SubRecord::Root(root) => s.roots.push(root),
+            SubRecord::HeapDumpInfo { .. } => {}
+        }
+        last_good = it.offset() as usize;
+        if last_good - chunk_start >= CHUNK_BYTES {
+            s.chunks.push(Chunk {
+                start: chunk_start,
+                end: last_good,
+                first_object: s.objects,
+                objects: chunk_objects,
+            });
+            s.objects += chunk_objects;
+            chunk_start = last_good;
+            chunk_objects = 0;
+        }
+    }
+    if last_good > chunk_start {
+        s.chunks.push(Chunk {
+            start: chunk_start,
+            end: last_good,
+            first_object: s.objects,
+            objects: chunk_objects,
+        });
+        s.objects += chunk_objects;
+    }
+    if truncated && last_good == base + body.len() {
+        s.warnings.push(format!(
+            "the dump is truncated inside the heap-dump segment at byte {}: the file ends at byte {} before the segment's declared end; everything in it was read",
+            base.saturating_sub(9),
+            data.len()
+        ));
+    }
+    Ok(())
+}
+
+pub(super) const UNKNOWN_CLASS: &str = "<unknown class>";
+
+/// Builds the class table from CLASS DUMPs and LOAD CLASS names, adding the classes every
+/// dump needs but may lack (primitive arrays, `java.lang.Class`, a placeholder).
+fn build_class_table<'t>(
+    dumps: &[(u64, ClassDump<'_>)],
+    names: &FxHashMap<u64, u64>,
+    utf8: &dyn Fn(u64) -> Option<&'t str>,
+) -> (ClassTable, FxHashMap<u64, ClassIndex>) {
+    let mut lookup: FxHashMap<u64, ClassIndex> = FxHashMap::default();
+    let mut classes: Vec<ClassInfo> = Vec::with_capacity(dumps.len() + 16);
+    let mut field_names: FxHashMap<u64, Arc<str>> = FxHashMap::default();
+    let mut name_of = |id: u64| -> Arc<str> {
+        field_names
+            .entry(id)
+            .or_insert_with(|| Arc::from(utf8(id).unwrap_or("<unnamed>")))
+            .clone()
+    };
+    for (offset, d) in dumps {
+        if lookup.contains_key(&d.class_id) {
+            continue;
+        }
+        let name = names
+            .get(&d.class_id)
+            .and_then(|&n| utf8(n))
+            .map(java_class_name)
+            .unwrap_or_else(|| format!("<class 0x{:x}>", d.class_id));
+        let kind = if let Some(t) = primitive_array_type(&name) {
+            ClassKind::PrimitiveArray(t)
+        } else if name.ends_with("[]") {
+            ClassKind::ObjectArray
+        } else {
+            ClassKind::Instance
+        };
+        let fields: Vec<FieldInfo> = d
+            .instance_fields()
+            .map(|f| FieldInfo {
+                name: name_of(f.name_id),
+                ty: f.ty,
+            })
+            .collect();
+        let statics = d
+            .statics()
+            .map(|s| StaticInfo {
+                name: name_of(s.name_id),
+                value: s.value,
+            })
+            .collect();
+        lookup.insert(d.class_id, classes.len() as ClassIndex);
+        classes.push(ClassInfo {
+            id: d.class_id,
+            name,
+            kind,
+            super_class: None,
+            loader_id: d.loader_id,
+            fields,
+            statics,
+            instance_size: 0,
+            dump_offset: Some(*offset),
+        });
+    }
+    for (i, (_, d)) in dumps.iter().enumerate() {
+        if let (Some(&ci), Some(&si)) = (lookup.get(&d.class_id), lookup.get(&d.super_id)) {
+            if ci as usize == i && si != ci {
+                classes[ci as usize].super_class = Some(si);
+            }
+        }
+    }
+    let mut table = ClassTable {
+        classes,
+        class_class: 0,
+        primitive_arrays: [0; 12],
+    };
+    let synthesize = |table: &mut ClassTable, name: &str, kind: ClassKind| -> ClassIndex {
+        if let Some(i) = table.by_name(name).next() {
+            return i;
+        }
+        table.classes.push(ClassInfo {
+            id: 0,
+            name: name.to_string(),
+            kind,
+            super_class: None,
+            loader_id: 0,
+            fields: Vec::new(),
+            statics: Vec::new(),
+            instance_size: 0,
+            dump_offset: None,
+        });
+        (table.classes.len() - 1) as ClassIndex
+    };
+    table.class_class = synthesize(&mut table, "java.lang.Class", ClassKind::Instance);
+    for t in BasicType::PRIMITIVES {
+        let name = format!("{}[]", t.java_name());
+        table.primitive_arrays[t as usize] =
+            synthesize(&mut table, &name, ClassKind::PrimitiveArray(t));
+    }
+    synthesize(&mut table, UNKNOWN_CLASS, ClassKind::Instance);
+    synthesize(&mut table, "java.lang.Object[]", ClassKind::ObjectArray);
+    (table, lookup)
+}
+
+struct FillContext<'a> {
+    data: &'a [u8],
+    id_size: usize,
+    classes: &'a ClassTable,
+    lookup: &'a FxHashMap<u64, ClassIndex>,
+    unknown_class: &'a AtomicU64,
+    field_mismatch: &'a AtomicU64,
+}
+
+impl FillContext<'_> {
+    fn fill(
+        &self,
+        ch: &Chunk,
+        ids: &mut [u64],
+        offs: &mut [u64],
+        cls: &mut [u32],
+        lens: &mut [u32],
+    ) {
+        let body = &self.data[ch.start..ch.end];
+        let it = SubRecordIter::new(body, ch.start as u64, self.id_size);
+        let unknown = self.classes.by_name(UNKNOWN_CLASS).next().unwrap_or(0);
+        let object_array = self
+            .classes
+            .by_name("java.lang.Object[]")
+            .next()
+            .unwrap_or(unknown);
+        let mut last: (u64, ClassIndex) = (u64::MAX, 0);
+        let mut resolve = |class_id: u64, fallback: ClassIndex, misses: &mut u64| -> ClassIndex {
+            if last.0 == class_id {
+                return last.1;
+            }
+            let c = match self.lookup.get(&class_id) {
+                Some(&c) => c,
+                None => {
+                    *misses += 1;
+                    return fallback;
+                }
+            };
+            last = (class_id, c);
+            c
+        };
+        let mut k = 0usize;
+        let mut misses = 0u64;
+        let mut mismatched = 0u64;
+        let mut expected_bytes: FxHashMap<ClassIndex, usize> = FxHashMap::default();
+        for r in it {
+            let Ok(r) = r else { break };
+            if k >= ids.len() {
+                break;
+            }
+            let (id, class, len) = match r.record {
+                SubRecord::Instance {
+                    id,
+                    class_id,
+                    fields,
+                    ..
+                } => {
+                    let c = resolve(class_id, unknown, &mut misses);
+                    let want = *expected_bytes.entry(c).or_insert_with(|| {
+                        self.classes
+                            .all_fields(c)
+                            .map(|f| f.ty.size_in_dump(self.id_size))
+                            .sum()
+                    });
+                    if want != fields.len() && c != unknown {
+                        mismatched += 1;
+                    }
+                    (id, c, 0)
+                }
+                SubRecord::ObjectArray {
+                    id,
+                    class_id,
+                    elements,
+                    ..
+                } => (
+                    id,
+                    resolve(class_id, object_array, &mut misses),
+                    elements.len() as u32,
+                ),
+                SubRecord::PrimitiveArray {
+                    id, elem, length, ..
+                } => (id, self.classes.primitive_arrays[elem as usize], length),
+                SubRecord::Class(c) => (
+                    c.class_id,
+                    self.classes.class_class,
+                    self.lookup.get(&c.class_id).copied().unwrap_or(u32::MAX),
+                ),
+                SubRecord::Root(_) | SubRecord::HeapDumpInfo { .. } => continue,
+            };
+            ids[k] = id;
+            offs[k] = r.offset;
+            cls[k] = class;
+            lens[k] = len;
+            k += 1;
+        }
+        debug_assert_eq!(
+            k, ch.objects,
+            "chunk at {} (object {})",
+            ch.start, ch.first_object
+        );
+        if misses > 0 {
+            self.unknown_class.fetch_add(misses, Ordering::Relaxed);
+        }
+        if mismatched > 0 {
+            self.field_mismatch.fetch_add(mismatched, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The heap index: every object numbered densely (u32, in address order), with its class,
+//! file offset and shallow size in flat arrays; the class table; GC roots; threads.
+//! Built once in parallel passes over the mapped dump, then immutable (share it by `Arc`).
+
+mod build;
+pub mod classes;
+pub mod idmap;
+pub mod layout;
+mod objects;
+pub mod threads;
+
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+
+use crate::hprof::{DumpSource, Header, HprofError, RootKind};
+use crate::progress::Progress;
+pub use classes::{ClassIndex, ClassInfo, ClassKind, ClassTable, FieldInfo, StaticInfo};
+use idmap::IdMap;
+pub use layout::ObjectLayout;
+pub use objects::{FieldValue, ObjectView};
+pub use threads::{FrameInfo, ThreadInfo};
+
+/// Dense number of an object: its rank by address among all objects of the dump.
+pub type ObjectId = u32;
+
+/// A GC root resolved to an object of the dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Root {
+    pub object: ObjectId,
+    pub kind: RootKind,
+    pub thread_serial: Option<u32>,
+    pub frame: Option<u32>,
+}
+
+/// Marks a shallow size too large for u32; the real value is in `large_sizes`.
+const LARGE_SIZE: u32 = u32::MAX;
+
+pub struct HeapIndex {
+    source: DumpSource,
+    header: Header,
+    layout: ObjectLayout,
+    classes: ClassTable,
+    ids: IdMap,
+    offsets: Vec<u64>,
+    class_of: Vec<ClassIndex>,
+    shallow: Vec<u32>,
+    large_sizes: FxHashMap<ObjectId, u64>,
+    /// Object number of each class's class object, parallel to `classes`.
+    class_objects: Vec<Option<ObjectId>>,
+    /// (class object, class) sorted by object.
+    class_by_object: Vec<(ObjectId, ClassIndex)>,
+    roots: Vec<Root>,
+    threads: Vec<ThreadInfo>,
+    utf8: FxHashMap<u64, (u64, u32)>,
+    warnings: Vec<String>,
+}
+
+impl HeapIndex {
+    /// Opens, maps and indexes a dump (plain or gzip).
+    pub fn open(path: &Path, progress: &Progress) -> Result<HeapIndex, HprofError> {
+        let source = DumpSource::open(path, progress)?;
+        build::build(source, progress)
+    }
+
+    /// Indexes an already opened source.
+    pub fn from_source(source: DumpSource, progress: &Progress) -> Result<HeapIndex, HprofError> {
+        build::build(source, progress)
+    }
+
+    pub fn source(&self) -> &DumpSource {
+        &self.source
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn layout(&self) -> &ObjectLayout {
+        &self.layout
+    }
+
+    pub fn classes(&self) -> &ClassTable {
+        &self.classes
+    }
+
+    pub fn object_count(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The dump's identifier (address) of an object.
+    #[inline]
+    pub fn address(&self, o: ObjectId) -> u64 {
+        self.ids.id(o)
+    }
+
+    /// The object with this identifier, if the dump has it.
+    #[inline]
+    pub fn find(&self, address: u64) -> Option<ObjectId> {
+        self.ids.get(address)
+    }
+
+    /// File offset (in the decompressed dump) of the object's sub-record.
+    #[inline]
+    pub fn offset(&self, o: ObjectId) -> u64 {
+        self.offsets[o as usize]
+    }
+
+    #[inline]
+    pub fn class_of(&self, o: ObjectId) -> ClassIndex {
+        self.class_of[o as usize]
+    }
+
+    pub fn class_of_all(&self) -> &[ClassIndex] {
+        &self.class_of
+    }
+
+    #[inline]
+    pub fn shallow_size(&self, o: ObjectId) -> u64 {
+        match self.shallow[o as usize] {
+            LARGE_SIZE => self
+                .large_sizes
+                .get(&o)
+                .copied()
+                .unwrap_or(LARGE_SIZE as u64),
+            s => s as u64,
+        }
+    }
+
+    /// If `o` is a class object, the class it stands for.
+    pub fn class_for_object(&self, o: ObjectId) -> Option<ClassIndex> {
+        self.class_by_object
+            .binary_search_by_key(&o, |&(obj, _)| obj)
+            .ok()
+            .map(|i| self.class_by_object[i].1)
+    }
+
+    /// The class object of a class (classes heapsight synthesised have none).
+    pub fn class_object(&self, c: ClassIndex) -> Option<ObjectId> {
+        self.class_objects.get(c as usize).copied().flatten()
+    }
+
+    pub fn roots(&self) -> &[Root] {
+        &self.roots
+    }
+
+    pub fn threads(&self) -> &[ThreadInfo] {
+        &self.threads
+    }
+
+    /// Problems met while reading that did not stop it.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// A UTF8 record's text.
+    pub fn utf8(&self, id: u64) -> Option<&str> {
+        let &(off, len) = self.utf8.get(&id)?;
+        let bytes = self
+            .source
+            .bytes()
+            .get(off as usize..off as usize + len as usize)?;
+        std::str::from_utf8(bytes).ok()
+    }
+
+    /// Sum of all shallow sizes.
+    pub fn total_shallow_bytes(&self) -> u64 {
+        use rayon::prelude::*;
+        (0..self.object_count() as u32)
+            .into_par_iter()
+            .map(|o| self.shallow_size(o))
+            .sum()
+    }
+
+    /// Approximate memory held by the index itself (not the mapped dump).
+    pub fn memory_bytes(&self) -> usize {
+        self.ids.memory_bytes()
+            + self.offsets.len() * 8
+            + self.class_of.len() * 4
+            + self.shallow.len() * 4
+    }
+}

@@ -1,0 +1,240 @@
+//! The dump's bytes: the file mapped read-only, or, for gzip, a decompressed temporary copy.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+use memmap2::{Mmap, UncheckedAdvice};
+
+use super::error::{HprofError, Result};
+use crate::progress::{Phase, Progress};
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// How the file was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    /// gzip; `block_size` when written by `jcmd GC.heap_dump -gz` (chunked members).
+    Gzip {
+        compressed_bytes: u64,
+        block_size: Option<u64>,
+    },
+}
+
+/// A dump's bytes, mapped. Never written.
+pub struct DumpSource {
+    map: Option<Mmap>,
+    path: PathBuf,
+    compression: Compression,
+    // Keeps a decompressed copy alive (and deletes it on drop).
+    _decompressed: Option<tempfile::NamedTempFile>,
+}
+
+impl DumpSource {
+    /// Opens and maps `path`, decompressing gzip (detected by its magic bytes) first.
+    pub fn open(path: &Path, progress: &Progress) -> Result<DumpSource> {
+        let io_err = |source| HprofError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io_err)?;
+        let mut magic = [0u8; 2];
+        let n = read_up_to(&mut file, &mut magic).map_err(io_err)?;
+        if n == 2 && magic == GZIP_MAGIC {
+            return Self::open_gzip(path, progress);
+        }
+        let len = file.metadata().map_err(io_err)?.len();
+        let map = if len == 0 {
+            None
+        } else {
+            // SAFETY: mapped read-only; heapsight never writes the dump. Another process
+            // truncating the file while we read it is outside what we can guard against.
+            Some(unsafe { Mmap::map(&file) }.map_err(io_err)?)
+        };
+        Ok(DumpSource {
+            map,
+            path: path.to_path_buf(),
+            compression: Compression::None,
+            _decompressed: None,
+        })
+    }
+
+    fn open_gzip(path: &Path, progress: &Progress) -> Result<DumpSource> {
+        let io_err = |source| HprofError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let compressed_bytes = file.metadata().map_err(io_err)?.len();
+        let block_size = read_block_size_comment(path);
+        progress.start(Phase::Decompress, compressed_bytes);
+        let counting = CountingReader {
+            inner: io::BufReader::with_capacity(1 << 20, file),
+            progress,
+        };
+        let mut decoder = MultiGzDecoder::new(counting);
+        let mut temp = tempfile::Builder::new()
+            .prefix("heapsight-")
+            .suffix(".hprof")
+            .tempfile()
+            .map_err(io_err)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut written: u64 = 0;
+        loop {
+            if progress.is_cancelled() {
+                return Err(HprofError::Cancelled);
+            }
+            let n = match decoder.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(HprofError::Gzip {
+                        offset: written,
+                        message: e.to_string(),
+                    })
+                }
+            };
+            temp.write_all(&buf[..n]).map_err(io_err)?;
+            written += n as u64;
+        }
+        temp.flush().map_err(io_err)?;
+        let map = if written == 0 {
+            None
+        } else {
+            // SAFETY: our own temporary file, mapped read-only and kept until drop.
+            Some(unsafe { Mmap::map(temp.as_file()) }.map_err(io_err)?)
+        };
+        Ok(DumpSource {
+            map,
+            path: path.to_path_buf(),
+            compression: Compression::Gzip {
+                compressed_bytes,
+                block_size,
+            },
+            _decompressed: Some(temp),
+        })
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn compression(&self) -> &Compression {
+        &self.compression
+    }
+
+    /// Drops the resident pages of a range a pass no longer needs (they are re-read on demand).
+    pub fn release(&self, start: usize, len: usize) {
+        let Some(map) = &self.map else { return };
+        let page = 4096;
+        let aligned = start / page * page;
+        let end = (start + len).min(map.len());
+        if end <= aligned {
+            return;
+        }
+        // SAFETY: the mapping is a read-only file mapping; DONTNEED only discards cached pages,
+        // which the kernel reloads from the file on the next access.
+        let _ = unsafe {
+            map.unchecked_advise_range(UncheckedAdvice::DontNeed, aligned, end - aligned)
+        };
+    }
+}
+
+struct CountingReader<'p, R> {
+    inner: R,
+    progress: &'p Progress,
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.add(n as u64);
+        Ok(n)
+    }
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// `jcmd GC.heap_dump -gz` writes "HPROF BLOCKSIZE=<n>" in the first member's comment.
+fn read_block_size_comment(path: &Path) -> Option<u64> {
+    let mut head = [0u8; 512];
+    let mut f = File::open(path).ok()?;
+    let n = read_up_to(&mut f, &mut head).ok()?;
+    let head = &head[..n];
+    let flags = *head.get(3)?;
+    let mut pos = 10usize;
+    if flags & 0x04 != 0 {
+        let xlen = u16::from_le_bytes([*head.get(10)?, *head.get(11)?]) as usize;
+        pos += 2 + xlen;
+    }
+    if flags & 0x08 != 0 {
+        pos += head.get(pos..)?.iter().position(|&b| b == 0)? + 1;
+    }
+    if flags & 0x10 == 0 {
+        return None;
+    }
+    let rest = head.get(pos..)?;
+    let comment = &rest[..rest.iter().position(|&b| b == 0)?];
+    let text = std::str::from_utf8(comment).ok()?;
+    text.strip_prefix("HPROF BLOCKSIZE=")?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use flate2::{Compression as Level, GzBuilder};
+
+    #[test]
+    fn decompresses_concatenated_members_and_reads_block_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dump.bin");
+        let mut out = Vec::new();
+        let mut first = GzBuilder::new()
+            .comment("HPROF BLOCKSIZE=1048576")
+            .write(Vec::new(), Level::fast());
+        first.write_all(b"hello ").unwrap();
+        out.extend(first.finish().unwrap());
+        let mut second = GzEncoder::new(Vec::new(), Level::fast());
+        second.write_all(b"world").unwrap();
+        out.extend(second.finish().unwrap());
+        std::fs::write(&path, &out).unwrap();
+        let src = DumpSource::open(&path, &Progress::new()).unwrap();
+        assert_eq!(src.bytes(), b"hello world");
+        assert_eq!(
+            src.compression(),
+            &Compression::Gzip {
+                compressed_bytes: out.len() as u64,
+                block_size: Some(1048576)
+            }
+        );
+    }
+
+    #[test]
+    fn corrupt_gzip_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.gz");
+        std::fs::write(
+            &path,
+            [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff],
+        )
+        .unwrap();
+        assert!(DumpSource::open(&path, &Progress::new()).is_err());
+    }
+}

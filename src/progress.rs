@@ -1,0 +1,138 @@
+//! Progress of a long load, shared between the worker threads and whoever watches them.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The phases of opening a dump, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Decompress,
+    Read,
+    Index,
+    Graph,
+    Dominators,
+    RetainedSizes,
+    Hints,
+    Done,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 8] = [
+        Phase::Decompress,
+        Phase::Read,
+        Phase::Index,
+        Phase::Graph,
+        Phase::Dominators,
+        Phase::RetainedSizes,
+        Phase::Hints,
+        Phase::Done,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Decompress => "decompress",
+            Phase::Read => "read records",
+            Phase::Index => "index objects",
+            Phase::Graph => "reference graph",
+            Phase::Dominators => "dominators",
+            Phase::RetainedSizes => "retained sizes",
+            Phase::Hints => "hints",
+            Phase::Done => "done",
+        }
+    }
+}
+
+/// Lock-free counters the loader updates and a viewer polls.
+pub struct Progress {
+    phase: AtomicUsize,
+    done: AtomicU64,
+    total: AtomicU64,
+    cancelled: AtomicBool,
+    phase_started: Mutex<Instant>,
+    started: Instant,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            phase: AtomicUsize::new(0),
+            done: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            cancelled: AtomicBool::new(false),
+            phase_started: Mutex::new(Instant::now()),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// A snapshot of [`Progress`] for display.
+#[derive(Debug, Clone, Copy)]
+pub struct ProgressSnapshot {
+    pub phase: Phase,
+    pub done: u64,
+    pub total: u64,
+    pub phase_elapsed_s: f64,
+    pub elapsed_s: f64,
+}
+
+impl ProgressSnapshot {
+    /// Seconds left in this phase at the rate so far, once the rate means something.
+    pub fn phase_remaining_s(&self) -> Option<f64> {
+        if self.done == 0 || self.total == 0 || self.phase_elapsed_s < 0.2 {
+            return None;
+        }
+        let rate = self.done as f64 / self.phase_elapsed_s;
+        Some(self.total.saturating_sub(self.done) as f64 / rate)
+    }
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn start(&self, phase: Phase, total: u64) {
+        self.phase.store(phase as usize, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        if let Ok(mut t) = self.phase_started.lock() {
+            *t = Instant::now();
+        }
+    }
+
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub fn set(&self, n: u64) {
+        self.done.store(n, Ordering::Relaxed);
+    }
+
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        let phase = Phase::ALL[self.phase.load(Ordering::Relaxed).min(Phase::ALL.len() - 1)];
+        let phase_elapsed_s = self
+            .phase_started
+            .lock()
+            .map(|t| t.elapsed().as_secs_f64())
+            .unwrap_or(0.0);
+        ProgressSnapshot {
+            phase,
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+            phase_elapsed_s,
+            elapsed_s: self.started.elapsed().as_secs_f64(),
+        }
+    }
+}
