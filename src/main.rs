@@ -1,21 +1,24 @@
 //! The heapsight command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
+use heapsight::analysis::dominators::ReferenceMode;
+use heapsight::analysis::graph::build_graph;
+use heapsight::analysis::paths::{PathMode, RootIndex};
+use heapsight::analysis::{Analysis, AnalysisOptions};
 use heapsight::heap::HeapIndex;
 use heapsight::progress::Progress;
-use heapsight::report::{build_report, render_text, ReportOptions};
+use heapsight::report::{
+    build_report, path_report, render_dominator_tree, render_paths, render_text, ReportOptions,
+};
 
 #[derive(Parser)]
-#[command(
-    name = "heapsight",
-    version,
-    about = "A fast viewer for Java heap dumps (HPROF)"
-)]
+#[command(name = "heapsight", version, about = "A fast viewer for Java heap dumps (HPROF)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,16 +26,49 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Read a dump and print its summary and class histogram.
+    /// Read a dump and print its summary, class histogram and biggest objects.
     Report {
         /// The heap dump (.hprof, or gzip-compressed)
         dump: PathBuf,
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
-        /// Histogram rows to print (0 = all); default 30 for text, all for JSON
+        /// Rows to print (0 = all); default 30 for text, all for JSON
         #[arg(long)]
         top: Option<usize>,
+        /// Only the class histogram: skip the reference graph and retained sizes
+        #[arg(long)]
+        histogram_only: bool,
+        /// Dominator tree over strong references only (ignore Reference.referent)
+        #[arg(long)]
+        strong_only: bool,
+    },
+    /// Print the shortest paths from GC roots to one object.
+    Path {
+        dump: PathBuf,
+        /// Object id as in the dump, e.g. 0x7f0012345678
+        id: String,
+        #[arg(long)]
+        json: bool,
+        /// Allow paths through weak, soft, phantom and final references
+        #[arg(long)]
+        include_weak: bool,
+        /// How many paths (to distinct GC roots)
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+    },
+    /// Print the dominator tree as indented text.
+    Dominators {
+        dump: PathBuf,
+        /// Levels below the GC roots to print
+        #[arg(long, default_value_t = 4)]
+        depth: usize,
+        /// Hide nodes retaining less than this percentage of the reachable heap
+        #[arg(long, default_value_t = 1.0)]
+        min_percent: f64,
+        /// Dominator tree over strong references only (ignore Reference.referent)
+        #[arg(long)]
+        strong_only: bool,
     },
 }
 
@@ -47,24 +83,95 @@ fn main() -> ExitCode {
     }
 }
 
+fn open(dump: &Path) -> anyhow::Result<Arc<HeapIndex>> {
+    let index = HeapIndex::open(dump, &Progress::new())
+        .with_context(|| format!("cannot read {}", dump.display()))?;
+    Ok(Arc::new(index))
+}
+
+fn analyse(index: Arc<HeapIndex>, strong_only: bool) -> anyhow::Result<Analysis> {
+    let options = AnalysisOptions {
+        references: if strong_only {
+            ReferenceMode::StrongOnly
+        } else {
+            ReferenceMode::All
+        },
+    };
+    Ok(Analysis::run(index, options, &Progress::new())?)
+}
+
+fn parse_id(s: &str) -> anyhow::Result<u64> {
+    let t = s.trim();
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse(),
+    };
+    parsed.with_context(|| format!("{s:?} is not an object id (expected e.g. 0x7f0012345678)"))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Report { dump, json, top } => {
-            let index = HeapIndex::open(&dump, &Progress::new())
-                .with_context(|| format!("cannot read {}", dump.display()))?;
+        Command::Report {
+            dump,
+            json,
+            top,
+            histogram_only,
+            strong_only,
+        } => {
+            let index = open(&dump)?;
             let top = match top {
                 Some(0) => None,
                 Some(n) => Some(n),
                 None if json => None,
                 None => Some(30),
             };
-            let report = build_report(&index, ReportOptions { top });
+            let analysis = if histogram_only {
+                None
+            } else {
+                Some(analyse(index.clone(), strong_only)?)
+            };
+            let report = build_report(&index, analysis.as_ref(), ReportOptions { top });
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", render_text(&report));
             }
-            Ok(())
+        }
+        Command::Path {
+            dump,
+            id,
+            json,
+            include_weak,
+            limit,
+        } => {
+            let address = parse_id(&id)?;
+            let index = open(&dump)?;
+            let Some(target) = index.find(address) else {
+                bail!("no object with id 0x{address:x} in {}", dump.display());
+            };
+            let graph = build_graph(&index, &Progress::new())?;
+            let roots = RootIndex::new(&index);
+            let mode = if include_weak {
+                PathMode::IncludeWeak
+            } else {
+                PathMode::ExcludeWeak
+            };
+            let report = path_report(&index, &graph, &roots, target, mode, limit.max(1));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", render_paths(&report));
+            }
+        }
+        Command::Dominators {
+            dump,
+            depth,
+            min_percent,
+            strong_only,
+        } => {
+            let analysis = analyse(open(&dump)?, strong_only)?;
+            print!("{}", render_dominator_tree(&analysis, depth, min_percent));
         }
     }
+    Ok(())
 }

@@ -11,11 +11,12 @@
 //! * [`COUNT_EXCLUSIONS`] are not compared (heapsight must still count some).
 //!
 //! The tests are skipped (with a message) when no JDK is on PATH, unless `CI` is set.
-//! Set `HEAPSIGHT_KEEP_JVM_FILES=1` to keep dumps and jmap output under
-//! `target/tmp/jvm-scenarios/`.
+//! A failing scenario keeps its dump and jmap output under `target/tmp/jvm-scenarios/`; set
+//! `HEAPSIGHT_KEEP_JVM_FILES=1` to keep them for passing ones too.
 
 mod support;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -302,8 +303,9 @@ struct Outcome {
     snapshot: Snapshot,
     report: Report,
     comparison: Comparison,
-    // Dropped last: removes classes, dump and jmap output (unless asked to keep them).
-    _dir: tempfile::TempDir,
+    /// Classes, dump and jmap output: removed on drop, unless asked to keep them or a check
+    /// fails.
+    dir: RefCell<tempfile::TempDir>,
 }
 
 /// Compiles and runs scenario `name`; `None` when the test must be skipped (no JDK).
@@ -360,7 +362,7 @@ fn run_compiled(
         snapshot,
         report,
         comparison,
-        _dir: dir,
+        dir: RefCell::new(dir),
     }
 }
 
@@ -491,9 +493,13 @@ impl Checks<'_> {
     /// Fails the test with every problem found, after printing the full comparison.
     fn finish(self) {
         let outcome = self.outcome;
+        if !self.problems.is_empty() {
+            // Keep the dump and jmap's histograms for whoever investigates.
+            outcome.dir.borrow_mut().disable_cleanup(true);
+        }
         assert!(
             self.problems.is_empty(),
-            "{}: {} problem(s):\n\n{}\n\n(dump: {}, summary: {})",
+            "{}: {} problem(s):\n\n{}\n\n(dump kept at {}, summary: {})",
             outcome.label,
             self.problems.len(),
             self.problems.join("\n\n"),

@@ -6,9 +6,15 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::analysis::histogram::{histogram, Histogram};
-use crate::format::{bytes, thousands};
+use crate::analysis::Analysis;
+use crate::format::{bytes, percent, thousands};
 use crate::heap::HeapIndex;
 use crate::hprof::Compression;
+
+mod dominators;
+mod paths;
+pub use dominators::render_dominator_tree;
+pub use paths::{path_report, render_paths, PathReport};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -20,7 +26,17 @@ pub struct Report {
     pub layout: String,
     pub summary: Summary,
     pub histogram: Vec<HistogramEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dominators: Option<Vec<DominatorEntry>>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DominatorEntry {
+    pub id: String,
+    pub class: String,
+    pub shallow_bytes: u64,
+    pub retained_bytes: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -30,6 +46,12 @@ pub struct Summary {
     pub shallow_bytes: u64,
     pub gc_roots: BTreeMap<String, u64>,
     pub threads: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reachable_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable_objects: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable_bytes: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -38,6 +60,13 @@ pub struct HistogramEntry {
     pub loader: String,
     pub count: u64,
     pub shallow_bytes: u64,
+    /// MAT's minimum retained size of the class's instances.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retained_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable_bytes: Option<u64>,
 }
 
 /// Options of `heapsight report`.
@@ -47,14 +76,27 @@ pub struct ReportOptions {
     pub top: Option<usize>,
 }
 
-pub fn build_report(index: &HeapIndex, options: ReportOptions) -> Report {
-    let hist: Histogram = histogram(index);
+/// The report; with `analysis`, retained sizes, reachability and top dominators too.
+pub fn build_report(
+    index: &HeapIndex,
+    analysis: Option<&Analysis>,
+    options: ReportOptions,
+) -> Report {
+    let computed;
+    let hist: &Histogram = match analysis {
+        Some(a) => &a.histogram,
+        None => {
+            computed = histogram(index);
+            &computed
+        }
+    };
+    let limit = options.top.unwrap_or(usize::MAX);
     let mut gc_roots = BTreeMap::new();
     for r in index.roots() {
         *gc_roots.entry(r.kind.as_str().to_string()).or_insert(0u64) += 1;
     }
     let classes = index.classes();
-    let rows = hist.rows.iter().take(options.top.unwrap_or(usize::MAX));
+    let rows = hist.rows.iter().take(limit);
     Report {
         file: index.source().path().display().to_string(),
         format: index.header().version.as_str().to_string(),
@@ -72,6 +114,9 @@ pub fn build_report(index: &HeapIndex, options: ReportOptions) -> Report {
             shallow_bytes: hist.total_shallow_bytes,
             gc_roots,
             threads: index.threads().len() as u64,
+            reachable_bytes: analysis.map(|a| a.dominators.reachable_bytes),
+            unreachable_objects: analysis.map(|a| a.dominators.unreachable_objects),
+            unreachable_bytes: analysis.map(|a| a.dominators.unreachable_bytes),
         },
         histogram: rows
             .map(|r| {
@@ -81,9 +126,25 @@ pub fn build_report(index: &HeapIndex, options: ReportOptions) -> Report {
                     loader: format!("0x{:x}", c.loader_id),
                     count: r.count,
                     shallow_bytes: r.shallow_bytes,
+                    retained_bytes: analysis.map(|a| a.retained_by_class[r.class as usize]),
+                    unreachable_count: analysis.map(|a| a.unreachable_by_class[r.class as usize].0),
+                    unreachable_bytes: analysis.map(|a| a.unreachable_by_class[r.class as usize].1),
                 }
             })
             .collect(),
+        dominators: analysis.map(|a| {
+            a.dominators
+                .top_level()
+                .iter()
+                .take(limit)
+                .map(|&o| DominatorEntry {
+                    id: format!("0x{:x}", index.address(o)),
+                    class: index.classes().get(index.class_of(o)).name.clone(),
+                    shallow_bytes: index.shallow_size(o),
+                    retained_bytes: a.dominators.retained(o),
+                })
+                .collect()
+        }),
         warnings: index.warnings().to_vec(),
     }
 }
@@ -115,8 +176,20 @@ pub fn render_text(r: &Report) -> String {
         .map(|(k, v)| format!("{k} {}", thousands(*v)))
         .collect();
     let _ = writeln!(out, "  GC roots: {}", roots.join(", "));
+    if let (Some(reach), Some(un_o), Some(un_b)) =
+        (s.reachable_bytes, s.unreachable_objects, s.unreachable_bytes)
+    {
+        let _ = writeln!(
+            out,
+            "  reachable {} ({}); unreachable garbage not yet collected: {} objects, {}",
+            bytes(reach),
+            percent(reach, s.shallow_bytes),
+            thousands(un_o),
+            bytes(un_b)
+        );
+    }
     out.push('\n');
-    let table: Vec<[String; 4]> = r
+    let table: Vec<[String; 5]> = r
         .histogram
         .iter()
         .map(|h| {
@@ -124,6 +197,7 @@ pub fn render_text(r: &Report) -> String {
                 thousands(h.count),
                 thousands(h.shallow_bytes),
                 bytes(h.shallow_bytes),
+                h.retained_bytes.map(bytes).unwrap_or_default(),
                 if h.loader == "0x0" {
                     h.class.clone()
                 } else {
@@ -134,14 +208,32 @@ pub fn render_text(r: &Report) -> String {
         .collect();
     let w0 = table.iter().map(|t| t[0].len()).max().unwrap_or(0).max(9);
     let w1 = table.iter().map(|t| t[1].len()).max().unwrap_or(0).max(13);
-    let w2 = table.iter().map(|t| t[2].len()).max().unwrap_or(0).max(4);
+    let w2 = table.iter().map(|t| t[2].len()).max().unwrap_or(0).max(7);
+    let w3 = table.iter().map(|t| t[3].len()).max().unwrap_or(0).max(8);
     let _ = writeln!(
         out,
-        "{:>w0$}  {:>w1$}  {:>w2$}  class",
-        "instances", "shallow bytes", "size"
+        "{:>w0$}  {:>w1$}  {:>w2$}  {:>w3$}  class",
+        "instances", "shallow bytes", "shallow", "retained"
     );
     for t in &table {
-        let _ = writeln!(out, "{:>w0$}  {:>w1$}  {:>w2$}  {}", t[0], t[1], t[2], t[3]);
+        let _ = writeln!(
+            out,
+            "{:>w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {}",
+            t[0], t[1], t[2], t[3], t[4]
+        );
+    }
+    if let Some(doms) = &r.dominators {
+        out.push_str("\nbiggest objects (dominator tree, top level):\n");
+        for d in doms.iter().take(20) {
+            let _ = writeln!(
+                out,
+                "  {:>10}  {:>6}  {} @ {}",
+                bytes(d.retained_bytes),
+                percent(d.retained_bytes, s.reachable_bytes.unwrap_or(s.shallow_bytes)),
+                d.class,
+                d.id
+            );
+        }
     }
     if !r.warnings.is_empty() {
         out.push_str("\nwarnings:\n");

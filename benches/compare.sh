@@ -1,0 +1,449 @@
+#!/usr/bin/env bash
+# benches/compare.sh: measure heapsight against peer HPROF tools on one dump.
+#
+# Builds heapsight, installs/builds the peers (hprof-slurp, hprof-analyzer 0.3.2,
+# VisualVM's heap library), generates the benchmark dump with benches/BigHeap.java if it
+# is missing, then runs each tool on the same file, one after another (never in parallel):
+# one untimed warm-up run per tool (so that every tool reads the dump from a warm page
+# cache), then timed runs under /usr/bin/time -f '%e %M' (wall seconds, peak RSS).
+# heapsight and hprof-slurp are timed RUNS times (default 3) and the median is reported;
+# hprof-analyzer and VisualVM once.  Everything it makes goes under target/bench/.
+# See benches/README.md.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+usage: benches/compare.sh [options]
+
+  --medium          use the ~150 MB dump (target/bench/medium.hprof) instead of the
+                    ~1.3 GB one (target/bench/big.hprof)
+  --file PATH       use this dump instead (not generated; must exist)
+  --only-slurp      compare heapsight with hprof-slurp only (no hprof-analyzer, no VisualVM)
+  --no-visualvm     skip VisualVM
+  --no-analyzer     skip hprof-analyzer
+  --no-slurp        skip hprof-slurp
+  --no-heapsight    skip heapsight (measure the peers only)
+  --runs N          timed runs of heapsight and hprof-slurp (median reported); default 3
+  --no-warmup       skip the untimed warm-up run of each tool; instead read the dump once
+                    with cat to warm the page cache (saves the time of one extra VisualVM /
+                    hprof-analyzer run)
+  --timeout SECS    kill a tool run after SECS seconds (default 5400)
+  --visualvm-xmx X  -Xmx of the VisualVM JVM (default 16g)
+  --regen           regenerate the dump even if it exists
+  --prepare-only    build/install everything and generate the dump, measure nothing
+  -h, --help        this text
+EOF
+}
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH="$ROOT/target/bench"
+PEERS="$BENCH/peers"               # cargo install --root: $PEERS/bin/{hprof-slurp,hprof-analyzer}
+PEERS_SRC="$BENCH/peers-src"       # hprof-analyzer crate source, patched
+OUT="$BENCH/out"                   # tool outputs, timings, results
+CARGO_HOME_DIR="${CARGO_HOME:-$HOME/.cargo}"
+
+ANALYZER_VERSION=0.3.2
+ANALYZER_ZIP_PIN='=2.2.3'
+
+# JVM flags for BigHeap (see the header of benches/BigHeap.java for why each matters).
+BIGHEAP_JVM_FLAGS=(-XX:+UseSerialGC -XX:MarkSweepDeadRatio=0 -XX:-ResizeTLAB -XX:TLABSize=512k
+                   -Xms6g -Xmx6g -Xmn2g)
+
+SIZE=full
+FILE=""
+RUNS=3
+WARMUP=1
+TIMEOUT=5400
+VISUALVM_XMX=16g
+DO_HEAPSIGHT=1 DO_SLURP=1 DO_ANALYZER=1 DO_VISUALVM=1
+REGEN=0
+PREPARE_ONLY=0
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --medium) SIZE=medium ;;
+        --file) FILE="$2"; shift ;;
+        --only-slurp) DO_ANALYZER=0; DO_VISUALVM=0 ;;
+        --no-visualvm) DO_VISUALVM=0 ;;
+        --no-analyzer) DO_ANALYZER=0 ;;
+        --no-slurp) DO_SLURP=0 ;;
+        --no-heapsight) DO_HEAPSIGHT=0 ;;
+        --runs) RUNS="$2"; shift ;;
+        --no-warmup) WARMUP=0 ;;
+        --timeout) TIMEOUT="$2"; shift ;;
+        --visualvm-xmx) VISUALVM_XMX="$2"; shift ;;
+        --regen) REGEN=1 ;;
+        --prepare-only) PREPARE_ONLY=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+case "$RUNS" in ''|*[!0-9]*|0) echo "--runs needs a positive integer" >&2; exit 2 ;; esac
+
+GENERATE=1
+if [ -n "$FILE" ]; then
+    GENERATE=0
+    [ -f "$FILE" ] || { echo "no such dump: $FILE" >&2; exit 2; }
+    FILE="$(cd "$(dirname "$FILE")" && pwd)/$(basename "$FILE")"
+elif [ "$SIZE" = medium ]; then
+    FILE="$BENCH/medium.hprof"
+else
+    FILE="$BENCH/big.hprof"
+fi
+mkdir -p "$BENCH" "$PEERS" "$OUT"
+
+log() { printf '\n=== %s\n' "$*" >&2; }
+note() { printf '    %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+APT_UPDATED=0
+apt_install() {
+    if [ "$APT_UPDATED" = 0 ]; then
+        as_root apt-get update -qq
+        APT_UPDATED=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+# ---------------------------------------------------------------------------------------
+# Cleanup: never leave a BigHeap JVM running.
+JVM_PID=""
+cleanup() {
+    if [ -n "$JVM_PID" ] && kill -0 "$JVM_PID" 2>/dev/null; then
+        kill "$JVM_PID" 2>/dev/null || true
+        wait "$JVM_PID" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------
+# Prerequisites
+
+ensure_time() {
+    if [ ! -x /usr/bin/time ]; then
+        log "installing GNU time (apt)"
+        apt_install time
+    fi
+}
+
+ensure_java() {
+    local t
+    for t in java javac jmap; do
+        command -v "$t" >/dev/null || { echo "$t not found: a JDK 17+ is needed" >&2; exit 1; }
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# heapsight
+
+HEAPSIGHT="$ROOT/target/release/heapsight"
+HEAPSIGHT_OK=0
+HEAPSIGHT_WHY=""
+build_heapsight() {
+    log "building heapsight (cargo build --release)"
+    if ! (cd "$ROOT" && cargo build --release) >"$OUT/heapsight-build.log" 2>&1; then
+        tail -n 20 "$OUT/heapsight-build.log" >&2
+        HEAPSIGHT_WHY="heapsight does not build right now (see $OUT/heapsight-build.log); skipped"
+        note "$HEAPSIGHT_WHY"
+        return
+    fi
+    if ! "$HEAPSIGHT" report --help >/dev/null 2>&1; then
+        HEAPSIGHT_WHY="heapsight has no 'report' subcommand yet ('heapsight report --help' fails); skipped"
+        note "$HEAPSIGHT_WHY"
+        return
+    fi
+    HEAPSIGHT_OK=1
+}
+
+# ---------------------------------------------------------------------------------------
+# Peers
+
+SLURP="$PEERS/bin/hprof-slurp"
+install_slurp() {
+    if [ -x "$SLURP" ]; then return; fi
+    log "installing hprof-slurp from crates.io into $PEERS"
+    if ! cargo install --locked --root "$PEERS" hprof-slurp >"$OUT/hprof-slurp-install.log" 2>&1; then
+        note "--locked install failed, retrying without --locked"
+        cargo install --root "$PEERS" hprof-slurp >>"$OUT/hprof-slurp-install.log" 2>&1 \
+            || { tail -n 20 "$OUT/hprof-slurp-install.log" >&2; echo "hprof-slurp install failed" >&2; exit 1; }
+    fi
+}
+
+ANALYZER="$PEERS/bin/hprof-analyzer"
+build_analyzer() {
+    if [ -x "$ANALYZER" ]; then return; fi
+    log "building hprof-analyzer $ANALYZER_VERSION from its crate source (zip pinned to $ANALYZER_ZIP_PIN)"
+    # 1. Let cargo itself download the crate source: a throwaway project that depends on it.
+    local fetch="$BENCH/fetch-hprof-analyzer"
+    mkdir -p "$fetch/src"
+    cat >"$fetch/Cargo.toml" <<EOF
+[package]
+name = "fetch-hprof-analyzer"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+hprof-analyzer = "=$ANALYZER_VERSION"
+
+[workspace]
+EOF
+    echo 'fn main() {}' >"$fetch/src/main.rs"
+    (cd "$fetch" && cargo fetch) >"$OUT/hprof-analyzer-build.log" 2>&1
+    local src
+    src="$(ls -d "$CARGO_HOME_DIR"/registry/src/*/hprof-analyzer-"$ANALYZER_VERSION" 2>/dev/null | head -n 1)"
+    [ -n "$src" ] || { echo "cargo fetch did not unpack hprof-analyzer-$ANALYZER_VERSION" >&2; exit 1; }
+    # 2. Copy it, pin zip (the newest zip 2.x breaks the build), drop rust-toolchain.toml
+    #    (it asks for a toolchain that is not installed here).
+    local dst="$PEERS_SRC/hprof-analyzer-$ANALYZER_VERSION"
+    rm -rf "$dst"
+    mkdir -p "$PEERS_SRC"
+    cp -r "$src" "$dst"
+    chmod -R u+w "$dst"
+    rm -f "$dst/rust-toolchain.toml" "$dst/rust-toolchain"
+    sed -i '/^\[dependencies\.zip\]$/,/^\[/ s/^version = "[^"]*"$/version = "'"$ANALYZER_ZIP_PIN"'"/' "$dst/Cargo.toml"
+    grep -A1 '^\[dependencies\.zip\]$' "$dst/Cargo.toml" | grep -q "\"$ANALYZER_ZIP_PIN\"" \
+        || { echo "could not pin zip in $dst/Cargo.toml" >&2; exit 1; }
+    # 3. Build (its release profile uses fat LTO and one codegen unit: takes a while).
+    if ! (cd "$dst" && cargo build --release --bin hprof-analyzer) >>"$OUT/hprof-analyzer-build.log" 2>&1; then
+        tail -n 30 "$OUT/hprof-analyzer-build.log" >&2
+        echo "hprof-analyzer build failed (log: $OUT/hprof-analyzer-build.log)" >&2
+        exit 1
+    fi
+    mkdir -p "$PEERS/bin"
+    cp "$dst/target/release/hprof-analyzer" "$ANALYZER"
+}
+
+VISUALVM_JAR=""
+VISUALVM_CLASSES="$BENCH/peer-classes"
+find_visualvm_jar() {
+    local j
+    j="$(dpkg -L visualvm 2>/dev/null | grep '/org-graalvm-visualvm-lib-jfluid-heap\.jar$' | head -n 1 || true)"
+    if [ -z "$j" ] && [ -f /usr/share/visualvm/visualvm/modules/org-graalvm-visualvm-lib-jfluid-heap.jar ]; then
+        j=/usr/share/visualvm/visualvm/modules/org-graalvm-visualvm-lib-jfluid-heap.jar
+    fi
+    VISUALVM_JAR="$j"
+}
+prepare_visualvm() {
+    find_visualvm_jar
+    if [ -z "$VISUALVM_JAR" ]; then
+        log "installing VisualVM (apt) for its heap library"
+        apt_install visualvm
+        find_visualvm_jar
+        [ -n "$VISUALVM_JAR" ] || { echo "org-graalvm-visualvm-lib-jfluid-heap.jar not found after installing visualvm" >&2; exit 1; }
+    fi
+    mkdir -p "$VISUALVM_CLASSES"
+    javac -cp "$VISUALVM_JAR" -d "$VISUALVM_CLASSES" "$ROOT/benches/peers/VisualVmRetained.java"
+}
+
+# ---------------------------------------------------------------------------------------
+# The dump
+
+generate_dump() {
+    local mode="$1" file="$2"
+    log "generating $mode dump $file (BigHeap; JVM ${BIGHEAP_JVM_FLAGS[*]})"
+    mkdir -p "$BENCH/classes"
+    javac -d "$BENCH/classes" "$ROOT/benches/BigHeap.java"
+    local glog="$BENCH/bigheap-$mode.log"
+    java "${BIGHEAP_JVM_FLAGS[@]}" -cp "$BENCH/classes" BigHeap "$mode" >"$glog" 2>&1 &
+    JVM_PID=$!
+    local i
+    for i in $(seq 1 900); do
+        grep -q '^READY ' "$glog" && break
+        kill -0 "$JVM_PID" 2>/dev/null || { cat "$glog" >&2; echo "BigHeap died" >&2; exit 1; }
+        sleep 1
+    done
+    grep -q '^READY ' "$glog" || { cat "$glog" >&2; echo "BigHeap not READY after 900 s" >&2; exit 1; }
+    sed 's/^/    /' "$glog" >&2
+    local pid
+    pid="$(awk '/^READY /{print $2}' "$glog")"
+    # Object count as the JVM sees it ('all': no GC is triggered, garbage included).
+    jmap -histo:all "$pid" >"${file%.hprof}.histo.txt"
+    rm -f "$file.partial"
+    jmap -dump:format=b,file="$file.partial" "$pid" >&2
+    mv "$file.partial" "$file"
+    kill "$JVM_PID"; wait "$JVM_PID" 2>/dev/null || true
+    JVM_PID=""
+}
+
+# ---------------------------------------------------------------------------------------
+# Measuring
+
+# Tools may leave sidecar files next to the dump (VisualVM: FILE.hwcache/, hprof-analyzer:
+# its analysis cache, heapsight: maybe an index).  Delete them before every run so that
+# each run analyses the dump from scratch; only the page cache is warm.
+clean_sidecars() {
+    local dir base p
+    dir="$(dirname "$FILE")"; base="$(basename "$FILE")"
+    for p in "$dir/$base".* "$dir/.$base".*; do
+        [ -e "$p" ] || continue
+        note "removing sidecar $(basename "$p")"
+        rm -rf "$p"
+    done
+    if [ -x "$ANALYZER" ] && [ "${1:-}" = analyzer ]; then
+        "$ANALYZER" heap cache-clear "$FILE" >/dev/null 2>&1 || true
+    fi
+}
+
+RESULTS=()     # "name|runs|median_s|median_rss_mb|status|command"
+
+median() {     # numbers on stdin -> median (mean of the two middle values if even)
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# run_timed TAG OUTFILE ERRFILE CMD... -> 0 if the command succeeded; writes "secs kb" to $OUT/TAG.time
+run_timed() {
+    local tag="$1" outf="$2" errf="$3"; shift 3
+    local rc=0
+    /usr/bin/time -f '%e %M' -o "$OUT/$tag.time" timeout "$TIMEOUT" "$@" >"$outf" 2>"$errf" || rc=$?
+    return "$rc"
+}
+
+# measure NAME SLUG REPEATS CLEANKIND CMD...
+measure() {
+    local name="$1" slug="$2" reps="$3" kind="$4"; shift 4
+    local outf="$OUT/$slug.out" errf="$OUT/$slug.err" rc=0 i
+    log "$name: $*"
+    if [ "$WARMUP" = 1 ]; then
+        clean_sidecars "$kind"
+        note "warm-up run (untimed)"
+        run_timed "$slug.warmup" "$outf" "$errf" "$@" || rc=$?
+        if [ "$rc" != 0 ]; then
+            local t; t="$(cut -d' ' -f1 "$OUT/$slug.warmup.time" 2>/dev/null | tail -n 1)"
+            note "FAILED (exit $rc after ${t:-?} s); last lines of stderr:"
+            tail -n 5 "$errf" | sed 's/^/      /' >&2
+            RESULTS+=("$name|0|-|-|FAILED exit $rc after ${t:-?} s|$*")
+            return
+        fi
+    fi
+    : >"$OUT/$slug.times"
+    for i in $(seq 1 "$reps"); do
+        clean_sidecars "$kind"
+        rc=0
+        run_timed "$slug.$i" "$outf" "$errf" "$@" || rc=$?
+        local line; line="$(tail -n 1 "$OUT/$slug.$i.time")"
+        if [ "$rc" != 0 ]; then
+            note "run $i FAILED (exit $rc; time/rss: $line); last lines of stderr:"
+            tail -n 5 "$errf" | sed 's/^/      /' >&2
+            RESULTS+=("$name|$((i - 1))|-|-|FAILED exit $rc in run $i|$*")
+            return
+        fi
+        note "run $i: $(echo "$line" | awk '{ printf "%.2f s, %.0f MB peak RSS", $1, $2 / 1024 }')"
+        echo "$line" >>"$OUT/$slug.times"
+    done
+    local secs rss
+    secs="$(cut -d' ' -f1 "$OUT/$slug.times" | median)"
+    rss="$(cut -d' ' -f2 "$OUT/$slug.times" | median | awk '{ printf "%.0f", $1 / 1024 }')"
+    RESULTS+=("$name|$reps|$secs|$rss|ok|$*")
+    note "output: $outf (stderr: $errf)"
+}
+
+result_field() {  # result_field NAME FIELDNO
+    local r
+    for r in "${RESULTS[@]}"; do
+        if [ "${r%%|*}" = "$1" ]; then echo "$r" | cut -d'|' -f"$2"; return; fi
+    done
+    echo "-"
+}
+
+ratio() {  # ratio A B -> A/B or "n/a"
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.3f", a / b; else printf "n/a" }'
+}
+
+# ---------------------------------------------------------------------------------------
+# Main
+
+ensure_time
+ensure_java
+[ "$DO_HEAPSIGHT" = 1 ] && build_heapsight
+[ "$DO_SLURP" = 1 ] && install_slurp
+[ "$DO_ANALYZER" = 1 ] && build_analyzer
+[ "$DO_VISUALVM" = 1 ] && prepare_visualvm
+
+if [ "$GENERATE" = 1 ] && { [ "$REGEN" = 1 ] || [ ! -f "$FILE" ]; }; then
+    generate_dump "$SIZE" "$FILE"
+fi
+
+DUMP_BYTES="$(stat -c %s "$FILE")"
+HISTO="${FILE%.hprof}.histo.txt"
+OBJECTS="-"
+if [ -f "$HISTO" ]; then
+    OBJECTS="$(awk '/^Total/ { print $2 }' "$HISTO")"
+fi
+
+if [ "$PREPARE_ONLY" = 1 ]; then
+    log "prepared: $FILE ($DUMP_BYTES bytes, $OBJECTS objects per jmap -histo:all)"
+    exit 0
+fi
+
+if [ "$WARMUP" = 0 ]; then
+    log "warming the page cache: cat $FILE > /dev/null"
+    cat "$FILE" >/dev/null
+fi
+
+SLUG_SUFFIX="$(basename "${FILE%.hprof}")"
+if [ "$DO_HEAPSIGHT" = 1 ]; then
+    if [ "$HEAPSIGHT_OK" = 1 ]; then
+        measure "heapsight" "heapsight-$SLUG_SUFFIX" "$RUNS" heapsight "$HEAPSIGHT" report "$FILE" --json
+    else
+        RESULTS+=("heapsight|0|-|-|SKIPPED: $HEAPSIGHT_WHY|$HEAPSIGHT report $FILE --json")
+    fi
+fi
+if [ "$DO_SLURP" = 1 ]; then
+    measure "hprof-slurp" "hprof-slurp-$SLUG_SUFFIX" "$RUNS" slurp "$SLURP" -i "$FILE"
+fi
+if [ "$DO_ANALYZER" = 1 ]; then
+    # One-shot full analysis: histogram, dominator tree, retained sizes, leak suspects,
+    # top consumers, written as a JSON report (no cache is read or written).
+    measure "hprof-analyzer" "hprof-analyzer-$SLUG_SUFFIX" 1 analyzer \
+        "$ANALYZER" "$FILE" "$OUT/hprof-analyzer-$SLUG_SUFFIX.json" --progress never
+fi
+if [ "$DO_VISUALVM" = 1 ]; then
+    measure "visualvm" "visualvm-$SLUG_SUFFIX" 1 visualvm \
+        java "-Xmx$VISUALVM_XMX" -cp "$VISUALVM_JAR:$VISUALVM_CLASSES" VisualVmRetained "$FILE"
+fi
+clean_sidecars none
+
+# ---------------------------------------------------------------------------------------
+# Report
+
+TSV="$OUT/results-$SLUG_SUFFIX.tsv"
+{
+    printf 'tool\truns\tseconds\tpeak_rss_mb\tstatus\tcommand\n'
+    for r in "${RESULTS[@]}"; do echo "$r" | tr '|' '\t'; done
+} >"$TSV"
+
+echo
+echo "dump: $FILE"
+echo "      $DUMP_BYTES bytes ($(awk -v b="$DUMP_BYTES" 'BEGIN { printf "%.2f GB", b / 1e9 }')), $OBJECTS objects (jmap -histo:all total)"
+if [ "$WARMUP" = 1 ]; then
+    echo "      page cache warm: each tool ran once untimed before its timed runs"
+else
+    echo "      page cache warm: dump read once with cat before the runs (--no-warmup)"
+fi
+echo
+printf '%-16s %5s %10s %14s  %s\n' tool runs seconds "peak RSS MB" status
+printf '%-16s %5s %10s %14s  %s\n' ---- ---- ------- ----------- ------
+for r in "${RESULTS[@]}"; do
+    IFS='|' read -r name runs secs rss status _cmd <<<"$r"
+    printf '%-16s %5s %10s %14s  %s\n' "$name" "$runs" "$secs" "$rss" "$status"
+done
+echo
+HS_T="$(result_field heapsight 3)"; HS_M="$(result_field heapsight 4)"
+printf '%-34s %s\n' "heapsight/hprof-slurp time:" "$(ratio "$HS_T" "$(result_field hprof-slurp 3)")"
+printf '%-34s %s\n' "heapsight RSS (MB):" "$HS_M"
+printf '%-34s %s\n' "heapsight/hprof-analyzer time:" "$(ratio "$HS_T" "$(result_field hprof-analyzer 3)")"
+printf '%-34s %s\n' "heapsight/visualvm time:" "$(ratio "$HS_T" "$(result_field visualvm 3)")"
+echo
+echo "commands:"
+for r in "${RESULTS[@]}"; do
+    IFS='|' read -r name _ _ _ _ cmd <<<"$r"
+    printf '  %-16s %s\n' "$name" "$cmd"
+done
+echo "results: $TSV; tool outputs and per-run timings: $OUT/"

@@ -1,0 +1,305 @@
+//! Paths to GC roots: the shortest chains of references from a root to an object, with the
+//! field or array index of every hop, and "merge shortest paths" for a set of objects.
+
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
+
+use super::graph::ReferenceGraph;
+use crate::heap::{HeapIndex, ObjectId, ObjectView};
+use crate::hprof::{RootKind, Value};
+
+const NONE: u32 = u32::MAX;
+
+/// Whether paths may pass through `referent`s of `java.lang.ref.Reference` objects, which
+/// do not keep their referents alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PathMode {
+    #[default]
+    ExcludeWeak,
+    IncludeWeak,
+}
+
+/// A breadth-first tree from all GC roots: every reachable object's parent on one shortest
+/// path to a root.
+pub struct ShortestPathTree {
+    parent: Vec<ObjectId>,
+    pub mode: PathMode,
+}
+
+impl ShortestPathTree {
+    pub fn compute(index: &HeapIndex, graph: &ReferenceGraph, mode: PathMode) -> ShortestPathTree {
+        let n = index.object_count();
+        let mut parent = vec![NONE; n];
+        let mut seen = vec![false; n];
+        let mut queue = VecDeque::new();
+        for r in super::dominators::root_objects(index) {
+            seen[r as usize] = true;
+            queue.push_back(r);
+        }
+        while let Some(v) = queue.pop_front() {
+            let mut visit = |t: ObjectId| {
+                if !seen[t as usize] {
+                    seen[t as usize] = true;
+                    parent[t as usize] = v;
+                    queue.push_back(t);
+                }
+            };
+            for &t in graph.outgoing.neighbours(v) {
+                visit(t);
+            }
+            if mode == PathMode::IncludeWeak {
+                for t in graph.weak_from(v) {
+                    visit(t);
+                }
+            }
+        }
+        ShortestPathTree { parent, mode }
+    }
+
+    /// Objects from `o` up to its GC root; `None` when no root reaches `o` in this mode.
+    pub fn path(&self, index: &HeapIndex, roots: &RootIndex, o: ObjectId) -> Option<Vec<ObjectId>> {
+        let mut out = vec![o];
+        let mut cur = o;
+        while !roots.is_root(cur) {
+            let p = self.parent[cur as usize];
+            if p == NONE || out.len() > index.object_count() {
+                return None;
+            }
+            out.push(p);
+            cur = p;
+        }
+        Some(out)
+    }
+}
+
+/// GC-root kinds per object.
+pub struct RootIndex {
+    by_object: Vec<(ObjectId, RootKind)>,
+}
+
+impl RootIndex {
+    pub fn new(index: &HeapIndex) -> RootIndex {
+        let mut by_object: Vec<(ObjectId, RootKind)> =
+            index.roots().iter().map(|r| (r.object, r.kind)).collect();
+        by_object.sort_unstable();
+        by_object.dedup();
+        RootIndex { by_object }
+    }
+
+    pub fn is_root(&self, o: ObjectId) -> bool {
+        self.kinds(o).next().is_some()
+    }
+
+    pub fn kinds(&self, o: ObjectId) -> impl Iterator<Item = RootKind> + '_ {
+        let i = self.by_object.partition_point(|e| e.0 < o);
+        self.by_object[i..]
+            .iter()
+            .take_while(move |e| e.0 == o)
+            .map(|e| e.1)
+    }
+}
+
+/// One path, from the object (first) to a GC root (last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootPath {
+    pub objects: Vec<ObjectId>,
+}
+
+/// Up to `limit` shortest paths from `target` to distinct GC roots, shortest first, by a
+/// breadth-first walk over incoming references. Gives up after visiting `budget` objects.
+pub fn paths_to_roots(
+    graph: &ReferenceGraph,
+    roots: &RootIndex,
+    target: ObjectId,
+    mode: PathMode,
+    limit: usize,
+    budget: usize,
+) -> Vec<RootPath> {
+    let mut next_hop: FxHashMap<ObjectId, ObjectId> = FxHashMap::default();
+    let mut queue = VecDeque::new();
+    let mut found = Vec::new();
+    next_hop.insert(target, NONE);
+    queue.push_back(target);
+    let reconstruct = |next_hop: &FxHashMap<ObjectId, ObjectId>, root: ObjectId| {
+        // Walk from the root toward the target, then reverse.
+        let mut objects = vec![root];
+        let mut cur = root;
+        while let Some(&n) = next_hop.get(&cur) {
+            if n == NONE {
+                break;
+            }
+            objects.push(n);
+            cur = n;
+        }
+        objects.reverse();
+        RootPath { objects }
+    };
+    while let Some(v) = queue.pop_front() {
+        if roots.is_root(v) {
+            found.push(reconstruct(&next_hop, v));
+            if found.len() >= limit {
+                break;
+            }
+            // Paths through another root are not shortest paths to a root.
+            continue;
+        }
+        if next_hop.len() > budget {
+            break;
+        }
+        let mut visit = |p: ObjectId| {
+            if let std::collections::hash_map::Entry::Vacant(e) = next_hop.entry(p) {
+                e.insert(v);
+                queue.push_back(p);
+            }
+        };
+        for &p in graph.incoming.neighbours(v) {
+            visit(p);
+        }
+        if mode == PathMode::IncludeWeak {
+            for p in graph.weak_to(v) {
+                visit(p);
+            }
+        }
+    }
+    found
+}
+
+/// How `from` refers to `to`: `.field`, `[index]`, `static field`, `<class>`, `<super>`, …
+pub fn reference_label(index: &HeapIndex, from: ObjectId, to: ObjectId) -> String {
+    let to_id = index.address(to);
+    let mut labels: Vec<String> = Vec::new();
+    if let Some(c) = index.class_for_object(from) {
+        let info = index.classes().get(c);
+        for s in &info.statics {
+            if s.value == Value::Object(to_id) {
+                labels.push(format!("static {}", s.name));
+            }
+        }
+        if info.super_class.and_then(|s| index.class_object(s)) == Some(to) {
+            labels.push("<super>".into());
+        }
+        if info.loader_id == to_id && to_id != 0 {
+            labels.push("<classloader>".into());
+        }
+    } else {
+        match index.view(from) {
+            Some(ObjectView::Instance { .. }) => {
+                for f in index.fields(from) {
+                    if f.value == Value::Object(to_id) {
+                        labels.push(format!(".{}", f.name));
+                    }
+                }
+            }
+            Some(ObjectView::ObjectArray { elements, .. }) => {
+                for (i, id) in elements.iter().enumerate() {
+                    if id == to_id {
+                        labels.push(format!("[{i}]"));
+                        if labels.len() >= 3 {
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if labels.is_empty() && index.class_object(index.class_of(from)) == Some(to) {
+        labels.push("<class>".into());
+    }
+    if labels.is_empty() {
+        "?".into()
+    } else {
+        labels.join(", ")
+    }
+}
+
+/// A node of merged shortest paths: reached from the root side, with how many of the chosen
+/// objects have their shortest path through it and their retained bytes.
+#[derive(Debug, Clone)]
+pub struct MergedNode {
+    pub object: ObjectId,
+    /// Objects of the set whose path passes here.
+    pub objects: u64,
+    /// Sum of those objects' retained sizes.
+    pub retained_bytes: u64,
+    pub children: Vec<usize>,
+}
+
+/// Merged shortest paths to GC roots of a set of objects, as a forest rooted at GC roots.
+#[derive(Debug, Clone, Default)]
+pub struct MergedPaths {
+    pub nodes: Vec<MergedNode>,
+    /// Indices of the GC-root nodes, most objects first.
+    pub roots: Vec<usize>,
+    /// Objects of the set that no root reaches in this mode.
+    pub unreachable: u64,
+}
+
+pub fn merge_shortest_paths(
+    index: &HeapIndex,
+    tree: &ShortestPathTree,
+    roots: &RootIndex,
+    objects: &[ObjectId],
+    retained: impl Fn(ObjectId) -> u64,
+) -> MergedPaths {
+    let mut m = MergedPaths::default();
+    let mut top: FxHashMap<ObjectId, usize> = FxHashMap::default();
+    let mut child_of: FxHashMap<(usize, ObjectId), usize> = FxHashMap::default();
+    for &o in objects {
+        let Some(path) = tree.path(index, roots, o) else {
+            m.unreachable += 1;
+            continue;
+        };
+        let r = retained(o);
+        let mut cur: Option<usize> = None;
+        for &step in path.iter().rev() {
+            let idx = match cur {
+                None => *top.entry(step).or_insert_with(|| {
+                    m.nodes.push(MergedNode {
+                        object: step,
+                        objects: 0,
+                        retained_bytes: 0,
+                        children: Vec::new(),
+                    });
+                    m.roots.push(m.nodes.len() - 1);
+                    m.nodes.len() - 1
+                }),
+                Some(p) => match child_of.get(&(p, step)) {
+                    Some(&c) => c,
+                    None => {
+                        m.nodes.push(MergedNode {
+                            object: step,
+                            objects: 0,
+                            retained_bytes: 0,
+                            children: Vec::new(),
+                        });
+                        let c = m.nodes.len() - 1;
+                        m.nodes[p].children.push(c);
+                        child_of.insert((p, step), c);
+                        c
+                    }
+                },
+            };
+            m.nodes[idx].objects += 1;
+            m.nodes[idx].retained_bytes += r;
+            cur = Some(idx);
+        }
+    }
+    let nodes = &m.nodes;
+    let order = |a: &usize, b: &usize| {
+        nodes[*b]
+            .objects
+            .cmp(&nodes[*a].objects)
+            .then(nodes[*b].retained_bytes.cmp(&nodes[*a].retained_bytes))
+    };
+    let mut sorted_children: Vec<Vec<usize>> = m.nodes.iter().map(|n| n.children.clone()).collect();
+    for c in &mut sorted_children {
+        c.sort_by(order);
+    }
+    m.roots.sort_by(order);
+    for (n, c) in m.nodes.iter_mut().zip(sorted_children) {
+        n.children = c;
+    }
+    m
+}
