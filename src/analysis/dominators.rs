@@ -94,116 +94,117 @@ pub fn root_objects(index: &HeapIndex) -> Vec<ObjectId> {
     roots
 }
 
-pub fn compute(
-    index: &HeapIndex,
-    graph: &ReferenceGraph,
-    mode: ReferenceMode,
-    progress: &Progress,
-) -> DominatorTree {
-    let n = index.object_count();
-    let roots = root_objects(index);
-    let with_weak = mode == ReferenceMode::All;
-    progress.start(Phase::Dominators, n as u64);
+/// Successors and predecessors of a graph whose nodes are `0..n`.
+pub trait DirectedGraph {
+    fn node_count(&self) -> usize;
+    fn for_each_successor(&self, v: u32, f: impl FnMut(u32));
+    fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32));
+}
 
+struct RefGraphView<'a> {
+    graph: &'a ReferenceGraph,
+    with_weak: bool,
+}
+
+impl DirectedGraph for RefGraphView<'_> {
+    fn node_count(&self) -> usize {
+        self.graph.outgoing.node_count()
+    }
+    #[inline]
+    fn for_each_successor(&self, v: u32, mut f: impl FnMut(u32)) {
+        self.graph.outgoing.neighbours(v).iter().for_each(|&t| f(t));
+        if self.with_weak {
+            self.graph.weak_from(v).for_each(f);
+        }
+    }
+    #[inline]
+    fn for_each_predecessor(&self, v: u32, mut f: impl FnMut(u32)) {
+        self.graph.incoming.neighbours(v).iter().for_each(|&t| f(t));
+        if self.with_weak {
+            self.graph.weak_to(v).for_each(f);
+        }
+    }
+}
+
+/// Immediate dominators from a virtual super-root whose successors are `roots` (sorted,
+/// unique). Returns per node its immediate dominator, [`SUPER_ROOT`] or [`UNREACHABLE`], and
+/// the reachable nodes in depth-first preorder (so every node comes after its dominator).
+pub fn immediate_dominators<G: DirectedGraph>(g: &G, roots: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let n = g.node_count();
     // Depth-first preorder from the super-root (preorder number 0).
     let mut pre_of = vec![0u32; n];
-    let mut vertex: Vec<ObjectId> = Vec::with_capacity(n + 1);
+    let mut vertex: Vec<u32> = Vec::with_capacity(n + 1);
     let mut parent: Vec<u32> = Vec::with_capacity(n + 1);
     vertex.push(SUPER_ROOT);
     parent.push(NONE);
     {
-        // (object, its preorder number, next out-edge, next weak edge position, weak end)
-        let mut stack: Vec<(ObjectId, u32, u32, u32, u32)> = Vec::new();
-        let weak_range = |v: ObjectId| -> (u32, u32) {
-            if !with_weak {
-                return (0, 0);
-            }
-            let a = graph.weak.partition_point(|e| e.from < v);
-            let b = a + graph.weak[a..].iter().take_while(|e| e.from == v).count();
-            (a as u32, b as u32)
-        };
-        for &r in &roots {
+        // Successors are gathered per node when it is entered: (first successor, end) into `succ`.
+        let mut succ: Vec<u32> = Vec::new();
+        let mut stack: Vec<(u32, usize, usize)> = Vec::new();
+        for &r in roots {
             if pre_of[r as usize] != 0 {
                 continue;
             }
-            let num = vertex.len() as u32;
-            pre_of[r as usize] = num;
+            pre_of[r as usize] = vertex.len() as u32;
             vertex.push(r);
             parent.push(0);
-            let (wa, wb) = weak_range(r);
-            stack.push((r, num, 0, wa, wb));
+            let a = succ.len();
+            g.for_each_successor(r, |t| succ.push(t));
+            stack.push((pre_of[r as usize], a, succ.len()));
             while let Some(top) = stack.last_mut() {
-                let (v, vnum) = (top.0, top.1);
-                let out = graph.outgoing.neighbours(v);
-                let next = if (top.2 as usize) < out.len() {
-                    top.2 += 1;
-                    Some(out[top.2 as usize - 1])
-                } else if top.3 < top.4 {
-                    top.3 += 1;
-                    Some(graph.weak[top.3 as usize - 1].to)
-                } else {
-                    None
-                };
-                match next {
-                    Some(t) if pre_of[t as usize] == 0 => {
-                        let tnum = vertex.len() as u32;
-                        pre_of[t as usize] = tnum;
-                        vertex.push(t);
-                        parent.push(vnum);
-                        let (wa, wb) = weak_range(t);
-                        stack.push((t, tnum, 0, wa, wb));
-                    }
-                    Some(_) => {}
-                    None => {
-                        stack.pop();
-                    }
+                if top.1 == top.2 {
+                    let (_, a, _) = *top;
+                    stack.pop();
+                    succ.truncate(a);
+                    continue;
+                }
+                let t = succ[top.1];
+                top.1 += 1;
+                let vnum = top.0;
+                if pre_of[t as usize] == 0 {
+                    let tnum = vertex.len() as u32;
+                    pre_of[t as usize] = tnum;
+                    vertex.push(t);
+                    parent.push(vnum);
+                    let a = succ.len();
+                    g.for_each_successor(t, |x| succ.push(x));
+                    stack.push((tnum, a, succ.len()));
                 }
             }
         }
     }
     let r = vertex.len() - 1;
-    progress.set(n as u64 / 3);
 
     // Semi-dominators (Lengauer–Tarjan's first phase, with iterative path compression).
     let mut semi: Vec<u32> = (0..=r as u32).collect();
     let mut label: Vec<u32> = (0..=r as u32).collect();
     let mut ancestor: Vec<u32> = vec![NONE; r + 1];
     let mut path: Vec<u32> = Vec::new();
-    let is_root = |o: ObjectId| roots.binary_search(&o).is_ok();
     for w in (1..=r).rev() {
         let v = vertex[w];
         let mut s = semi[w];
-        if is_root(v) {
+        if roots.binary_search(&v).is_ok() {
             s = 0;
-        }
-        let mut consider = |p: ObjectId, s: &mut u32| {
-            let pp = pre_of[p as usize];
-            if pp == 0 {
-                return;
-            }
-            let u = eval(pp, &mut ancestor, &mut label, &semi, &mut path);
-            if semi[u as usize] < *s {
-                *s = semi[u as usize];
-            }
-        };
-        if s != 0 {
-            for &p in graph.incoming.neighbours(v) {
-                consider(p, &mut s);
-            }
-            if with_weak {
-                for p in graph.weak_to(v) {
-                    consider(p, &mut s);
+        } else {
+            g.for_each_predecessor(v, |p| {
+                let pp = pre_of[p as usize];
+                if pp == 0 {
+                    return;
                 }
-            }
+                let u = eval(pp, &mut ancestor, &mut label, &semi, &mut path);
+                if semi[u as usize] < s {
+                    s = semi[u as usize];
+                }
+            });
         }
         semi[w] = s;
         ancestor[w] = parent[w];
     }
     drop(ancestor);
     drop(label);
-    progress.set(2 * n as u64 / 3);
+    drop(pre_of);
 
-    // Immediate dominators: the nearest common ancestor step of semi-NCA.
+    // Immediate dominators: the nearest-common-ancestor step of semi-NCA.
     let mut idom_pre = parent;
     for w in 1..=r {
         let mut d = idom_pre[w];
@@ -213,26 +214,43 @@ pub fn compute(
         idom_pre[w] = d;
     }
     drop(semi);
+    let mut idom = vec![UNREACHABLE; n];
+    for w in 1..=r {
+        let d = idom_pre[w];
+        idom[vertex[w] as usize] = if d == 0 { SUPER_ROOT } else { vertex[d as usize] };
+    }
+    vertex.remove(0);
+    (idom, vertex)
+}
+
+pub fn compute(
+    index: &HeapIndex,
+    graph: &ReferenceGraph,
+    mode: ReferenceMode,
+    progress: &Progress,
+) -> DominatorTree {
+    let n = index.object_count();
+    let roots = root_objects(index);
+    progress.start(Phase::Dominators, n as u64);
+    let view = RefGraphView {
+        graph,
+        with_weak: mode == ReferenceMode::All,
+    };
+    let (idom, preorder) = immediate_dominators(&view, &roots);
+    let r = preorder.len();
 
     progress.start(Phase::RetainedSizes, n as u64);
-    let mut retained_pre: Vec<u64> = vertex.iter().map(|&v| if v == SUPER_ROOT { 0 } else { index.shallow_size(v) }).collect();
-    for w in (1..=r).rev() {
-        let d = idom_pre[w] as usize;
-        retained_pre[d] += retained_pre[w];
-    }
-
-    let mut idom = vec![UNREACHABLE; n];
     let mut retained = vec![0u64; n];
-    for w in 1..=r {
-        let v = vertex[w] as usize;
-        let d = idom_pre[w];
-        idom[v] = if d == 0 { SUPER_ROOT } else { vertex[d as usize] };
-        retained[v] = retained_pre[w];
+    for &v in &preorder {
+        retained[v as usize] = index.shallow_size(v);
     }
-    drop(retained_pre);
-    drop(idom_pre);
-    drop(vertex);
-    drop(pre_of);
+    for &v in preorder.iter().rev() {
+        let d = idom[v as usize];
+        if d != SUPER_ROOT {
+            retained[d as usize] += retained[v as usize];
+        }
+    }
+    drop(preorder);
 
     // Children lists, each sorted by retained size.
     let mut child_offsets = vec![0u32; n + 1];
@@ -365,4 +383,140 @@ pub fn unreachable_by_class(index: &HeapIndex, tree: &DominatorTree) -> Vec<(u64
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    struct Adjacency {
+        succ: Vec<Vec<u32>>,
+        pred: Vec<Vec<u32>>,
+    }
+
+    impl Adjacency {
+        fn new(n: usize, edges: &[(u32, u32)]) -> Self {
+            let mut succ = vec![Vec::new(); n];
+            let mut pred = vec![Vec::new(); n];
+            for &(a, b) in edges {
+                succ[a as usize].push(b);
+                pred[b as usize].push(a);
+            }
+            Adjacency { succ, pred }
+        }
+    }
+
+    impl DirectedGraph for Adjacency {
+        fn node_count(&self) -> usize {
+            self.succ.len()
+        }
+        fn for_each_successor(&self, v: u32, f: impl FnMut(u32)) {
+            self.succ[v as usize].iter().copied().for_each(f);
+        }
+        fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32)) {
+            self.pred[v as usize].iter().copied().for_each(f);
+        }
+    }
+
+    fn reachable(g: &Adjacency, roots: &[u32], removed: Option<u32>) -> Vec<bool> {
+        let mut seen = vec![false; g.succ.len()];
+        let mut stack: Vec<u32> = roots.iter().copied().filter(|&r| Some(r) != removed).collect();
+        for &r in &stack {
+            seen[r as usize] = true;
+        }
+        while let Some(v) = stack.pop() {
+            for &t in &g.succ[v as usize] {
+                if !seen[t as usize] && Some(t) != removed {
+                    seen[t as usize] = true;
+                    stack.push(t);
+                }
+            }
+        }
+        seen
+    }
+
+    /// Dominators by definition: d dominates v when removing d makes v unreachable.
+    fn naive_idom(g: &Adjacency, roots: &[u32]) -> Vec<u32> {
+        let n = g.succ.len();
+        let base = reachable(g, roots, None);
+        let dominated: Vec<Vec<bool>> = (0..n as u32)
+            .map(|d| {
+                let r = reachable(g, roots, Some(d));
+                (0..n).map(|v| base[v] && !r[v] && v != d as usize).collect()
+            })
+            .collect();
+        (0..n)
+            .map(|v| {
+                if !base[v] {
+                    return UNREACHABLE;
+                }
+                let strict: Vec<u32> = (0..n as u32).filter(|&d| dominated[d as usize][v]).collect();
+                // The immediate dominator is the strict dominator every other one dominates.
+                strict
+                    .iter()
+                    .copied()
+                    .find(|&d| strict.iter().all(|&e| e == d || dominated[e as usize][d as usize]))
+                    .unwrap_or(SUPER_ROOT)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hand_made_diamond_and_chain() {
+        // 0 → 1 → 3, 0 → 2 → 3, 3 → 4 → 5 → 6 (chain), 7 unreachable → 3
+        let g = Adjacency::new(
+            8,
+            &[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4), (4, 5), (5, 6), (7, 3)],
+        );
+        let (idom, order) = immediate_dominators(&g, &[0]);
+        assert_eq!(idom, vec![SUPER_ROOT, 0, 0, 0, 3, 4, 5, UNREACHABLE]);
+        assert_eq!(order.len(), 7);
+        // Two roots sharing a child: the child hangs off the super-root.
+        let g = Adjacency::new(3, &[(0, 2), (1, 2)]);
+        let (idom, _) = immediate_dominators(&g, &[0, 1]);
+        assert_eq!(idom, vec![SUPER_ROOT, SUPER_ROOT, SUPER_ROOT]);
+    }
+
+    #[test]
+    fn million_deep_chain_does_not_overflow_the_stack() {
+        let n = 1_000_000u32;
+        let edges: Vec<(u32, u32)> = (0..n - 1).map(|i| (i, i + 1)).collect();
+        let g = Adjacency::new(n as usize, &edges);
+        let (idom, _) = immediate_dominators(&g, &[0]);
+        assert_eq!(idom[n as usize - 1], n - 2);
+        assert_eq!(idom[0], SUPER_ROOT);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn matches_naive_dominators(
+            n in 1usize..24,
+            raw_edges in proptest::collection::vec((0u32..24, 0u32..24), 0..60),
+            raw_roots in proptest::collection::vec(0u32..24, 1..4),
+        ) {
+            let edges: Vec<(u32, u32)> = raw_edges
+                .into_iter()
+                .map(|(a, b)| (a % n as u32, b % n as u32))
+                .collect();
+            let mut roots: Vec<u32> = raw_roots.into_iter().map(|r| r % n as u32).collect();
+            roots.sort_unstable();
+            roots.dedup();
+            let g = Adjacency::new(n, &edges);
+            let (idom, order) = immediate_dominators(&g, &roots);
+            prop_assert_eq!(&idom, &naive_idom(&g, &roots));
+            // Preorder puts every dominator before what it dominates.
+            let mut pos = vec![usize::MAX; n];
+            for (i, &v) in order.iter().enumerate() {
+                pos[v as usize] = i;
+            }
+            for &v in &order {
+                let d = idom[v as usize];
+                if d != SUPER_ROOT {
+                    prop_assert!(pos[d as usize] < pos[v as usize]);
+                }
+            }
+        }
+    }
 }

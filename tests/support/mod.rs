@@ -1,3 +1,4 @@
 //! Shared helpers for the integration tests: each test crate includes them with `mod support;`.
 
+pub mod hprof_writer;
 pub mod jvm;
