@@ -18,7 +18,11 @@ use heapsight::report::{
 };
 
 #[derive(Parser)]
-#[command(name = "heapsight", version, about = "A fast viewer for Java heap dumps (HPROF)")]
+#[command(
+    name = "heapsight",
+    version,
+    about = "A fast viewer for Java heap dumps (HPROF)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -83,13 +87,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(dump: &Path) -> anyhow::Result<Arc<HeapIndex>> {
-    let index = HeapIndex::open(dump, &Progress::new())
+fn open(dump: &Path, progress: &Progress) -> anyhow::Result<Arc<HeapIndex>> {
+    let index = HeapIndex::open(dump, progress)
         .with_context(|| format!("cannot read {}", dump.display()))?;
     Ok(Arc::new(index))
 }
 
-fn analyse(index: Arc<HeapIndex>, strong_only: bool) -> anyhow::Result<Analysis> {
+fn analyse(
+    index: Arc<HeapIndex>,
+    strong_only: bool,
+    progress: &Progress,
+) -> anyhow::Result<Analysis> {
     let options = AnalysisOptions {
         references: if strong_only {
             ReferenceMode::StrongOnly
@@ -97,7 +105,7 @@ fn analyse(index: Arc<HeapIndex>, strong_only: bool) -> anyhow::Result<Analysis>
             ReferenceMode::All
         },
     };
-    Ok(Analysis::run(index, options, &Progress::new())?)
+    Ok(Analysis::run(index, options, progress)?)
 }
 
 fn parse_id(s: &str) -> anyhow::Result<u64> {
@@ -110,6 +118,7 @@ fn parse_id(s: &str) -> anyhow::Result<u64> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let progress = Progress::new();
     match cli.command {
         Command::Report {
             dump,
@@ -118,7 +127,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             histogram_only,
             strong_only,
         } => {
-            let index = open(&dump)?;
+            let index = open(&dump, &progress)?;
             let top = match top {
                 Some(0) => None,
                 Some(n) => Some(n),
@@ -128,7 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let analysis = if histogram_only {
                 None
             } else {
-                Some(analyse(index.clone(), strong_only)?)
+                Some(analyse(index.clone(), strong_only, &progress)?)
             };
             let report = build_report(&index, analysis.as_ref(), ReportOptions { top });
             if json {
@@ -145,11 +154,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
         } => {
             let address = parse_id(&id)?;
-            let index = open(&dump)?;
+            let index = open(&dump, &progress)?;
             let Some(target) = index.find(address) else {
                 bail!("no object with id 0x{address:x} in {}", dump.display());
             };
-            let graph = build_graph(&index, &Progress::new())?;
+            let graph = build_graph(&index, &progress)?;
             let roots = RootIndex::new(&index);
             let mode = if include_weak {
                 PathMode::IncludeWeak
@@ -169,9 +178,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             min_percent,
             strong_only,
         } => {
-            let analysis = analyse(open(&dump)?, strong_only)?;
+            let analysis = analyse(open(&dump, &progress)?, strong_only, &progress)?;
             print!("{}", render_dominator_tree(&analysis, depth, min_percent));
         }
     }
+    progress.start(heapsight::progress::Phase::Done, 0);
     Ok(())
 }

@@ -51,6 +51,8 @@ pub struct Progress {
     cancelled: AtomicBool,
     phase_started: Mutex<Instant>,
     started: Instant,
+    /// `HEAPSIGHT_TIMINGS=1` prints each phase's duration to stderr, for benchmarks.
+    log_timings: bool,
 }
 
 impl Default for Progress {
@@ -62,6 +64,7 @@ impl Default for Progress {
             cancelled: AtomicBool::new(false),
             phase_started: Mutex::new(Instant::now()),
             started: Instant::now(),
+            log_timings: std::env::var_os("HEAPSIGHT_TIMINGS").is_some(),
         }
     }
 }
@@ -93,11 +96,31 @@ impl Progress {
     }
 
     pub fn start(&self, phase: Phase, total: u64) {
+        if self.log_timings {
+            let prev = Phase::ALL[self.phase.load(Ordering::Relaxed).min(Phase::ALL.len() - 1)];
+            let snap = self.snapshot();
+            eprintln!(
+                "[timing] {:<16} {:>8.3} s  (total {:.3} s)",
+                prev.label(),
+                snap.phase_elapsed_s,
+                snap.elapsed_s
+            );
+        }
         self.phase.store(phase as usize, Ordering::Relaxed);
         self.total.store(total, Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
         if let Ok(mut t) = self.phase_started.lock() {
             *t = Instant::now();
+        }
+    }
+
+    /// With `HEAPSIGHT_TIMINGS` set, prints how long the current phase has run so far.
+    pub fn mark(&self, step: &str) {
+        if self.log_timings {
+            eprintln!(
+                "[timing]   {step:<14} {:>8.3} s",
+                self.snapshot().phase_elapsed_s
+            );
         }
     }
 

@@ -82,7 +82,10 @@ impl DominatorTree {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.idom.len() * 4 + self.retained.len() * 8 + self.child_offsets.len() * 4 + self.children.len() * 4
+        self.idom.len() * 4
+            + self.retained.len() * 8
+            + self.child_offsets.len() * 4
+            + self.children.len() * 4
     }
 }
 
@@ -217,7 +220,11 @@ pub fn immediate_dominators<G: DirectedGraph>(g: &G, roots: &[u32]) -> (Vec<u32>
     let mut idom = vec![UNREACHABLE; n];
     for w in 1..=r {
         let d = idom_pre[w];
-        idom[vertex[w] as usize] = if d == 0 { SUPER_ROOT } else { vertex[d as usize] };
+        idom[vertex[w] as usize] = if d == 0 {
+            SUPER_ROOT
+        } else {
+            vertex[d as usize]
+        };
     }
     vertex.remove(0);
     (idom, vertex)
@@ -237,6 +244,7 @@ pub fn compute(
         with_weak: mode == ReferenceMode::All,
     };
     let (idom, preorder) = immediate_dominators(&view, &roots);
+    progress.mark("idom");
     let r = preorder.len();
 
     progress.start(Phase::RetainedSizes, n as u64);
@@ -292,7 +300,9 @@ pub fn compute(
                 rest = &mut rest[len..];
             }
         }
-        slices.par_iter_mut().for_each(|s| s.sort_unstable_by(by_retained));
+        slices
+            .par_iter_mut()
+            .for_each(|s| s.sort_unstable_by(by_retained));
     }
     top_level.sort_unstable_by(by_retained);
 
@@ -421,7 +431,11 @@ mod tests {
 
     fn reachable(g: &Adjacency, roots: &[u32], removed: Option<u32>) -> Vec<bool> {
         let mut seen = vec![false; g.succ.len()];
-        let mut stack: Vec<u32> = roots.iter().copied().filter(|&r| Some(r) != removed).collect();
+        let mut stack: Vec<u32> = roots
+            .iter()
+            .copied()
+            .filter(|&r| Some(r) != removed)
+            .collect();
         for &r in &stack {
             seen[r as usize] = true;
         }
@@ -443,7 +457,9 @@ mod tests {
         let dominated: Vec<Vec<bool>> = (0..n as u32)
             .map(|d| {
                 let r = reachable(g, roots, Some(d));
-                (0..n).map(|v| base[v] && !r[v] && v != d as usize).collect()
+                (0..n)
+                    .map(|v| base[v] && !r[v] && v != d as usize)
+                    .collect()
             })
             .collect();
         (0..n)
@@ -451,12 +467,18 @@ mod tests {
                 if !base[v] {
                     return UNREACHABLE;
                 }
-                let strict: Vec<u32> = (0..n as u32).filter(|&d| dominated[d as usize][v]).collect();
+                let strict: Vec<u32> = (0..n as u32)
+                    .filter(|&d| dominated[d as usize][v])
+                    .collect();
                 // The immediate dominator is the strict dominator every other one dominates.
                 strict
                     .iter()
                     .copied()
-                    .find(|&d| strict.iter().all(|&e| e == d || dominated[e as usize][d as usize]))
+                    .find(|&d| {
+                        strict
+                            .iter()
+                            .all(|&e| e == d || dominated[e as usize][d as usize])
+                    })
                     .unwrap_or(SUPER_ROOT)
             })
             .collect()
@@ -467,7 +489,16 @@ mod tests {
         // 0 → 1 → 3, 0 → 2 → 3, 3 → 4 → 5 → 6 (chain), 7 unreachable → 3
         let g = Adjacency::new(
             8,
-            &[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4), (4, 5), (5, 6), (7, 3)],
+            &[
+                (0, 1),
+                (0, 2),
+                (1, 3),
+                (2, 3),
+                (3, 4),
+                (4, 5),
+                (5, 6),
+                (7, 3),
+            ],
         );
         let (idom, order) = immediate_dominators(&g, &[0]);
         assert_eq!(idom, vec![SUPER_ROOT, 0, 0, 0, 3, 4, 5, UNREACHABLE]);

@@ -2,6 +2,8 @@
 //! the incoming graph built from it. `referent` edges of `java.lang.ref.Reference` objects are
 //! kept apart so analyses can count them (MAT's default) or not (strong references only).
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use rayon::prelude::*;
 
 use crate::heap::{ClassIndex, ClassKind, HeapIndex, ObjectId};
@@ -34,26 +36,44 @@ impl Csr {
         self.offsets.len() * 4 + self.targets.len() * 4
     }
 
-    /// The same edges reversed.
+    /// The same edges reversed; each node's sources come out in ascending order.
     pub fn transpose(&self) -> Csr {
         let n = self.node_count();
-        let mut counts = vec![0u32; n + 1];
-        for &t in &self.targets {
-            counts[t as usize + 1] += 1;
-        }
+        let counts: Vec<AtomicU32> = (0..n + 1).map(|_| AtomicU32::new(0)).collect();
+        self.targets
+            .par_iter()
+            .with_min_len(1 << 14)
+            .for_each(|&t| {
+                counts[t as usize + 1].fetch_add(1, Ordering::Relaxed);
+            });
+        let mut offsets: Vec<u32> = counts.into_iter().map(AtomicU32::into_inner).collect();
         for i in 0..n {
-            counts[i + 1] += counts[i];
+            offsets[i + 1] += offsets[i];
         }
-        let offsets = counts.clone();
-        let mut cursor = counts;
-        let mut targets = vec![0u32; self.targets.len()];
-        for v in 0..n as u32 {
-            for &t in self.neighbours(v) {
-                let slot = &mut cursor[t as usize];
-                targets[*slot as usize] = v;
-                *slot += 1;
+        let cursor: Vec<AtomicU32> = offsets[..n].iter().map(|&o| AtomicU32::new(o)).collect();
+        let targets: Vec<AtomicU32> = (0..self.targets.len()).map(|_| AtomicU32::new(0)).collect();
+        (0..n as u32)
+            .into_par_iter()
+            .with_min_len(1 << 12)
+            .for_each(|v| {
+                for &t in self.neighbours(v) {
+                    let slot = cursor[t as usize].fetch_add(1, Ordering::Relaxed);
+                    targets[slot as usize].store(v, Ordering::Relaxed);
+                }
+            });
+        let mut targets: Vec<u32> = targets.into_iter().map(AtomicU32::into_inner).collect();
+        // Threads interleave within a node's list: restore source order, for reproducible paths.
+        let mut lists: Vec<&mut [u32]> = Vec::new();
+        let mut rest: &mut [u32] = &mut targets;
+        for v in 0..n {
+            let len = (offsets[v + 1] - offsets[v]) as usize;
+            let (list, tail) = rest.split_at_mut(len);
+            if len > 1 {
+                lists.push(list);
             }
+            rest = tail;
         }
+        lists.par_iter_mut().for_each(|l| l.sort_unstable());
         Csr { offsets, targets }
     }
 
@@ -159,11 +179,25 @@ fn ref_layouts(index: &HeapIndex) -> Vec<RefLayout> {
         .collect()
 }
 
-/// Calls `f` with every outgoing reference of `o` that resolves to an object of the dump,
-/// and with `true` for a `referent`. Includes the edge to the object's class.
-pub fn for_each_reference(index: &HeapIndex, o: ObjectId, mut f: impl FnMut(ObjectId, bool)) {
-    let layouts = ref_layouts(index);
-    visit_references(index, &layouts, o, &mut f);
+/// Reads objects' outgoing references straight from the dump.
+pub struct ReferenceReader<'a> {
+    index: &'a HeapIndex,
+    layouts: Vec<RefLayout>,
+}
+
+impl<'a> ReferenceReader<'a> {
+    pub fn new(index: &'a HeapIndex) -> Self {
+        ReferenceReader {
+            index,
+            layouts: ref_layouts(index),
+        }
+    }
+
+    /// Calls `f` with every outgoing reference of `o` that resolves to an object of the dump,
+    /// and `true` for a `referent`. Includes the edge to the object's class.
+    pub fn for_each(&self, o: ObjectId, mut f: impl FnMut(ObjectId, bool)) {
+        visit_references(self.index, &self.layouts, o, &mut f);
+    }
 }
 
 fn visit_references(
@@ -200,38 +234,32 @@ fn visit_references(
             let Some(data) = index.source().bytes().get(off..) else {
                 return;
             };
-            let mut it = SubRecordIter::new(data, off as u64, id_size);
-            match it.next() {
-                Some(Ok(r)) => match r.record {
-                    SubRecord::Instance { fields, .. } => {
-                        let layout = &layouts[class as usize];
-                        let read = |p: u32| {
-                            fields
-                                .get(p as usize..p as usize + id_size)
-                                .map(|b| crate::hprof::cursor::read_id(b, id_size))
-                        };
-                        for &p in &layout.offsets {
-                            if let Some(t) = read(p).filter(|&id| id != 0).and_then(|id| index.find(id)) {
-                                f(t, false);
-                            }
-                        }
-                        if let Some(p) = layout.referent {
-                            if let Some(t) = read(p).filter(|&id| id != 0).and_then(|id| index.find(id)) {
-                                f(t, true);
-                            }
+            let Some(Ok(r)) = SubRecordIter::new(data, off as u64, id_size).next() else {
+                return;
+            };
+            let resolve = |id: u64| if id == 0 { None } else { index.find(id) };
+            match r.record {
+                SubRecord::Instance { fields, .. } => {
+                    let layout = &layouts[class as usize];
+                    let read = |p: u32| {
+                        fields
+                            .get(p as usize..p as usize + id_size)
+                            .map(|b| crate::hprof::cursor::read_id(b, id_size))
+                    };
+                    for &p in &layout.offsets {
+                        if let Some(t) = read(p).and_then(resolve) {
+                            f(t, false);
                         }
                     }
-                    SubRecord::ObjectArray { elements, .. } => {
-                        for id in elements.iter() {
-                            if id != 0 {
-                                if let Some(t) = index.find(id) {
-                                    f(t, false);
-                                }
-                            }
-                        }
+                    if let Some(t) = layout.referent.and_then(read).and_then(resolve) {
+                        f(t, true);
                     }
-                    _ => {}
-                },
+                }
+                SubRecord::ObjectArray { elements, .. } => {
+                    for t in elements.iter().filter_map(resolve) {
+                        f(t, false);
+                    }
+                }
                 _ => {}
             }
         }
@@ -241,7 +269,7 @@ fn visit_references(
 /// Builds the reference graph in parallel over ranges of objects.
 pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGraph, GraphError> {
     let n = index.object_count();
-    let layouts = ref_layouts(index);
+    let reader = ReferenceReader::new(index);
     const RANGE: usize = 1 << 16;
     progress.start(crate::progress::Phase::Graph, n as u64);
     let parts: Vec<(Vec<u32>, Vec<ObjectId>, Vec<WeakEdge>)> = (0..n.div_ceil(RANGE))
@@ -254,7 +282,7 @@ pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGr
             let mut weak = Vec::new();
             for o in start as ObjectId..end as ObjectId {
                 let before = edges.len();
-                visit_references(index, &layouts, o, &mut |t, is_weak| {
+                reader.for_each(o, |t, is_weak| {
                     if is_weak {
                         weak.push(WeakEdge { from: o, to: t });
                     } else {
@@ -277,8 +305,10 @@ pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGr
         })
         .collect();
     index.source().release(0, index.source().bytes().len());
+    progress.mark("outgoing");
     let outgoing = Csr::from_parts(n, parts)?;
     let incoming = outgoing.transpose();
+    progress.mark("incoming");
     let mut weak_by_target = weak.clone();
     weak_by_target.sort_unstable_by_key(|e| (e.to, e.from));
     Ok(ReferenceGraph {
@@ -287,4 +317,38 @@ pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGr
         weak,
         weak_by_target,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn transpose_reverses_every_edge(
+            n in 1usize..40,
+            edges in proptest::collection::vec((0u32..40, 0u32..40), 0..200),
+        ) {
+            let edges: Vec<(u32, u32)> =
+                edges.into_iter().map(|(a, b)| (a % n as u32, b % n as u32)).collect();
+            let mut by_source = vec![Vec::new(); n];
+            for &(a, b) in &edges {
+                by_source[a as usize].push(b);
+            }
+            let parts = vec![(
+                by_source.iter().map(|l| l.len() as u32).collect(),
+                by_source.concat(),
+            )];
+            let csr = Csr::from_parts(n, parts).unwrap();
+            let t = csr.transpose();
+            for v in 0..n as u32 {
+                let mut want: Vec<u32> =
+                    edges.iter().filter(|e| e.1 == v).map(|e| e.0).collect();
+                want.sort_unstable();
+                prop_assert_eq!(t.neighbours(v), &want[..]);
+                prop_assert_eq!(csr.neighbours(v), &by_source[v as usize][..]);
+            }
+        }
+    }
 }

@@ -43,21 +43,21 @@ impl Analysis {
     ) -> Result<Analysis, GraphError> {
         let graph = graph::build_graph(&index, progress)?;
         let dominators = dominators::compute(&index, &graph, options.references, progress);
-        let (shortest_paths, (retained_by_class, (unreachable_by_class, histogram))) =
-            rayon::join(
-                || ShortestPathTree::compute(&index, &graph, PathMode::ExcludeWeak),
-                || {
-                    rayon::join(
-                        || dominators::retained_by_class(&index, &dominators),
-                        || {
-                            rayon::join(
-                                || dominators::unreachable_by_class(&index, &dominators),
-                                || histogram::histogram(&index),
-                            )
-                        },
-                    )
-                },
-            );
+        progress.start(crate::progress::Phase::Hints, 0);
+        let (shortest_paths, (retained_by_class, (unreachable_by_class, histogram))) = rayon::join(
+            || ShortestPathTree::compute(&index, &graph, PathMode::ExcludeWeak),
+            || {
+                rayon::join(
+                    || dominators::retained_by_class(&index, &dominators),
+                    || {
+                        rayon::join(
+                            || dominators::unreachable_by_class(&index, &dominators),
+                            || histogram::histogram(&index),
+                        )
+                    },
+                )
+            },
+        );
         let roots = RootIndex::new(&index);
         Ok(Analysis {
             index,

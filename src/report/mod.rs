@@ -176,9 +176,11 @@ pub fn render_text(r: &Report) -> String {
         .map(|(k, v)| format!("{k} {}", thousands(*v)))
         .collect();
     let _ = writeln!(out, "  GC roots: {}", roots.join(", "));
-    if let (Some(reach), Some(un_o), Some(un_b)) =
-        (s.reachable_bytes, s.unreachable_objects, s.unreachable_bytes)
-    {
+    if let (Some(reach), Some(un_o), Some(un_b)) = (
+        s.reachable_bytes,
+        s.unreachable_objects,
+        s.unreachable_bytes,
+    ) {
         let _ = writeln!(
             out,
             "  reachable {} ({}); unreachable garbage not yet collected: {} objects, {}",
@@ -229,7 +231,10 @@ pub fn render_text(r: &Report) -> String {
                 out,
                 "  {:>10}  {:>6}  {} @ {}",
                 bytes(d.retained_bytes),
-                percent(d.retained_bytes, s.reachable_bytes.unwrap_or(s.shallow_bytes)),
+                percent(
+                    d.retained_bytes,
+                    s.reachable_bytes.unwrap_or(s.shallow_bytes)
+                ),
                 d.class,
                 d.id
             );

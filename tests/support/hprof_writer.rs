@@ -249,7 +249,9 @@ impl PrimData {
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             PrimData::Boolean(v) => out.extend(v.iter().map(|&b| b as u8)),
-            PrimData::Char(v) => v.iter().for_each(|c| out.extend_from_slice(&c.to_be_bytes())),
+            PrimData::Char(v) => v
+                .iter()
+                .for_each(|c| out.extend_from_slice(&c.to_be_bytes())),
             PrimData::Float(v) => v
                 .iter()
                 .for_each(|f| out.extend_from_slice(&f.to_bits().to_be_bytes())),
@@ -257,9 +259,15 @@ impl PrimData {
                 .iter()
                 .for_each(|f| out.extend_from_slice(&f.to_bits().to_be_bytes())),
             PrimData::Byte(v) => out.extend_from_slice(v),
-            PrimData::Short(v) => v.iter().for_each(|s| out.extend_from_slice(&s.to_be_bytes())),
-            PrimData::Int(v) => v.iter().for_each(|s| out.extend_from_slice(&s.to_be_bytes())),
-            PrimData::Long(v) => v.iter().for_each(|s| out.extend_from_slice(&s.to_be_bytes())),
+            PrimData::Short(v) => v
+                .iter()
+                .for_each(|s| out.extend_from_slice(&s.to_be_bytes())),
+            PrimData::Int(v) => v
+                .iter()
+                .for_each(|s| out.extend_from_slice(&s.to_be_bytes())),
+            PrimData::Long(v) => v
+                .iter()
+                .for_each(|s| out.extend_from_slice(&s.to_be_bytes())),
         }
     }
 }
@@ -740,7 +748,13 @@ impl SubRecords {
 
     /// An INSTANCE DUMP whose field bytes encode `values` in order (own class's fields first,
     /// then each superclass's, as the format wants).
-    pub fn instance(&mut self, id: u64, stack_serial: u32, class_id: u64, values: &[Val]) -> &mut Self {
+    pub fn instance(
+        &mut self,
+        id: u64,
+        stack_serial: u32,
+        class_id: u64,
+        values: &[Val],
+    ) -> &mut Self {
         let mut data = Vec::new();
         for v in values {
             v.encode(&mut data, self.id_size);
@@ -748,7 +762,13 @@ impl SubRecords {
         self.instance_raw(id, stack_serial, class_id, &data)
     }
 
-    pub fn instance_raw(&mut self, id: u64, stack_serial: u32, class_id: u64, data: &[u8]) -> &mut Self {
+    pub fn instance_raw(
+        &mut self,
+        id: u64,
+        stack_serial: u32,
+        class_id: u64,
+        data: &[u8],
+    ) -> &mut Self {
         self.begin(subtag::INSTANCE_DUMP)
             .id(id)
             .u4(stack_serial)
@@ -757,7 +777,13 @@ impl SubRecords {
             .raw(data)
     }
 
-    pub fn object_array(&mut self, id: u64, stack_serial: u32, class_id: u64, elements: &[u64]) -> &mut Self {
+    pub fn object_array(
+        &mut self,
+        id: u64,
+        stack_serial: u32,
+        class_id: u64,
+        elements: &[u64],
+    ) -> &mut Self {
         self.begin(subtag::OBJECT_ARRAY_DUMP)
             .id(id)
             .u4(stack_serial)
@@ -772,7 +798,13 @@ impl SubRecords {
     pub fn primitive_array(&mut self, id: u64, stack_serial: u32, data: &PrimData) -> &mut Self {
         let mut bytes = Vec::new();
         data.encode(&mut bytes);
-        self.primitive_array_raw(id, stack_serial, data.ty().code(), data.len() as u32, &bytes)
+        self.primitive_array_raw(
+            id,
+            stack_serial,
+            data.ty().code(),
+            data.len() as u32,
+            &bytes,
+        )
     }
 
     /// A PRIMITIVE ARRAY DUMP with any element type byte, length and data (for broken files).
@@ -793,7 +825,13 @@ impl SubRecords {
     }
 
     /// Android's PRIMITIVE ARRAY NODATA: the header of an array without its elements.
-    pub fn primitive_array_nodata(&mut self, id: u64, stack_serial: u32, ty: Ty, length: u32) -> &mut Self {
+    pub fn primitive_array_nodata(
+        &mut self,
+        id: u64,
+        stack_serial: u32,
+        ty: Ty,
+        length: u32,
+    ) -> &mut Self {
         self.begin(subtag::PRIMITIVE_ARRAY_NODATA)
             .id(id)
             .u4(stack_serial)
@@ -811,20 +849,45 @@ impl SubRecords {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Root {
     Unknown(u64),
-    JniGlobal { object: u64, jni_ref: u64 },
-    JniLocal { object: u64, thread: u32, frame: u32 },
-    JavaFrame { object: u64, thread: u32, frame: u32 },
-    NativeStack { object: u64, thread: u32 },
+    JniGlobal {
+        object: u64,
+        jni_ref: u64,
+    },
+    JniLocal {
+        object: u64,
+        thread: u32,
+        frame: u32,
+    },
+    JavaFrame {
+        object: u64,
+        thread: u32,
+        frame: u32,
+    },
+    NativeStack {
+        object: u64,
+        thread: u32,
+    },
     StickyClass(u64),
-    ThreadBlock { object: u64, thread: u32 },
+    ThreadBlock {
+        object: u64,
+        thread: u32,
+    },
     MonitorUsed(u64),
-    ThreadObject { object: u64, thread: u32, stack: u32 },
+    ThreadObject {
+        object: u64,
+        thread: u32,
+        stack: u32,
+    },
     InternedString(u64),
     Finalizing(u64),
     Debugger(u64),
     ReferenceCleanup(u64),
     VmInternal(u64),
-    JniMonitor { object: u64, thread: u32, frame: u32 },
+    JniMonitor {
+        object: u64,
+        thread: u32,
+        frame: u32,
+    },
     Unreachable(u64),
 }
 
@@ -1057,7 +1120,9 @@ pub enum Gzip {
     Single,
     /// `jcmd GC.heap_dump -gz` style: independent members of `block_size` uncompressed bytes
     /// each, the first with the comment `HPROF BLOCKSIZE=<block_size>`.
-    Chunked { block_size: usize },
+    Chunked {
+        block_size: usize,
+    },
 }
 
 /// Object addresses.
@@ -1097,11 +1162,20 @@ pub struct ClassDef {
 #[derive(Debug, Clone)]
 pub enum ObjKind {
     /// `values` in dump order: own class's fields first, then each superclass's.
-    Instance { class: u64, values: Vec<Val> },
-    ObjectArray { class: u64, elements: Vec<u64> },
+    Instance {
+        class: u64,
+        values: Vec<Val>,
+    },
+    ObjectArray {
+        class: u64,
+        elements: Vec<u64>,
+    },
     PrimitiveArray(PrimData),
     /// Android's PRIMITIVE ARRAY NODATA.
-    PrimitiveArrayNoData { ty: Ty, length: u32 },
+    PrimitiveArrayNoData {
+        ty: Ty,
+        length: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -1576,7 +1650,9 @@ impl HeapBuilder {
                     (units.iter().map(|&u| u as u8).collect(), 0i8)
                 } else {
                     let mut b = Vec::new();
-                    units.iter().for_each(|u| b.extend_from_slice(&u.to_le_bytes()));
+                    units
+                        .iter()
+                        .for_each(|u| b.extend_from_slice(&u.to_le_bytes()));
                     (b, 1i8)
                 };
                 let value = self.primitive_array(PrimData::Byte(bytes));
@@ -1610,7 +1686,12 @@ impl HeapBuilder {
         self.thread_with(name, frames, ThreadStyle::RootThreadObject)
     }
 
-    pub fn thread_with(&mut self, name: &str, frames: &[FrameDef], style: ThreadStyle) -> ThreadRef {
+    pub fn thread_with(
+        &mut self,
+        name: &str,
+        frames: &[FrameDef],
+        style: ThreadStyle,
+    ) -> ThreadRef {
         let thread_class = match self.class_by_name.get("java.lang.Thread") {
             Some(&c) => c,
             None => {
@@ -1624,7 +1705,9 @@ impl HeapBuilder {
         };
         let name_obj = match self.string_style {
             StringStyle::Compact => self.string(name),
-            StringStyle::Jdk8 => self.primitive_array(PrimData::Char(name.encode_utf16().collect())),
+            StringStyle::Jdk8 => {
+                self.primitive_array(PrimData::Char(name.encode_utf16().collect()))
+            }
         };
         let serial = self.next_thread_serial;
         self.next_thread_serial += 1;
@@ -1803,11 +1886,15 @@ impl HeapBuilder {
             .map(|o| {
                 one(&|s| {
                     match &o.kind {
-                        ObjKind::Instance { class, values } => s.instance(o.id, CLASS_TRACE_SERIAL, *class, values),
+                        ObjKind::Instance { class, values } => {
+                            s.instance(o.id, CLASS_TRACE_SERIAL, *class, values)
+                        }
                         ObjKind::ObjectArray { class, elements } => {
                             s.object_array(o.id, CLASS_TRACE_SERIAL, *class, elements)
                         }
-                        ObjKind::PrimitiveArray(d) => s.primitive_array(o.id, CLASS_TRACE_SERIAL, d),
+                        ObjKind::PrimitiveArray(d) => {
+                            s.primitive_array(o.id, CLASS_TRACE_SERIAL, d)
+                        }
                         ObjKind::PrimitiveArrayNoData { ty, length } => {
                             s.primitive_array_nodata(o.id, CLASS_TRACE_SERIAL, *ty, *length)
                         }
@@ -1912,7 +1999,12 @@ impl HeapBuilder {
         }
         if self.heap_summary {
             let e = self.expected_histogram(&LayoutSpec::COMPRESSED);
-            w.heap_summary(e.shallow_bytes as u32, e.objects as u32, e.shallow_bytes, e.objects);
+            w.heap_summary(
+                e.shallow_bytes as u32,
+                e.objects as u32,
+                e.shallow_bytes,
+                e.objects,
+            );
         }
         extras(&mut w, Placement::BeforeHeap);
         let subs = self.heap_sub_records();
@@ -2046,7 +2138,11 @@ pub fn realistic_heap(id_size: usize, objects: usize) -> HeapBuilder {
             ("b", Ty::Byte),
         ],
     );
-    let inner = b.class("com.example.Outer$Inner", Some(obj), &[("payload", Ty::Object)]);
+    let inner = b.class(
+        "com.example.Outer$Inner",
+        Some(obj),
+        &[("payload", Ty::Object)],
+    );
     b.add_static(node, "COUNT", Val::Int(objects as i32));
     b.add_static(inner, "LOCK", Val::Object(0));
     let t = b.thread(
@@ -2073,7 +2169,10 @@ pub fn realistic_heap(id_size: usize, objects: usize) -> HeapBuilder {
             }
             2 => b.primitive_array(PrimData::Int((0..(i % 17) as i32).collect())),
             3 => {
-                let arr = b.object_array("java.lang.Object[]", &nodes[nodes.len().saturating_sub(3)..]);
+                let arr = b.object_array(
+                    "java.lang.Object[]",
+                    &nodes[nodes.len().saturating_sub(3)..],
+                );
                 let x = b.instance(inner);
                 b.set(x, "payload", Val::Object(arr));
                 x
