@@ -250,6 +250,7 @@ generate_dump() {
     mkdir -p "$BENCH/classes"
     javac -d "$BENCH/classes" "$ROOT/benches/BigHeap.java"
     local glog="$BENCH/bigheap-$mode.log"
+    : >"$glog"
     java "${BIGHEAP_JVM_FLAGS[@]}" -cp "$BENCH/classes" BigHeap "$mode" >"$glog" 2>&1 &
     JVM_PID=$!
     local i
@@ -290,7 +291,10 @@ clean_sidecars() {
     fi
 }
 
-RESULTS=()     # "name|runs|median_s|median_rss_mb|status|command"
+RESULTS=()     # "name|runs|median_s|median_rss_mb|status|command|max_load"
+
+loadavg() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0; }
+max_of() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
 
 median() {     # numbers on stdin -> median (mean of the two middle values if even)
     sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
@@ -308,7 +312,7 @@ run_timed() {
 # measure NAME SLUG REPEATS CLEANKIND CMD...
 measure() {
     local name="$1" slug="$2" reps="$3" kind="$4"; shift 4
-    local outf="$OUT/$slug.out" errf="$OUT/$slug.err" rc=0 i
+    local outf="$OUT/$slug.out" errf="$OUT/$slug.err" rc=0 i maxload=0 l
     log "$name: $*"
     if [ "$WARMUP" = 1 ]; then
         clean_sidecars "$kind"
@@ -318,29 +322,30 @@ measure() {
             local t; t="$(cut -d' ' -f1 "$OUT/$slug.warmup.time" 2>/dev/null | tail -n 1)"
             note "FAILED (exit $rc after ${t:-?} s); last lines of stderr:"
             tail -n 5 "$errf" | sed 's/^/      /' >&2
-            RESULTS+=("$name|0|-|-|FAILED exit $rc after ${t:-?} s|$*")
+            RESULTS+=("$name|0|-|-|FAILED exit $rc after ${t:-?} s|$*|-")
             return
         fi
     fi
     : >"$OUT/$slug.times"
     for i in $(seq 1 "$reps"); do
         clean_sidecars "$kind"
+        l="$(loadavg)"; maxload="$(max_of "$maxload" "$l")"
         rc=0
         run_timed "$slug.$i" "$outf" "$errf" "$@" || rc=$?
         local line; line="$(tail -n 1 "$OUT/$slug.$i.time")"
         if [ "$rc" != 0 ]; then
             note "run $i FAILED (exit $rc; time/rss: $line); last lines of stderr:"
             tail -n 5 "$errf" | sed 's/^/      /' >&2
-            RESULTS+=("$name|$((i - 1))|-|-|FAILED exit $rc in run $i|$*")
+            RESULTS+=("$name|$((i - 1))|-|-|FAILED exit $rc in run $i|$*|$maxload")
             return
         fi
-        note "run $i: $(echo "$line" | awk '{ printf "%.2f s, %.0f MB peak RSS", $1, $2 / 1024 }')"
+        note "run $i: $(echo "$line" | awk '{ printf "%.2f s, %.0f MB peak RSS", $1, $2 / 1024 }') (load average before: $l)"
         echo "$line" >>"$OUT/$slug.times"
     done
     local secs rss
     secs="$(cut -d' ' -f1 "$OUT/$slug.times" | median)"
     rss="$(cut -d' ' -f2 "$OUT/$slug.times" | median | awk '{ printf "%.0f", $1 / 1024 }')"
-    RESULTS+=("$name|$reps|$secs|$rss|ok|$*")
+    RESULTS+=("$name|$reps|$secs|$rss|ok|$*|$maxload")
     note "output: $outf (stderr: $errf)"
 }
 
@@ -391,12 +396,20 @@ SLUG_SUFFIX="$(basename "${FILE%.hprof}")"
 if [ "$DO_HEAPSIGHT" = 1 ]; then
     if [ "$HEAPSIGHT_OK" = 1 ]; then
         measure "heapsight" "heapsight-$SLUG_SUFFIX" "$RUNS" heapsight "$HEAPSIGHT" report "$FILE" --json
+        # Extra row when heapsight can skip the retention work: the like-for-like
+        # counterpart of hprof-slurp, which only builds a histogram.
+        if "$HEAPSIGHT" report --help 2>&1 | grep -q -- '--histogram-only'; then
+            measure "heapsight-hist" "heapsight-hist-$SLUG_SUFFIX" "$RUNS" heapsight \
+                "$HEAPSIGHT" report "$FILE" --json --histogram-only
+        fi
     else
-        RESULTS+=("heapsight|0|-|-|SKIPPED: $HEAPSIGHT_WHY|$HEAPSIGHT report $FILE --json")
+        RESULTS+=("heapsight|0|-|-|SKIPPED: $HEAPSIGHT_WHY|$HEAPSIGHT report $FILE --json|-")
     fi
 fi
 if [ "$DO_SLURP" = 1 ]; then
-    measure "hprof-slurp" "hprof-slurp-$SLUG_SUFFIX" "$RUNS" slurp "$SLURP" -i "$FILE"
+    # hprof-slurp >= 0.10 takes the dump as a positional argument; older ones want -i.
+    if "$SLURP" --help 2>&1 | grep -q -- '--inputFile'; then SLURP_ARGS=(-i "$FILE"); else SLURP_ARGS=("$FILE"); fi
+    measure "hprof-slurp" "hprof-slurp-$SLUG_SUFFIX" "$RUNS" slurp "$SLURP" "${SLURP_ARGS[@]}"
 fi
 if [ "$DO_ANALYZER" = 1 ]; then
     # One-shot full analysis: histogram, dominator tree, retained sizes, leak suspects,
@@ -415,7 +428,7 @@ clean_sidecars none
 
 TSV="$OUT/results-$SLUG_SUFFIX.tsv"
 {
-    printf 'tool\truns\tseconds\tpeak_rss_mb\tstatus\tcommand\n'
+    printf 'tool\truns\tseconds\tpeak_rss_mb\tstatus\tcommand\tmax_load\n'
     for r in "${RESULTS[@]}"; do echo "$r" | tr '|' '\t'; done
 } >"$TSV"
 
@@ -428,22 +441,34 @@ else
     echo "      page cache warm: dump read once with cat before the runs (--no-warmup)"
 fi
 echo
-printf '%-16s %5s %10s %14s  %s\n' tool runs seconds "peak RSS MB" status
-printf '%-16s %5s %10s %14s  %s\n' ---- ---- ------- ----------- ------
+printf '%-16s %5s %10s %12s %6s  %s\n' tool runs seconds "peak RSS MB" load status
+printf '%-16s %5s %10s %12s %6s  %s\n' ---- ---- ------- ----------- ---- ------
+BUSY=0
 for r in "${RESULTS[@]}"; do
-    IFS='|' read -r name runs secs rss status _cmd <<<"$r"
-    printf '%-16s %5s %10s %14s  %s\n' "$name" "$runs" "$secs" "$rss" "$status"
+    IFS='|' read -r name runs secs rss status _cmd load <<<"$r"
+    printf '%-16s %5s %10s %12s %6s  %s\n' "$name" "$runs" "$secs" "$rss" "$load" "$status"
+    if awk -v l="$load" -v n="$(nproc)" 'BEGIN { exit !(l ~ /^[0-9.]+$/ && l + 0 > n + 0.5) }'; then BUSY=1; fi
 done
+echo "(load = highest 1-minute load average seen just before a timed run of that tool)"
+if [ "$BUSY" = 1 ]; then
+    echo "WARNING: the machine was busy (load average above its $(nproc) cores) during some timed runs;"
+    echo "         other processes competed for the CPU, so those times are inflated. Re-run on a quiet machine."
+fi
 echo
 HS_T="$(result_field heapsight 3)"; HS_M="$(result_field heapsight 4)"
 printf '%-34s %s\n' "heapsight/hprof-slurp time:" "$(ratio "$HS_T" "$(result_field hprof-slurp 3)")"
 printf '%-34s %s\n' "heapsight RSS (MB):" "$HS_M"
+if [ "$(result_field heapsight-hist 3)" != - ]; then
+    printf '%-34s %s\n' "heapsight-hist/hprof-slurp time:" \
+        "$(ratio "$(result_field heapsight-hist 3)" "$(result_field hprof-slurp 3)")"
+    printf '%-34s %s\n' "heapsight-hist RSS (MB):" "$(result_field heapsight-hist 4)"
+fi
 printf '%-34s %s\n' "heapsight/hprof-analyzer time:" "$(ratio "$HS_T" "$(result_field hprof-analyzer 3)")"
 printf '%-34s %s\n' "heapsight/visualvm time:" "$(ratio "$HS_T" "$(result_field visualvm 3)")"
 echo
 echo "commands:"
 for r in "${RESULTS[@]}"; do
-    IFS='|' read -r name _ _ _ _ cmd <<<"$r"
+    IFS='|' read -r name _ _ _ _ cmd _load <<<"$r"
     printf '  %-16s %s\n' "$name" "$cmd"
 done
 echo "results: $TSV; tool outputs and per-run timings: $OUT/"

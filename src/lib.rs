@@ -8,3 +8,4 @@ pub mod heap;
 pub mod hprof;
 pub mod progress;
 pub mod report;
+pub mod ui;

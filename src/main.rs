@@ -21,11 +21,14 @@ use heapsight::report::{
 #[command(
     name = "heapsight",
     version,
-    about = "A fast viewer for Java heap dumps (HPROF)"
+    about = "A fast viewer for Java heap dumps (HPROF)",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// A heap dump to open in the window (the bundled sample dump when none is given)
+    file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -118,8 +121,14 @@ fn parse_id(s: &str) -> anyhow::Result<u64> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let Some(command) = cli.command else {
+        let file = cli.file.unwrap_or_else(heapsight::ui::sample_dump_path);
+        heapsight::ui::run(Some(file))
+            .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
+        return Ok(());
+    };
     let progress = Progress::new();
-    match cli.command {
+    match command {
         Command::Report {
             dump,
             json,

@@ -915,21 +915,23 @@ fn weak_references() {
         .iter()
         .position(|n| n.text == format!("WeakTarget @ {weak_target}"))
         .unwrap_or_else(|| panic!("WeakTarget {weak_target} not in the tree:\n{text}"));
-    assert!(
-        at >= 2,
-        "WeakTarget has a parent and a grandparent:\n{text}"
-    );
+    let parent = parent_of(&nodes, at).expect("WeakTarget has a parent");
+    let grandparent = parent_of(&nodes, parent).expect("WeakTarget has a grandparent");
     assert_eq!(
-        (nodes[at - 2].level, nodes[at - 1].level, nodes[at].level),
-        (0, 1, 2),
+        (nodes[grandparent].level, nodes[at].level),
+        (0, 2),
         "RefHolder → WeakReference → WeakTarget:\n{text}"
     );
-    assert!(nodes[at - 2].text.starts_with("RefHolder @ "), "{text}");
+    assert_eq!(
+        nodes[grandparent].text,
+        format!("RefHolder @ {}", id_of(&heap, holder)),
+        "{text}"
+    );
     assert!(
-        nodes[at - 1]
+        nodes[parent]
             .text
             .starts_with("java.lang.ref.WeakReference @ "),
-        "{text}"
+        "WeakTarget's dominator is its WeakReference:\n{text}"
     );
     let text = heapsight(&[&tree_args[..], &["--strong-only"]].concat());
     assert!(
@@ -1459,6 +1461,15 @@ struct TreeLine {
     percent: f64,
     level: usize,
     text: String,
+}
+
+/// The node printed as the parent of `nodes[i]`: the closest earlier node one level up.
+fn parent_of(nodes: &[TreeLine], i: usize) -> Option<usize> {
+    let level = nodes[i].level.checked_sub(1)?;
+    (0..i)
+        .rev()
+        .find(|&j| nodes[j].level <= level)
+        .filter(|&j| nodes[j].level == level)
 }
 
 fn parse_tree_line(line: &str) -> Option<TreeLine> {

@@ -348,32 +348,42 @@ fn eval(v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32], path: &mu
 /// MAT's minimum retained size per class: the retained sizes of the instances that no other
 /// instance of the same class dominates.
 pub fn retained_by_class(index: &HeapIndex, tree: &DominatorTree) -> Vec<u64> {
-    let nclasses = index.classes().len();
-    let mut total = vec![0u64; nclasses];
-    let mut active = vec![0u32; nclasses];
+    let identity: Vec<u32> = (0..index.classes().len() as u32).collect();
+    retained_by_group(index, tree, &identity, identity.len())
+}
+
+/// The same for groups of classes (packages, loaders): `group_of[class]` is the class's group.
+/// An object counts when no other object of its group dominates it.
+pub fn retained_by_group(
+    index: &HeapIndex,
+    tree: &DominatorTree,
+    group_of: &[u32],
+    groups: usize,
+) -> Vec<u64> {
+    let mut total = vec![0u64; groups];
+    let mut active = vec![0u32; groups];
+    let group = |o: ObjectId| group_of[index.class_of(o) as usize] as usize;
     // (object, next child position); entering adds, leaving undoes.
     let mut stack: Vec<(ObjectId, u32)> = Vec::new();
-    for &t in tree.top_level() {
-        let c = index.class_of(t) as usize;
-        if active[c] == 0 {
-            total[c] += tree.retained(t);
+    let mut enter = |o: ObjectId, active: &mut Vec<u32>, stack: &mut Vec<(ObjectId, u32)>| {
+        let g = group(o);
+        if active[g] == 0 {
+            total[g] += tree.retained(o);
         }
-        active[c] += 1;
-        stack.push((t, 0));
+        active[g] += 1;
+        stack.push((o, 0));
+    };
+    for &t in tree.top_level() {
+        enter(t, &mut active, &mut stack);
         while let Some(top) = stack.last_mut() {
             let kids = tree.children(top.0);
             if (top.1 as usize) < kids.len() {
                 let k = kids[top.1 as usize];
                 top.1 += 1;
-                let c = index.class_of(k) as usize;
-                if active[c] == 0 {
-                    total[c] += tree.retained(k);
-                }
-                active[c] += 1;
-                stack.push((k, 0));
+                enter(k, &mut active, &mut stack);
             } else {
-                let c = index.class_of(top.0) as usize;
-                active[c] -= 1;
+                let g = group(top.0);
+                active[g] -= 1;
                 stack.pop();
             }
         }

@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::dominators::{retained_by_group, DominatorTree};
 use crate::heap::{ClassIndex, HeapIndex};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,32 +84,63 @@ pub struct GroupRow {
     pub classes: Vec<ClassIndex>,
     pub count: u64,
     pub shallow_bytes: u64,
+    /// Minimum retained size of the group (set when a dominator tree is given).
+    pub retained_bytes: Option<u64>,
 }
 
-/// Groups histogram rows; the result is sorted by shallow bytes, largest first.
-pub fn group(index: &HeapIndex, hist: &Histogram, grouping: Grouping) -> Vec<GroupRow> {
-    let mut groups: FxHashMap<String, GroupRow> = FxHashMap::default();
+/// The group key of a class.
+pub fn group_key(index: &HeapIndex, class: ClassIndex, grouping: Grouping) -> String {
+    let class = index.classes().get(class);
+    match grouping {
+        Grouping::ClassName => class.name.clone(),
+        Grouping::Package => match class.package() {
+            "" => "(default package)".to_string(),
+            p => p.to_string(),
+        },
+        Grouping::ClassLoader => loader_name(index, class.loader_id),
+    }
+}
+
+/// Groups histogram rows, with MAT's minimum retained size per group when `tree` is given;
+/// the result is sorted by shallow bytes, largest first.
+pub fn group(
+    index: &HeapIndex,
+    hist: &Histogram,
+    grouping: Grouping,
+    tree: Option<&DominatorTree>,
+) -> Vec<GroupRow> {
+    let mut slot: FxHashMap<String, usize> = FxHashMap::default();
+    let mut out: Vec<GroupRow> = Vec::new();
+    let mut group_of = vec![u32::MAX; index.classes().len()];
     for r in &hist.rows {
-        let class = index.classes().get(r.class);
-        let key = match grouping {
-            Grouping::ClassName => class.name.clone(),
-            Grouping::Package => match class.package() {
-                "" => "(default package)".to_string(),
-                p => p.to_string(),
-            },
-            Grouping::ClassLoader => loader_name(index, class.loader_id),
-        };
-        let g = groups.entry(key.clone()).or_insert_with(|| GroupRow {
-            key,
-            classes: Vec::new(),
-            count: 0,
-            shallow_bytes: 0,
+        let key = group_key(index, r.class, grouping);
+        let i = *slot.entry(key.clone()).or_insert_with(|| {
+            out.push(GroupRow {
+                key,
+                classes: Vec::new(),
+                count: 0,
+                shallow_bytes: 0,
+                retained_bytes: None,
+            });
+            out.len() - 1
         });
+        group_of[r.class as usize] = i as u32;
+        let g = &mut out[i];
         g.classes.push(r.class);
         g.count += r.count;
         g.shallow_bytes += r.shallow_bytes;
     }
-    let mut out: Vec<GroupRow> = groups.into_values().collect();
+    if let Some(tree) = tree {
+        // Classes without instances never occur in the tree; give them a spare group.
+        let spare = out.len() as u32;
+        for g in group_of.iter_mut().filter(|g| **g == u32::MAX) {
+            *g = spare;
+        }
+        let retained = retained_by_group(index, tree, &group_of, out.len() + 1);
+        for (g, r) in out.iter_mut().zip(retained) {
+            g.retained_bytes = Some(r);
+        }
+    }
     out.sort_by(|a, b| {
         b.shallow_bytes
             .cmp(&a.shallow_bytes)

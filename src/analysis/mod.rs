@@ -1,8 +1,11 @@
 //! Analyses of the heap index: pure functions of it, no UI types.
 
+pub mod advice;
 pub mod dominators;
 pub mod graph;
+pub mod hints;
 pub mod histogram;
+pub mod java;
 pub mod paths;
 
 use std::sync::Arc;
@@ -43,7 +46,6 @@ impl Analysis {
     ) -> Result<Analysis, GraphError> {
         let graph = graph::build_graph(&index, progress)?;
         let dominators = dominators::compute(&index, &graph, options.references, progress);
-        progress.start(crate::progress::Phase::Hints, 0);
         let (shortest_paths, (retained_by_class, (unreachable_by_class, histogram))) = rayon::join(
             || ShortestPathTree::compute(&index, &graph, PathMode::ExcludeWeak),
             || {

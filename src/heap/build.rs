@@ -151,31 +151,36 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         ));
     }
 
-    // Number objects by address.
     progress.mark("fill");
-    if let Some(perm) = address_order(&ids) {
-        ids = perm.par_iter().map(|&i| ids[i as usize]).collect();
-        offsets = perm.par_iter().map(|&i| offsets[i as usize]).collect();
-        class_of = perm.par_iter().map(|&i| class_of[i as usize]).collect();
-        lens = perm.par_iter().map(|&i| lens[i as usize]).collect();
+
+    // Number objects by address.
+    let (id_map, ranks) = IdMap::build(&ids);
+    drop(ids);
+    if let Some(ranks) = ranks {
+        offsets = scatter(&offsets, &ranks);
+        class_of = scatter(&class_of, &ranks);
+        lens = scatter(&lens, &ranks);
     }
-    let duplicates = ids.par_windows(2).filter(|w| w[0] == w[1]).count();
+    let duplicates = id_map.duplicates();
     if duplicates > 0 {
         warnings.push(format!(
-            "{duplicates} object identifiers occur more than once; references resolve to the first"
+            "{duplicates} object identifiers occur more than once; references resolve to one of them"
         ));
     }
+    progress.mark("number");
 
     // Layout, then shallow sizes.
-    let samples: Vec<LayoutSample> = (0..n.min(200_000))
-        .filter(|&i| class_of[i] != classes.class_class)
-        .map(|i| LayoutSample {
-            address: ids[i],
+    let samples: Vec<LayoutSample> = id_map
+        .first_ids(200_000)
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, _)| class_of[i] != classes.class_class)
+        .map(|(i, address)| LayoutSample {
+            address,
             class: class_of[i],
             length: lens[i],
         })
         .collect();
-    progress.mark("sort");
     let layout = layout::detect(id_size, &classes, &samples);
     for c in 0..classes.classes.len() {
         let size = layout.instance_size(&classes, c as ClassIndex);
@@ -213,7 +218,6 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     let large_sizes = large.into_inner().unwrap_or_default();
 
     progress.mark("shallow");
-    let id_map = IdMap::new(ids);
     let mut class_objects = vec![None; classes.classes.len()];
     let mut class_by_object = Vec::new();
     for (ci, c) in classes.classes.iter().enumerate() {
@@ -266,7 +270,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         utf8,
         warnings,
     };
-    progress.mark("idmap+roots");
+    progress.mark("roots");
     index.threads = threads::build_threads(
         &index,
         &raw_threads,
@@ -448,55 +452,28 @@ fn scan_heap_body<'a>(
     Ok(())
 }
 
-/// The permutation that sorts `ids`, or `None` when they are sorted already. Dumps list
-/// objects heap space by heap space, so the ids form a few ascending runs: merge those.
-fn address_order(ids: &[u64]) -> Option<Vec<u32>> {
-    let mut runs: Vec<usize> = vec![0];
-    runs.extend((1..ids.len()).filter(|&i| ids[i - 1] > ids[i]));
-    if runs.len() == 1 {
-        return None;
-    }
-    if runs.len() > 64 {
-        let mut perm: Vec<u32> = (0..ids.len() as u32).collect();
-        perm.par_sort_by_key(|&i| ids[i as usize]);
-        return Some(perm);
-    }
-    runs.push(ids.len());
-    // k-way merge; k is small, so a linear scan of the run heads beats a heap.
-    let mut heads: Vec<(usize, usize)> = runs.windows(2).map(|w| (w[0], w[1])).collect();
-    let mut perm = Vec::with_capacity(ids.len());
-    while !heads.is_empty() {
-        let mut best = 0;
-        for h in 1..heads.len() {
-            if ids[heads[h].0] < ids[heads[best].0] {
-                best = h;
-            }
-        }
-        let (pos, end) = heads[best];
-        // Take the whole stretch of this run that stays below every other head.
-        let limit = heads
-            .iter()
-            .enumerate()
-            .filter(|&(h, _)| h != best)
-            .map(|(_, &(p, _))| ids[p])
-            .min()
-            .unwrap_or(u64::MAX);
-        let mut i = pos;
-        while i < end && ids[i] <= limit {
-            perm.push(i as u32);
-            i += 1;
-        }
-        if i == pos {
-            perm.push(i as u32);
-            i += 1;
-        }
-        if i == end {
-            heads.swap_remove(best);
-        } else {
-            heads[best].0 = i;
+/// `out[to[i]] = values[i]`, in parallel; `to` must be a permutation of `0..values.len()`.
+fn scatter<T: Copy + Default + Send + Sync>(values: &[T], to: &[ObjectId]) -> Vec<T> {
+    struct Dest<T>(*mut T);
+    // SAFETY: each slot is written by exactly one task (`to` is a permutation).
+    unsafe impl<T: Send> Sync for Dest<T> {}
+    unsafe impl<T: Send> Send for Dest<T> {}
+    impl<T> Dest<T> {
+        /// SAFETY: caller guarantees `i` is in bounds and written by no other task.
+        unsafe fn write(&self, i: usize, v: T) {
+            unsafe { *self.0.add(i) = v };
         }
     }
-    Some(perm)
+    let mut out = vec![T::default(); values.len()];
+    let len = out.len();
+    let dest = Dest(out.as_mut_ptr());
+    values.par_iter().zip(to.par_iter()).for_each(|(&v, &r)| {
+        if (r as usize) < len {
+            // SAFETY: in bounds (checked) and written once (permutation), while `out` lives.
+            unsafe { dest.write(r as usize, v) };
+        }
+    });
+    out
 }
 
 pub(super) const UNKNOWN_CLASS: &str = "<unknown class>";
@@ -705,37 +682,6 @@ impl FillContext<'_> {
         }
         if mismatched > 0 {
             self.field_mismatch.fetch_add(mismatched, Ordering::Relaxed);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::address_order;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn address_order_sorts_runs_and_shuffles(
-            runs in proptest::collection::vec(proptest::collection::vec(0u64..1000, 0..50), 1..80)
-        ) {
-            let ids: Vec<u64> = runs
-                .into_iter()
-                .flat_map(|mut r| { r.sort_unstable(); r })
-                .collect();
-            let sorted_already = ids.windows(2).all(|w| w[0] <= w[1]);
-            match address_order(&ids) {
-                None => prop_assert!(sorted_already),
-                Some(perm) => {
-                    let mut seen = vec![false; ids.len()];
-                    for &i in &perm {
-                        prop_assert!(!seen[i as usize]);
-                        seen[i as usize] = true;
-                    }
-                    prop_assert_eq!(perm.len(), ids.len());
-                    prop_assert!(perm.windows(2).all(|w| ids[w[0] as usize] <= ids[w[1] as usize]));
-                }
-            }
         }
     }
 }

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::analysis::advice::{jvm_advice, Advice};
+use crate::analysis::hints::{leak_hints, Hint};
 use crate::analysis::histogram::{histogram, Histogram};
 use crate::analysis::Analysis;
 use crate::format::{bytes, percent, thousands};
@@ -28,6 +30,12 @@ pub struct Report {
     pub histogram: Vec<HistogramEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dominators: Option<Vec<DominatorEntry>>,
+    /// Leak-pattern hints, most severe first (with the analysis only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hints: Option<Vec<Hint>>,
+    /// JVM facts and flag advice (with the analysis only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<Advice>,
     pub warnings: Vec<String>,
 }
 
@@ -97,6 +105,8 @@ pub fn build_report(
     }
     let classes = index.classes();
     let rows = hist.rows.iter().take(limit);
+    let hints = analysis.map(leak_hints);
+    let advice = analysis.zip(hints.as_ref()).map(|(a, h)| jvm_advice(a, h));
     Report {
         file: index.source().path().display().to_string(),
         format: index.header().version.as_str().to_string(),
@@ -145,6 +155,8 @@ pub fn build_report(
                 })
                 .collect()
         }),
+        hints,
+        advice,
         warnings: index.warnings().to_vec(),
     }
 }
@@ -240,6 +252,12 @@ pub fn render_text(r: &Report) -> String {
             );
         }
     }
+    if let Some(hints) = &r.hints {
+        render_hints(&mut out, hints);
+    }
+    if let Some(advice) = &r.advice {
+        render_advice(&mut out, advice);
+    }
     if !r.warnings.is_empty() {
         out.push_str("\nwarnings:\n");
         for w in &r.warnings {
@@ -247,4 +265,104 @@ pub fn render_text(r: &Report) -> String {
         }
     }
     out
+}
+
+fn render_hints(out: &mut String, hints: &[Hint]) {
+    out.push_str("\nLeak hints:\n");
+    if hints.is_empty() {
+        out.push_str("  none: no leak pattern found\n");
+        return;
+    }
+    for (i, h) in hints.iter().enumerate() {
+        let sev = serde_json::to_value(h.severity)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_uppercase))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "\n{}. [{sev}] {} ({}, {:.1}% of the live heap)",
+            i + 1,
+            h.title,
+            bytes(h.retained_bytes),
+            h.percent_of_heap
+        );
+        for line in h.explanation.lines() {
+            let _ = writeln!(out, "   {line}");
+        }
+        let _ = writeln!(out, "   Fix: {}", h.fix);
+        for e in h.evidence.iter().take(8) {
+            let _ = writeln!(
+                out,
+                "   - {}: {} [{}] retains {}",
+                e.role,
+                e.label,
+                e.id,
+                bytes(e.retained_bytes)
+            );
+        }
+    }
+}
+
+fn render_advice(out: &mut String, a: &Advice) {
+    out.push_str("\nJVM advice:\n");
+    let j = &a.jvm;
+    let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
+    let _ = writeln!(
+        out,
+        "  Java {} ({}, {}), collector {}{}",
+        or(&j.java_version),
+        or(&j.vendor),
+        or(&j.vm_name),
+        or(&j.collector),
+        j.collector_source
+            .as_ref()
+            .map(|s| format!(" (from {s})"))
+            .unwrap_or_default()
+    );
+    if let Some(c) = &j.command {
+        let _ = writeln!(out, "  command: {c}");
+    }
+    if !j.vm_args.is_empty() {
+        let _ = writeln!(out, "  JVM arguments: {}", j.vm_args.join(" "));
+    }
+    for (k, v) in &j.env {
+        let _ = writeln!(out, "  env {k}={v}");
+    }
+    if let Some(m) = j.max_heap_bytes {
+        let _ = writeln!(
+            out,
+            "  maximum heap {} ({})",
+            bytes(m),
+            j.max_heap_source.clone().unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  live set {}, garbage {}, {} threads, {} classes",
+        bytes(a.live_set_bytes),
+        bytes(a.garbage_bytes),
+        thousands(j.threads),
+        thousands(j.classes)
+    );
+    for f in &a.flags {
+        let _ = writeln!(
+            out,
+            "\n  {}{}",
+            f.setting,
+            f.current
+                .as_ref()
+                .map(|c| format!("   (now {c})"))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(out, "    {}", f.why);
+        for e in &f.evidence {
+            let _ = writeln!(out, "    - {e}");
+        }
+    }
+    if !a.cannot_tell.is_empty() {
+        out.push_str("\n  What this dump cannot tell:\n");
+        for c in &a.cannot_tell {
+            let _ = writeln!(out, "  - {c}");
+        }
+    }
 }

@@ -1,0 +1,329 @@
+//! Leak suspects in Eclipse MAT's sense: single objects, or the instances of one class, that
+//! retain a large share of the reachable heap; for each, the accumulation point found by
+//! walking down the dominator tree while one child keeps most of its parent's retained size.
+
+use rustc_hash::FxHashMap;
+
+use super::{evidence, hint, label_of, simple_name, Category, Hint, Severity};
+use crate::analysis::dominators::{SUPER_ROOT, UNREACHABLE};
+use crate::analysis::java;
+use crate::analysis::paths::reference_label;
+use crate::analysis::Analysis;
+use crate::format::{bytes, percent, thousands};
+use crate::heap::{ClassKind, HeapIndex, ObjectId};
+
+/// Share of the reachable heap that makes a suspect (MAT's default).
+pub const SUSPECT_SHARE: f64 = 0.10;
+/// Below this many bytes nothing is a suspect, however small the heap.
+pub const SUSPECT_MIN_BYTES: u64 = 8 << 20;
+/// Keep descending while the biggest child retains at least this share of its parent.
+pub const BIG_DROP_RATIO: f64 = 0.7;
+/// At or above this share a suspect is `High`.
+pub const HIGH_SHARE: f64 = 0.30;
+
+/// Bytes a suspect must retain in a heap with `reachable` live bytes.
+pub fn suspect_threshold(reachable: u64) -> u64 {
+    ((reachable as f64 * SUSPECT_SHARE) as u64).max(SUSPECT_MIN_BYTES)
+}
+
+pub fn severity_for(retained: u64, reachable: u64) -> Severity {
+    if retained as f64 >= reachable as f64 * HIGH_SHARE {
+        Severity::High
+    } else {
+        Severity::Medium
+    }
+}
+
+/// Walks down from `o` while the biggest dominator-tree child retains at least
+/// [`BIG_DROP_RATIO`] of its parent. Returns the chain from `o` to the accumulation point.
+pub fn accumulation_chain(a: &Analysis, o: ObjectId) -> Vec<ObjectId> {
+    let tree = &a.dominators;
+    let mut chain = vec![o];
+    let mut cur = o;
+    while chain.len() < 10_000 {
+        let Some(&big) = tree.children(cur).first() else {
+            break;
+        };
+        if (tree.retained(big) as f64) < tree.retained(cur) as f64 * BIG_DROP_RATIO {
+            break;
+        }
+        chain.push(big);
+        cur = big;
+    }
+    chain
+}
+
+/// Class loaders and class objects are containers, not suspects: MAT sees application
+/// classes as roots, HotSpot dumps reach them through their loader.
+fn is_container(index: &HeapIndex, o: ObjectId) -> bool {
+    if index.class_for_object(o).is_some() {
+        return true;
+    }
+    let classes = index.classes();
+    classes
+        .chain(index.class_of(o))
+        .any(|c| classes.get(c).name == "java.lang.ClassLoader")
+}
+
+/// Dominator-tree nodes retaining at least `threshold`, looking through containers.
+fn candidates(a: &Analysis, threshold: u64) -> Vec<ObjectId> {
+    let index = &a.index;
+    let tree = &a.dominators;
+    let mut out = Vec::new();
+    let mut stack: Vec<ObjectId> = tree
+        .top_level()
+        .iter()
+        .copied()
+        .take_while(|&o| tree.retained(o) >= threshold)
+        .collect();
+    while let Some(o) = stack.pop() {
+        if is_container(index, o) {
+            stack.extend(
+                tree.children(o)
+                    .iter()
+                    .copied()
+                    .take_while(|&k| tree.retained(k) >= threshold),
+            );
+        } else {
+            out.push(o);
+        }
+    }
+    out.sort_by_key(|&o| std::cmp::Reverse(tree.retained(o)));
+    out
+}
+
+/// "static Foo.bar", "thread \"main\"", "GC root (jni_global)": who keeps `o`.
+pub fn holder_description(a: &Analysis, o: ObjectId) -> String {
+    let index = &a.index;
+    let parent = a.dominators.idom(o);
+    if parent == SUPER_ROOT || parent == UNREACHABLE {
+        let kinds: Vec<&str> = a.roots.kinds(o).map(|k| k.as_str()).collect();
+        if kinds.is_empty() {
+            return "several GC roots".into();
+        }
+        return format!("GC root ({})", kinds.join(", "));
+    }
+    if let Some(c) = index.class_for_object(parent) {
+        let label = reference_label(index, parent, o);
+        let class = &index.classes().get(c).name;
+        return match label.strip_prefix("static ") {
+            Some(field) => format!("static field {class}.{field}"),
+            None => format!("class {class}"),
+        };
+    }
+    format!("{}{}", label_of(index, parent), {
+        let l = reference_label(index, parent, o);
+        if l == "?" {
+            String::new()
+        } else {
+            format!(" {l}")
+        }
+    })
+}
+
+pub fn hints(a: &Analysis) -> Vec<Hint> {
+    let index = &a.index;
+    let tree = &a.dominators;
+    let reachable = super::reachable_bytes(a);
+    let threshold = suspect_threshold(reachable);
+    let mut out = Vec::new();
+    let mut covered: Vec<ObjectId> = Vec::new();
+    for (n, o) in candidates(a, threshold).into_iter().take(5).enumerate() {
+        let chain = accumulation_chain(a, o);
+        let acc = *chain.last().unwrap_or(&o);
+        let retained = tree.retained(o);
+        let kids = tree.children(acc);
+        let class = java::class_name(index, o).to_string();
+        let acc_class = java::class_name(index, acc).to_string();
+        let holder = holder_description(a, o);
+        let mut h = hint(
+            "leak_suspect",
+            Category::Leak,
+            severity_for(retained, reachable),
+            format!(
+                "Leak suspect {}: one {} ({holder}) retains {} ({} of the live heap)",
+                n + 1,
+                simple_name(&class),
+                bytes(retained),
+                percent(retained, reachable)
+            ),
+        );
+        h.retained_bytes = retained;
+        h.evidence.push(evidence(a, o, "suspect", None));
+        if acc != o {
+            h.evidence
+                .push(evidence(a, acc, "accumulation point", None));
+        }
+        for &k in kids.iter().take(5) {
+            h.evidence.push(evidence(a, k, "accumulated object", None));
+        }
+        let kid_bytes: u64 = kids.iter().map(|&k| tree.retained(k)).sum();
+        h.numbers.insert("retained_bytes".into(), retained);
+        h.numbers
+            .insert("accumulated_objects".into(), kids.len() as u64);
+        h.numbers.insert("accumulated_bytes".into(), kid_bytes);
+        let via: Vec<String> = chain
+            .iter()
+            .map(|&c| simple_name(java::class_name(index, c)).to_string())
+            .collect();
+        h.explanation = format!(
+            "{} ({holder}) keeps {} of {} reachable bytes alive. Walking down the dominator \
+             tree ({}) the bulk sits in {} {}, which alone holds {} objects ({}) that nothing \
+             else keeps alive. An object that grows like this is usually a cache or registry \
+             that is filled but never emptied.",
+            index.describe(o),
+            bytes(retained),
+            bytes(reachable),
+            via.join(" → "),
+            acc_class,
+            format_args!("@ 0x{:x}", index.address(acc)),
+            thousands(kids.len() as u64),
+            bytes(kid_bytes),
+        );
+        h.fix = format!(
+            "Find who adds to {} (open the accumulation point's path to GC roots) and why \
+             entries are never removed: remove them when their work is done, bound the \
+             structure (size limit or expiry, e.g. a Caffeine cache), or hold values weakly \
+             if it is a cache. If it is legitimately this big, the heap is too small for it.",
+            simple_name(&acc_class)
+        );
+        covered.extend(chain);
+        out.push(h);
+    }
+    out.extend(class_groups(a, threshold, reachable, &covered));
+    out
+}
+
+/// Instances of one class that together retain a large share, none alone a suspect.
+fn class_groups(a: &Analysis, threshold: u64, reachable: u64, covered: &[ObjectId]) -> Vec<Hint> {
+    let index = &a.index;
+    let tree = &a.dominators;
+    let classes = index.classes();
+    let mut groups: Vec<(u32, u64)> = a
+        .histogram
+        .rows
+        .iter()
+        .filter(|r| r.count >= 2)
+        .filter(|r| {
+            let c = classes.get(r.class);
+            matches!(c.kind, ClassKind::Instance)
+                && !matches!(c.name.as_str(), "java.lang.String" | "java.lang.Class")
+        })
+        .map(|r| (r.class, a.retained_by_class[r.class as usize]))
+        .filter(|&(_, retained)| retained >= threshold)
+        .collect();
+    groups.sort_by_key(|&(_, r)| std::cmp::Reverse(r));
+    let mut out = Vec::new();
+    for (class, retained) in groups.into_iter().take(3) {
+        let mut mask = vec![false; classes.len()];
+        mask[class as usize] = true;
+        let mut inst = java::instances(index, &mask);
+        inst.retain(|&o| tree.is_reachable(o));
+        inst.sort_by_key(|&o| std::cmp::Reverse(tree.retained(o)));
+        inst.truncate(1000);
+        if inst.is_empty() {
+            continue;
+        }
+        // Already told: the biggest instances sit on (or under) a reported suspect's chain.
+        let is_covered = |o: ObjectId| tree.dominators_of(o).iter().any(|x| covered.contains(x));
+        let covered_bytes: u64 = inst
+            .iter()
+            .filter(|&&o| is_covered(o))
+            .map(|&o| tree.retained(o))
+            .sum();
+        if covered_bytes * 2 >= retained {
+            continue;
+        }
+        // The deepest dominator shared by most of the biggest instances.
+        let mut count: FxHashMap<ObjectId, (u32, u32)> = FxHashMap::default();
+        for &o in &inst {
+            for (depth, d) in tree
+                .dominators_of(o)
+                .into_iter()
+                .skip(1)
+                .take(64)
+                .enumerate()
+            {
+                let e = count.entry(d).or_insert((0, u32::MAX));
+                e.0 += 1;
+                e.1 = e.1.min(depth as u32);
+            }
+        }
+        let need = (inst.len() as u32 * 4).div_ceil(5);
+        let common = count
+            .iter()
+            .filter(|(_, &(c, _))| c >= need)
+            .filter(|(&d, _)| !is_container(index, d))
+            .min_by_key(|(&d, &(_, depth))| (tree.retained(d), depth))
+            .map(|(&d, _)| d);
+        if let Some(d) = common {
+            if covered.contains(&d) || tree.dominators_of(d).iter().any(|x| covered.contains(x)) {
+                continue;
+            }
+        }
+        let name = classes.get(class).name.clone();
+        let n = a
+            .histogram
+            .rows
+            .iter()
+            .find(|r| r.class == class)
+            .map_or(0, |r| r.count);
+        let mut h = hint(
+            "leak_suspect",
+            Category::Leak,
+            severity_for(retained, reachable),
+            format!(
+                "Leak suspect: {} instances of {} retain {} ({} of the live heap)",
+                thousands(n),
+                simple_name(&name),
+                bytes(retained),
+                percent(retained, reachable)
+            ),
+        );
+        h.retained_bytes = retained;
+        h.numbers.insert("instances".into(), n);
+        h.numbers.insert("retained_bytes".into(), retained);
+        let held = match common {
+            Some(d) => {
+                h.evidence.push(evidence(a, d, "accumulation point", None));
+                format!(
+                    "Most of them are kept by {} ({}).",
+                    index.describe(d),
+                    holder_description(a, d)
+                )
+            }
+            None => "They are kept from many different places; merge their shortest paths to \
+                     GC roots to see the common holders."
+                .to_string(),
+        };
+        for &o in inst.iter().take(5) {
+            h.evidence.push(evidence(a, o, "instance", None));
+        }
+        h.explanation = format!(
+            "{} instances of {name} together retain {} of {} reachable bytes. {held}",
+            thousands(n),
+            bytes(retained),
+            bytes(reachable)
+        );
+        h.fix = format!(
+            "Check why {} objects accumulate: where are they created, and who should release \
+             them? Bound or clean the collection that holds them.",
+            simple_name(&name)
+        );
+        out.push(h);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds() {
+        assert_eq!(suspect_threshold(1 << 30), (1u64 << 30) / 10);
+        assert_eq!(suspect_threshold(10 << 20), SUSPECT_MIN_BYTES);
+        assert_eq!(severity_for(30, 100), Severity::High);
+        assert_eq!(severity_for(29, 100), Severity::Medium);
+    }
+}

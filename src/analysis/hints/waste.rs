@@ -1,0 +1,269 @@
+//! Wasted memory: duplicate strings, empty collections, big primitive arrays.
+
+use std::hash::Hasher;
+
+use rayon::prelude::*;
+use rustc_hash::FxHasher;
+
+use super::{evidence, hint, Category, Hint, Severity};
+use crate::analysis::java;
+use crate::analysis::Analysis;
+use crate::format::{bytes, percent, thousands};
+use crate::heap::{ClassKind, ObjectId, ObjectView};
+
+/// Waste below this many bytes is never reported.
+pub const WASTE_MIN_BYTES: u64 = 4 << 20;
+/// ... nor below this share of the live heap.
+pub const WASTE_SHARE: f64 = 0.05;
+/// A primitive array this big (and this share of the live heap) is worth a look.
+pub const BIG_ARRAY_BYTES: u64 = 10 << 20;
+
+pub fn worth(wasted: u64, reachable: u64) -> bool {
+    wasted >= WASTE_MIN_BYTES && wasted as f64 >= reachable as f64 * WASTE_SHARE
+}
+
+fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {
+    let index = &a.index;
+    let tree = &a.dominators;
+    let reachable = super::reachable_bytes(a);
+    let string_classes: Vec<u32> = java::classes_named(index, "java.lang.String");
+    let Some(&string_class) = string_classes.first() else {
+        return;
+    };
+    let string_size = index.classes().get(string_class).instance_size as u64;
+    let classes = index.classes();
+    let mask: Vec<bool> = classes
+        .classes
+        .iter()
+        .map(|c| {
+            matches!(
+                c.kind,
+                ClassKind::PrimitiveArray(crate::hprof::BasicType::Byte)
+                    | ClassKind::PrimitiveArray(crate::hprof::BasicType::Char)
+            )
+        })
+        .collect();
+    // String values: byte[]/char[] dominated by a String.
+    let mut keyed: Vec<(u64, u32, ObjectId)> = java::instances(index, &mask)
+        .into_par_iter()
+        .filter_map(|arr| {
+            let d = tree.idom(arr);
+            if !tree.is_reachable(arr) || (d as usize) >= index.object_count() {
+                return None;
+            }
+            if index.class_of(d) != string_class {
+                return None;
+            }
+            let Some(ObjectView::PrimitiveArray { data, length, .. }) = index.view(arr) else {
+                return None;
+            };
+            if length > 4096 {
+                return None;
+            }
+            let mut h = FxHasher::default();
+            h.write(data);
+            Some((h.finish(), length, arr))
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    let mut groups: Vec<(u64, u64, ObjectId)> = Vec::new(); // (wasted, count, sample)
+    let mut i = 0;
+    while i < keyed.len() {
+        let mut j = i + 1;
+        while j < keyed.len() && keyed[j].0 == keyed[i].0 && keyed[j].1 == keyed[i].1 {
+            j += 1;
+        }
+        let n = (j - i) as u64;
+        if n > 1 {
+            let per = index.shallow_size(keyed[i].2) + string_size;
+            groups.push(((n - 1) * per, n, keyed[i].2));
+        }
+        i = j;
+    }
+    let wasted: u64 = groups.iter().map(|g| g.0).sum();
+    if !worth(wasted, reachable) {
+        return;
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(g.0));
+    let mut h = hint(
+        "duplicate_strings",
+        Category::Waste,
+        Severity::Low,
+        format!(
+            "Duplicate strings waste {} ({} of the live heap)",
+            bytes(wasted),
+            percent(wasted, reachable)
+        ),
+    );
+    h.retained_bytes = wasted;
+    h.numbers.insert("wasted_bytes".into(), wasted);
+    h.numbers
+        .insert("distinct_duplicated".into(), groups.len() as u64);
+    let mut examples = Vec::new();
+    for &(w, n, arr) in groups.iter().take(5) {
+        let s = tree.idom(arr);
+        let text = index
+            .read_string_limited(s, 60)
+            .unwrap_or_default()
+            .replace('\n', " ");
+        examples.push(format!("\"{text}\" ×{} ({})", thousands(n), bytes(w)));
+        h.evidence.push(evidence(
+            a,
+            s,
+            "duplicated string",
+            Some(format!("\"{text}\" ×{}", thousands(n))),
+        ));
+    }
+    h.explanation = format!(
+        "{} distinct string values exist in several copies; the extra copies take {}. Top: {}.",
+        thousands(groups.len() as u64),
+        bytes(wasted),
+        examples.join(", ")
+    );
+    h.fix = "Intern or canonicalise values that repeat (enums, codes, header names, JSON \
+             keys); with G1, -XX:+UseStringDeduplication shares the arrays of long-lived \
+             strings."
+        .to_string();
+    out.push(h);
+}
+
+fn empty_collections(a: &Analysis, out: &mut Vec<Hint>) {
+    let index = &a.index;
+    let tree = &a.dominators;
+    let reachable = super::reachable_bytes(a);
+    let mut rows = Vec::new();
+    let mut total_wasted = 0u64;
+    let mut samples = Vec::new();
+    for (class, size_field) in [
+        ("java.util.HashMap", "size"),
+        ("java.util.ArrayList", "size"),
+        ("java.util.LinkedHashMap", "size"),
+        ("java.util.concurrent.ConcurrentHashMap", "baseCount"),
+        ("java.util.HashSet", ""),
+    ] {
+        let mut mask = vec![false; index.classes().len()];
+        for c in java::classes_named(index, class) {
+            mask[c as usize] = true;
+        }
+        let inst = java::instances(index, &mask);
+        let empty: Vec<(ObjectId, u64)> = inst
+            .par_iter()
+            .with_min_len(1024)
+            .filter(|&&o| tree.is_reachable(o))
+            .filter_map(|&o| {
+                let target = if size_field.is_empty() {
+                    index.field_object(o, "map")?
+                } else {
+                    o
+                };
+                let field = if size_field.is_empty() {
+                    "size"
+                } else {
+                    size_field
+                };
+                let n = java::field_int(index, target, field)?;
+                (n == 0).then(|| (o, tree.retained(o)))
+            })
+            .collect();
+        if empty.is_empty() {
+            continue;
+        }
+        let w: u64 = empty.iter().map(|e| e.1).sum();
+        total_wasted += w;
+        rows.push(format!(
+            "{} empty {class} ({})",
+            thousands(empty.len() as u64),
+            bytes(w)
+        ));
+        samples.extend(empty.iter().take(2).map(|e| e.0));
+    }
+    if !worth(total_wasted, reachable) {
+        return;
+    }
+    let mut h = hint(
+        "empty_collections",
+        Category::Waste,
+        Severity::Low,
+        format!("Empty collections take {}", bytes(total_wasted)),
+    );
+    h.retained_bytes = total_wasted;
+    h.numbers.insert("wasted_bytes".into(), total_wasted);
+    for o in samples.into_iter().take(6) {
+        h.evidence.push(evidence(a, o, "empty collection", None));
+    }
+    h.explanation = format!(
+        "Collections that hold nothing still cost their header and, once used, their table: \
+         {}.",
+        rows.join(", ")
+    );
+    h.fix = "Create collections lazily, use Collections.emptyList()/emptyMap() for the empty \
+             case, and size them for their real contents."
+        .to_string();
+    out.push(h);
+}
+
+fn big_arrays(a: &Analysis, out: &mut Vec<Hint>) {
+    let index = &a.index;
+    let tree = &a.dominators;
+    let reachable = super::reachable_bytes(a);
+    let limit = BIG_ARRAY_BYTES.max((reachable as f64 * WASTE_SHARE) as u64);
+    let mask: Vec<bool> = index
+        .classes()
+        .classes
+        .iter()
+        .map(|c| matches!(c.kind, ClassKind::PrimitiveArray(_)))
+        .collect();
+    let mut big: Vec<ObjectId> = java::instances(index, &mask)
+        .into_par_iter()
+        .filter(|&o| index.shallow_size(o) >= limit && tree.is_reachable(o))
+        .collect();
+    if big.is_empty() {
+        return;
+    }
+    big.sort_by_key(|&o| std::cmp::Reverse(index.shallow_size(o)));
+    let total: u64 = big.iter().map(|&o| index.shallow_size(o)).sum();
+    let mut h = hint(
+        "big_primitive_arrays",
+        Category::Waste,
+        Severity::Info,
+        format!(
+            "{} primitive arrays of {} or more take {}",
+            big.len(),
+            bytes(limit),
+            bytes(total)
+        ),
+    );
+    h.retained_bytes = total;
+    h.numbers.insert("arrays".into(), big.len() as u64);
+    h.numbers.insert("bytes".into(), total);
+    for &o in big.iter().take(5) {
+        h.evidence.push(evidence(a, o, "big array", None));
+    }
+    h.explanation = format!(
+        "Single primitive arrays of {} or more: buffers read whole into memory, oversized \
+         caches or pre-sized buffers. Together {} of the live heap.",
+        bytes(limit),
+        percent(total, reachable)
+    );
+    h.fix = "Stream instead of buffering whole payloads, size buffers to their use, and check \
+             the owner (paths to GC roots) of each array."
+        .to_string();
+    out.push(h);
+}
+
+pub fn hints(a: &Analysis) -> Vec<Hint> {
+    let mut out = Vec::new();
+    duplicate_strings(a, &mut out);
+    empty_collections(a, &mut out);
+    big_arrays(a, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn threshold() {
+        assert!(super::worth(10 << 20, 100 << 20));
+        assert!(!super::worth(1 << 20, 10 << 20));
+    }
+}

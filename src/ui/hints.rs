@@ -1,0 +1,224 @@
+//! Right side panel: leak hints and JVM advice, each with its evidence one click from its
+//! paths to GC roots.
+
+use egui::{Color32, RichText, Ui};
+
+use super::widgets::hint_text;
+use super::{Command, PathTarget, Session};
+use crate::analysis::hints::{Category, Hint, Severity};
+use crate::format;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Hints,
+    Advice,
+}
+
+pub struct HintsPanel {
+    section: Section,
+}
+
+impl Default for HintsPanel {
+    fn default() -> Self {
+        HintsPanel {
+            section: Section::Hints,
+        }
+    }
+}
+
+fn severity_colour(ui: &Ui, s: Severity) -> Color32 {
+    let dark = ui.visuals().dark_mode;
+    match (s, dark) {
+        (Severity::High, true) => Color32::from_rgb(240, 110, 100),
+        (Severity::High, false) => Color32::from_rgb(180, 30, 30),
+        (Severity::Medium, true) => Color32::from_rgb(235, 180, 80),
+        (Severity::Medium, false) => Color32::from_rgb(160, 100, 0),
+        (Severity::Low, _) | (Severity::Info, _) => ui.visuals().weak_text_color(),
+    }
+}
+
+fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::High => "HIGH",
+        Severity::Medium => "MEDIUM",
+        Severity::Low => "LOW",
+        Severity::Info => "INFO",
+    }
+}
+
+impl HintsPanel {
+    pub fn ui(&mut self, ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
+        let leaks = session.hints.iter().filter(|h| h.is_leak()).count();
+        ui.horizontal(|ui| {
+            ui.selectable_value(
+                &mut self.section,
+                Section::Hints,
+                format!("Leak hints ({})", session.hints.len()),
+            );
+            ui.selectable_value(
+                &mut self.section,
+                Section::Advice,
+                format!("JVM advice ({})", session.advice.flags.len()),
+            );
+        });
+        ui.separator();
+        egui::ScrollArea::vertical()
+            .id_salt("hints-scroll")
+            .show(ui, |ui| match self.section {
+                Section::Hints => {
+                    if leaks == 0 {
+                        ui.label(RichText::new("No leak pattern found.").strong());
+                        hint_text(
+                            ui,
+                            "No rule saw memory kept that should not be. Check the biggest objects in the dominator tree if the heap is still larger than expected.",
+                        );
+                        ui.add_space(8.0);
+                    }
+                    for (i, h) in session.hints.iter().enumerate() {
+                        hint_card(ui, i, h, out);
+                    }
+                }
+                Section::Advice => advice_ui(ui, session),
+            });
+    }
+}
+
+fn hint_card(ui: &mut Ui, i: usize, h: &Hint, out: &mut Vec<Command>) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal_wrapped(|ui| {
+            ui.label(
+                RichText::new(severity_label(h.severity))
+                    .color(severity_colour(ui, h.severity))
+                    .strong()
+                    .small(),
+            );
+            let kind = match h.category {
+                Category::Leak => "leak",
+                Category::Garbage => "garbage, not a leak",
+                Category::OffHeap => "off-heap",
+                Category::Threads => "threads",
+                Category::Waste => "waste",
+            };
+            ui.label(RichText::new(kind).small().weak());
+            if h.retained_bytes > 0 {
+                ui.label(
+                    RichText::new(format!(
+                        "{} ({:.1}%)",
+                        format::bytes(h.retained_bytes),
+                        h.percent_of_heap
+                    ))
+                    .small(),
+                );
+            }
+        });
+        ui.label(RichText::new(&h.title).strong());
+        egui::CollapsingHeader::new("Details")
+            .id_salt(("hint", i))
+            .default_open(i < 3)
+            .show(ui, |ui| {
+                ui.label(&h.explanation);
+                ui.add_space(4.0);
+                ui.label(RichText::new("Fix").strong());
+                ui.label(&h.fix);
+                if !h.numbers.is_empty() {
+                    ui.add_space(4.0);
+                    egui::Grid::new(("hint-numbers", i)).show(ui, |ui| {
+                        for (k, v) in &h.numbers {
+                            ui.label(RichText::new(k).weak());
+                            ui.label(if k.contains("bytes") {
+                                format::bytes(*v)
+                            } else {
+                                format::thousands(*v)
+                            });
+                            ui.end_row();
+                        }
+                    });
+                }
+                if !h.evidence.is_empty() {
+                    ui.add_space(4.0);
+                    ui.label(RichText::new("Evidence").strong());
+                    for e in h.evidence.iter().take(12) {
+                        ui.horizontal_wrapped(|ui| {
+                            ui.label(RichText::new(&e.role).weak());
+                            let link = ui
+                                .link(&e.label)
+                                .on_hover_text("Show its paths to GC roots");
+                            if link.clicked() {
+                                out.push(Command::ShowPaths(PathTarget::Object(e.object)));
+                            }
+                            if e.retained_bytes > 0 {
+                                ui.label(RichText::new(format::bytes(e.retained_bytes)).weak());
+                            }
+                        });
+                    }
+                    if h.evidence.len() > 12 {
+                        hint_text(ui, format!("… and {} more", h.evidence.len() - 12));
+                    }
+                }
+            });
+    });
+    ui.add_space(6.0);
+}
+
+fn advice_ui(ui: &mut Ui, session: &Session) {
+    let advice = &session.advice;
+    let jvm = &advice.jvm;
+    egui::Grid::new("jvm-facts")
+        .num_columns(2)
+        .spacing([10.0, 4.0])
+        .show(ui, |ui| {
+            let mut row = |k: &str, v: Option<String>| {
+                if let Some(v) = v {
+                    ui.label(RichText::new(k).weak());
+                    ui.label(v);
+                    ui.end_row();
+                }
+            };
+            row("Java", jvm.java_version.clone());
+            row("Vendor", jvm.vendor.clone());
+            row("VM", jvm.vm_name.clone());
+            row("Collector", jvm.collector.clone());
+            row("Command", jvm.command.clone());
+            row("Live set", Some(format::bytes(advice.live_set_bytes)));
+            row("Garbage", Some(format::bytes(advice.garbage_bytes)));
+            row("Threads", Some(format::thousands(jvm.threads)));
+        });
+    if !jvm.vm_args.is_empty() {
+        egui::CollapsingHeader::new(format!("JVM arguments ({})", jvm.vm_args.len()))
+            .id_salt("vm-args")
+            .show(ui, |ui| {
+                for a in &jvm.vm_args {
+                    ui.monospace(a);
+                }
+            });
+    }
+    ui.add_space(8.0);
+    for (i, f) in advice.flags.iter().enumerate() {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.monospace(RichText::new(&f.setting).strong());
+            if let Some(c) = &f.current {
+                hint_text(ui, format!("now: {c}"));
+            }
+            ui.label(&f.why);
+            if !f.evidence.is_empty() {
+                egui::CollapsingHeader::new("From this dump")
+                    .id_salt(("advice-evidence", i))
+                    .show(ui, |ui| {
+                        for e in &f.evidence {
+                            ui.label(format!("• {e}"));
+                        }
+                    });
+            }
+        });
+        ui.add_space(6.0);
+    }
+    if !advice.cannot_tell.is_empty() {
+        ui.add_space(4.0);
+        ui.label(RichText::new("What the dump cannot tell").strong());
+        for c in &advice.cannot_tell {
+            hint_text(ui, format!("• {c}"));
+        }
+    }
+}

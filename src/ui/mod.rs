@@ -1,0 +1,138 @@
+//! The desktop app (egui). Views read `analysis` results only; all state changes go through
+//! [`Command`]s handled in `App::logic`, drawing happens in `App::ui`.
+
+mod app;
+pub mod dominators;
+mod hints;
+pub mod histogram;
+pub mod inspector;
+mod loader;
+mod loading;
+pub mod overview;
+pub mod paths;
+mod start;
+pub mod threads;
+pub mod widgets;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use app::HeapsightApp;
+pub use loader::{LoadJob, LoadOutcome};
+
+use crate::analysis::advice::{jvm_advice, Advice};
+use crate::analysis::hints::{leak_hints, Hint};
+use crate::analysis::Analysis;
+use crate::heap::{ClassIndex, ObjectId};
+
+/// The gzip sample dump shipped in `assets/`.
+pub fn sample_dump_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample.hprof.gz")
+}
+
+/// Opens the window; with `path`, loads that dump at once.
+pub fn run(path: Option<PathBuf>) -> eframe::Result {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("heapsight")
+            .with_inner_size([1400.0, 860.0])
+            .with_min_inner_size([800.0, 500.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "heapsight",
+        options,
+        Box::new(move |cc| Ok(Box::new(HeapsightApp::new(cc, path)))),
+    )
+}
+
+/// A loaded dump and everything computed from it.
+pub struct Session {
+    pub path: PathBuf,
+    pub analysis: Arc<Analysis>,
+    pub hints: Vec<Hint>,
+    pub advice: Advice,
+    pub load_seconds: f64,
+}
+
+impl Session {
+    /// Computes hints and advice for an analysed dump.
+    pub fn new(path: PathBuf, analysis: Arc<Analysis>, load_seconds: f64) -> Session {
+        let hints = leak_hints(&analysis);
+        let advice = jvm_advice(&analysis, &hints);
+        Session {
+            path,
+            analysis,
+            hints,
+            advice,
+            load_seconds,
+        }
+    }
+}
+
+/// The main views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Histogram,
+    Dominators,
+    Paths,
+    Threads,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 5] = [
+        Tab::Overview,
+        Tab::Histogram,
+        Tab::Dominators,
+        Tab::Paths,
+        Tab::Threads,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::Histogram => "Histogram",
+            Tab::Dominators => "Dominator tree",
+            Tab::Paths => "Paths to GC roots",
+            Tab::Threads => "Threads",
+        }
+    }
+}
+
+/// What the paths view explains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathTarget {
+    /// Shortest paths of one object.
+    Object(ObjectId),
+    /// Merged shortest paths of all instances of a class.
+    Class(ClassIndex),
+}
+
+/// Where the user is: restored by back and forward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub tab: Tab,
+    pub selected: Option<ObjectId>,
+    pub path_target: Option<PathTarget>,
+}
+
+/// Everything a view can ask the app to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    OpenDialog,
+    Open(PathBuf),
+    OpenSample,
+    CancelLoad,
+    CloseDump,
+    ShowTab(Tab),
+    /// Select an object: the inspector shows it.
+    Select(ObjectId),
+    ShowPaths(PathTarget),
+    /// Open the dominator tree expanded down to this object.
+    RevealInDominatorTree(ObjectId),
+    Back,
+    Forward,
+    Copy(String),
+}

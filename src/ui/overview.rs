@@ -1,0 +1,309 @@
+//! Overview: the dump at a glance, with charts of what is big.
+
+use egui::{RichText, Ui};
+use egui_plot::{Bar, BarChart, Plot};
+use rayon::prelude::*;
+
+use super::widgets::{bytes_label, hint_text, size_bar};
+use super::{Command, Place, Session, Tab};
+use crate::format;
+use crate::heap::ObjectId;
+
+#[derive(Default)]
+pub struct OverviewView {
+    /// Object counts and bytes per power-of-two shallow size, computed once.
+    size_distribution: Option<Vec<(u64, u64)>>,
+}
+
+impl OverviewView {
+    pub fn ui(&mut self, ui: &mut Ui, session: &Session, _place: &Place, out: &mut Vec<Command>) {
+        let a = &session.analysis;
+        let index = &a.index;
+        let dom = &a.dominators;
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading(session.path.display().to_string());
+            let header = index.header();
+            hint_text(
+                ui,
+                format!(
+                    "{}, {}-byte ids, {}; dump taken {}",
+                    header.version.as_str(),
+                    header.id_size,
+                    index.layout().describe(),
+                    timestamp(header.timestamp_ms)
+                ),
+            );
+            ui.add_space(8.0);
+            egui::Grid::new("overview-numbers")
+                .num_columns(2)
+                .spacing([24.0, 6.0])
+                .show(ui, |ui| {
+                    ui.label("Heap (shallow, all objects)");
+                    bytes_label(ui, a.histogram.total_shallow_bytes);
+                    ui.end_row();
+                    ui.label("Objects");
+                    ui.label(format::thousands(index.object_count() as u64));
+                    ui.end_row();
+                    ui.label("Classes");
+                    ui.label(format::thousands(a.histogram.rows.len() as u64));
+                    ui.end_row();
+                    ui.label("Threads");
+                    ui.label(format::thousands(index.threads().len() as u64));
+                    ui.end_row();
+                    ui.label("Reachable from GC roots");
+                    ui.horizontal(|ui| {
+                        let total = a.histogram.total_shallow_bytes.max(1);
+                        size_bar(
+                            ui,
+                            dom.reachable_bytes as f64 / total as f64,
+                            &format!(
+                                "{}  ({})",
+                                format::bytes(dom.reachable_bytes),
+                                format::percent(dom.reachable_bytes, total)
+                            ),
+                            300.0,
+                        );
+                    });
+                    ui.end_row();
+                    ui.label("Unreachable (garbage not yet collected)");
+                    ui.label(format!(
+                        "{} in {} objects",
+                        format::bytes(dom.unreachable_bytes),
+                        format::thousands(dom.unreachable_objects)
+                    ));
+                    ui.end_row();
+                    ui.label("GC roots");
+                    let mut kinds: std::collections::BTreeMap<&str, u64> = Default::default();
+                    for r in index.roots() {
+                        *kinds.entry(r.kind.as_str()).or_default() += 1;
+                    }
+                    let text: Vec<String> = kinds
+                        .iter()
+                        .map(|(k, n)| format!("{k} {}", format::thousands(*n)))
+                        .collect();
+                    ui.label(text.join(", "));
+                    ui.end_row();
+                });
+            if !index.warnings().is_empty() {
+                ui.add_space(8.0);
+                egui::Frame::group(ui.style())
+                    .fill(ui.visuals().warn_fg_color.gamma_multiply(0.12))
+                    .show(ui, |ui| {
+                        ui.label(RichText::new("Read with warnings").strong());
+                        for w in index.warnings() {
+                            ui.label(w);
+                        }
+                    });
+            }
+            ui.add_space(16.0);
+            ui.columns(2, |cols| {
+                cols[0].label(RichText::new("Biggest classes (retained)").strong());
+                self.top_classes_chart(&mut cols[0], session, out);
+                cols[1].label(RichText::new("Biggest objects (dominator tree)").strong());
+                top_dominators_chart(&mut cols[1], session, out);
+            });
+            ui.add_space(16.0);
+            ui.label(RichText::new("Objects by shallow size").strong());
+            self.size_chart(ui, session);
+        });
+    }
+
+    fn top_classes_chart(&self, ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
+        let a = &session.analysis;
+        let mut rows: Vec<(u32, u64)> = a
+            .histogram
+            .rows
+            .iter()
+            .map(|r| (r.class, a.retained_by_class[r.class as usize]))
+            .collect();
+        rows.sort_by(|x, y| y.1.cmp(&x.1));
+        rows.truncate(10);
+        let names: Vec<String> = rows
+            .iter()
+            .map(|(c, _)| short_name(&a.index.classes().get(*c).name))
+            .collect();
+        let bars: Vec<Bar> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, bytes))| {
+                Bar::new(i as f64, bytes as f64 / 1_048_576.0).name(format!(
+                    "{}: {}",
+                    names[i],
+                    format::bytes(bytes)
+                ))
+            })
+            .collect();
+        let labels = names.clone();
+        let response = Plot::new("top-classes")
+            .height(220.0)
+            .y_axis_label("MB retained")
+            .x_axis_formatter(move |m, _| {
+                let i = m.value.round();
+                if (m.value - i).abs() < 0.01 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .allow_scroll(false)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .show(ui, |p| {
+                p.bar_chart(BarChart::new("retained", bars).width(0.7))
+            });
+        if response.response.clicked() {
+            out.push(Command::ShowTab(Tab::Histogram));
+        }
+    }
+
+    fn size_chart(&mut self, ui: &mut Ui, session: &Session) {
+        let index = &session.analysis.index;
+        let dist = self.size_distribution.get_or_insert_with(|| {
+            (0..index.object_count() as ObjectId)
+                .into_par_iter()
+                .fold(
+                    || vec![(0u64, 0u64); 40],
+                    |mut acc, o| {
+                        let s = index.shallow_size(o);
+                        let bucket = (64 - s.max(1).leading_zeros()) as usize;
+                        acc[bucket.min(39)].0 += 1;
+                        acc[bucket.min(39)].1 += s;
+                        acc
+                    },
+                )
+                .reduce(
+                    || vec![(0u64, 0u64); 40],
+                    |mut a, b| {
+                        for (x, y) in a.iter_mut().zip(b) {
+                            x.0 += y.0;
+                            x.1 += y.1;
+                        }
+                        a
+                    },
+                )
+        });
+        let bars: Vec<Bar> = dist
+            .iter()
+            .enumerate()
+            .filter(|(_, (n, _))| *n > 0)
+            .map(|(i, &(n, bytes))| {
+                let lo = if i == 0 { 0 } else { 1u64 << (i - 1) };
+                Bar::new(i as f64, bytes as f64 / 1_048_576.0).name(format!(
+                    "{} – {}: {} objects, {}",
+                    format::bytes(lo),
+                    format::bytes(1u64 << i),
+                    format::thousands(n),
+                    format::bytes(bytes)
+                ))
+            })
+            .collect();
+        Plot::new("size-distribution")
+            .height(180.0)
+            .y_axis_label("MB")
+            .x_axis_formatter(|m, _| {
+                let i = m.value.round();
+                if (m.value - i).abs() < 0.01 && i >= 1.0 {
+                    format!("≤{}", format::bytes(1u64 << (i as u32)))
+                } else {
+                    String::new()
+                }
+            })
+            .allow_scroll(false)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .show(ui, |p| {
+                p.bar_chart(BarChart::new("bytes by object size", bars).width(0.8))
+            });
+        hint_text(
+            ui,
+            "Bytes held by objects of each shallow size (powers of two).",
+        );
+    }
+}
+
+fn top_dominators_chart(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
+    let a = &session.analysis;
+    let index = &a.index;
+    let top: Vec<ObjectId> = a.dominators.top_level().iter().take(10).copied().collect();
+    let names: Vec<String> = top
+        .iter()
+        .map(|&o| short_name(&index.classes().get(index.class_of(o)).name))
+        .collect();
+    let bars: Vec<Bar> = top
+        .iter()
+        .enumerate()
+        .map(|(i, &o)| {
+            Bar::new(i as f64, a.dominators.retained(o) as f64 / 1_048_576.0).name(format!(
+                "{}: {}",
+                index.describe(o),
+                format::bytes(a.dominators.retained(o))
+            ))
+        })
+        .collect();
+    let labels = names.clone();
+    let response = Plot::new("top-dominators")
+        .height(220.0)
+        .y_axis_label("MB retained")
+        .x_axis_formatter(move |m, _| {
+            let i = m.value.round();
+            if (m.value - i).abs() < 0.01 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .show(ui, |p| {
+            p.bar_chart(BarChart::new("retained", bars).width(0.7))
+        });
+    if response.response.clicked() {
+        out.push(Command::ShowTab(Tab::Dominators));
+    }
+}
+
+/// `HashMap$Node[]` for `java.util.HashMap$Node[]`.
+pub fn short_name(name: &str) -> String {
+    let base_end = name.find('[').unwrap_or(name.len());
+    match name[..base_end].rfind('.') {
+        Some(i) => name[i + 1..].to_string(),
+        None => name.to_string(),
+    }
+}
+
+/// `2024-03-01 12:34:56 UTC`
+pub fn timestamp(ms: u64) -> String {
+    let secs = (ms / 1000) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_times() {
+        assert_eq!(short_name("java.util.HashMap$Node[]"), "HashMap$Node[]");
+        assert_eq!(short_name("int[]"), "int[]");
+        assert_eq!(timestamp(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(timestamp(1_570_329_063_605), "2019-10-06 02:31:03 UTC");
+    }
+}

@@ -1,0 +1,76 @@
+//! Small widgets shared by the views.
+
+use egui::{Color32, Response, RichText, Sense, Ui, Vec2};
+
+use super::Command;
+use crate::format;
+use crate::heap::{HeapIndex, ObjectId};
+
+/// A horizontal bar filled to `fraction`, with `text` on it: sizes as inline bars.
+pub fn size_bar(ui: &mut Ui, fraction: f64, text: &str, width: f32) -> Response {
+    let height = ui.text_style_height(&egui::TextStyle::Body);
+    let (rect, response) = ui.allocate_exact_size(Vec2::new(width, height), Sense::hover());
+    let visuals = ui.visuals();
+    let bg = visuals.extreme_bg_color;
+    let fill = if visuals.dark_mode {
+        Color32::from_rgb(52, 101, 164)
+    } else {
+        Color32::from_rgb(150, 190, 235)
+    };
+    ui.painter().rect_filled(rect, 2.0, bg);
+    let mut filled = rect;
+    filled.set_width(rect.width() * fraction.clamp(0.0, 1.0) as f32);
+    ui.painter().rect_filled(filled, 2.0, fill);
+    ui.painter().text(
+        rect.right_center() - Vec2::new(4.0, 0.0),
+        egui::Align2::RIGHT_CENTER,
+        text,
+        egui::TextStyle::Body.resolve(ui.style()),
+        visuals.text_color(),
+    );
+    response
+}
+
+/// The object's class and address as a link that selects it.
+pub fn object_link(
+    ui: &mut Ui,
+    index: &HeapIndex,
+    o: ObjectId,
+    out: &mut Vec<Command>,
+) -> Response {
+    let response = ui
+        .link(index.describe(o))
+        .on_hover_text("Select: show fields in the inspector");
+    if response.clicked() {
+        out.push(Command::Select(o));
+    }
+    response.context_menu(|ui| object_menu(ui, index, o, out));
+    response
+}
+
+/// Actions on an object: paths, dominator tree, copy.
+pub fn object_menu(ui: &mut Ui, index: &HeapIndex, o: ObjectId, out: &mut Vec<Command>) {
+    if ui.button("Paths to GC roots").clicked() {
+        out.push(Command::ShowPaths(super::PathTarget::Object(o)));
+        ui.close();
+    }
+    if ui.button("Show in dominator tree").clicked() {
+        out.push(Command::RevealInDominatorTree(o));
+        ui.close();
+    }
+    if ui.button("Copy id").clicked() {
+        out.push(Command::Copy(format!("0x{:x}", index.address(o))));
+        ui.close();
+    }
+}
+
+/// `1.2 MB` with the exact byte count on hover.
+pub fn bytes_label(ui: &mut Ui, n: u64) -> Response {
+    ui.label(format::bytes(n))
+        .on_hover_text(format!("{} bytes", format::thousands(n)))
+}
+
+/// A muted explanatory line.
+pub fn hint_text(ui: &mut Ui, text: impl Into<String>) -> Response {
+    ui.label(RichText::new(text.into()).weak())
+}

@@ -1,0 +1,6 @@
+package org.apache.http.conn;
+
+/** Stand-in for Apache HttpClient's connection manager interface. */
+public interface HttpClientConnectionManager {
+    void shutdown();
+}

@@ -1,0 +1,107 @@
+//! The app as a user drives it (egui_kittest): open the sample dump, watch it load, sort and
+//! filter the histogram, jump from a row to its merged paths to GC roots and back.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use heapsight::ui::{sample_dump_path, Command, HeapsightApp, Tab};
+
+fn app_with(path: Option<std::path::PathBuf>) -> Harness<'static, HeapsightApp> {
+    Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(move |_cc| HeapsightApp::without_storage(path))
+}
+
+/// Steps the app until the dump is loaded (the loader runs on its own threads).
+fn wait_loaded(h: &mut Harness<'static, HeapsightApp>) {
+    let start = Instant::now();
+    while !h.state().is_loaded() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the sample did not load: {:?}",
+            h.state().load_error()
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.run_steps(4);
+}
+
+#[test]
+fn opens_the_sample_and_browses_the_histogram() {
+    let mut h = app_with(None);
+    h.run_steps(2);
+    // The start screen offers the sample.
+    h.get_by_label("Open sample dump").click();
+    h.run_steps(2);
+    wait_loaded(&mut h);
+    assert_eq!(h.state().current_tab(), Some(Tab::Overview));
+    h.get_by_label("Reachable from GC roots");
+
+    h.get_by_label("Histogram").click();
+    h.run_steps(3);
+    assert_eq!(h.state().current_tab(), Some(Tab::Histogram));
+    // Sort by object count, then filter to the sessions.
+    h.get_by_label_contains("Objects").click();
+    h.run_steps(2);
+    h.get_by_label("class name or regex").type_text("Session$");
+    h.run_steps(3);
+    h.get_by_label("Session");
+    assert!(h.query_by_label("java.lang.String").is_none());
+
+    // Group by package and back.
+    h.get_by_label("package").click();
+    h.run_steps(2);
+    h.get_by_label("class").click();
+    h.run_steps(2);
+
+    // Row → its instances.
+    h.get_by_label("Session").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Instances of Session");
+
+    // Row → merged paths to GC roots, then back.
+    h.get_all_by_label("Merged paths to GC roots")
+        .next()
+        .expect("button")
+        .click();
+    h.run_steps(4);
+    assert_eq!(h.state().current_tab(), Some(Tab::Paths));
+    h.state_mut().send(Command::Back);
+    h.run_steps(3);
+    assert_eq!(h.state().current_tab(), Some(Tab::Histogram));
+    h.state_mut().send(Command::Forward);
+    h.run_steps(3);
+    assert_eq!(h.state().current_tab(), Some(Tab::Paths));
+}
+
+#[test]
+fn a_file_that_is_not_a_dump_shows_an_error_in_the_window() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("picture.png");
+    std::fs::write(&path, b"\x89PNG\r\n\x1a\n not a heap dump at all").expect("write");
+    let mut h = app_with(Some(path));
+    let start = Instant::now();
+    while h.state().load_error().is_none() {
+        assert!(start.elapsed() < Duration::from_secs(30), "no error shown");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+    h.get_by_label("The dump could not be opened");
+    h.get_by_label_contains("PNG");
+}
+
+#[test]
+fn the_dominator_tree_and_threads_tabs_open() {
+    let mut h = app_with(Some(sample_dump_path()));
+    wait_loaded(&mut h);
+    h.get_by_label("Dominator tree").click();
+    h.run_steps(3);
+    assert_eq!(h.state().current_tab(), Some(Tab::Dominators));
+    h.get_by_label("Threads").click();
+    h.run_steps(3);
+    assert_eq!(h.state().current_tab(), Some(Tab::Threads));
+    h.get_by_label_contains("main");
+}
