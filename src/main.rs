@@ -29,6 +29,36 @@ struct Cli {
     command: Option<Command>,
     /// A heap dump to open in the window (the bundled sample dump when none is given)
     file: Option<PathBuf>,
+    /// Window only: the view to show once loaded
+    #[arg(long, value_enum)]
+    view: Option<View>,
+    /// Window only: show merged paths to GC roots of this class once loaded
+    #[arg(long, value_name = "CLASS")]
+    paths_of: Option<String>,
+    /// Window only: select this object (0x…) once loaded
+    #[arg(long, value_name = "ID")]
+    select: Option<String>,
+    /// Window only: expand the dominator tree to this object (0x…) once loaded
+    #[arg(long, value_name = "ID")]
+    reveal: Option<String>,
+    /// Window only: colour theme
+    #[arg(long, value_enum)]
+    theme: Option<ThemeArg>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum View {
+    Overview,
+    Histogram,
+    Dominators,
+    Paths,
+    Threads,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ThemeArg {
+    Light,
+    Dark,
 }
 
 #[derive(Subcommand)]
@@ -120,12 +150,39 @@ fn parse_id(s: &str) -> anyhow::Result<u64> {
     parsed.with_context(|| format!("{s:?} is not an object id (expected e.g. 0x7f0012345678)"))
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let Some(command) = cli.command else {
-        let file = cli.file.unwrap_or_else(heapsight::ui::sample_dump_path);
-        heapsight::ui::run(Some(file))
-            .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
-        return Ok(());
+fn run_window(cli: Cli) -> anyhow::Result<()> {
+    use heapsight::ui::{StartupAction, Tab};
+    let file = cli.file.unwrap_or_else(heapsight::ui::sample_dump_path);
+    let mut after_load = Vec::new();
+    if let Some(id) = &cli.reveal {
+        after_load.push(StartupAction::Reveal(parse_id(id)?));
+    }
+    if let Some(id) = &cli.select {
+        after_load.push(StartupAction::Select(parse_id(id)?));
+    }
+    if let Some(v) = cli.view {
+        after_load.push(StartupAction::Tab(match v {
+            View::Overview => Tab::Overview,
+            View::Histogram => Tab::Histogram,
+            View::Dominators => Tab::Dominators,
+            View::Paths => Tab::Paths,
+            View::Threads => Tab::Threads,
+        }));
+    }
+    if let Some(class) = cli.paths_of {
+        after_load.push(StartupAction::PathsOfClass(class));
+    }
+    let theme = cli.theme.map(|t| match t {
+        ThemeArg::Light => egui::Theme::Light,
+        ThemeArg::Dark => egui::Theme::Dark,
+    });
+    heapsight::ui::run(Some(file), theme, after_load)
+        .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
+
+fn run(mut cli: Cli) -> anyhow::Result<()> {
+    let Some(command) = cli.command.take() else {
+        return run_window(cli);
     };
     let progress = Progress::new();
     match command {

@@ -195,9 +195,18 @@ fn four_byte_ids_use_the_32_bit_layout() {
 
 #[test]
 fn eight_byte_ids_keep_the_high_address_bits() {
-    let mut b = HeapBuilder::new(8).addressing(Addressing::Spaced {
+    // Near the top of the address space (objects spread over the whole space are in
+    // bad_input.rs).
+    let mut b = HeapBuilder::with_addresses(
+        Version::V102,
+        8,
+        StringStyle::Compact,
+        0xFFFF_FFF0_0000_0000,
+        0xFFFF_FFEF_FF00_0000,
+    )
+    .addressing(Addressing::Spaced {
         base: 0xFFFF_FFF0_0000_0000,
-        step: 0x1_0000_0010,
+        step: 0x10_0010,
     });
     let obj = b.object_class;
     let c = b.class("Holder", Some(obj), &[("ref", Ty::Object), ("n", Ty::Long)]);
@@ -213,7 +222,7 @@ fn eight_byte_ids_keep_the_high_address_bits() {
     let (_dir, index, _) = open_built(&b);
     assert_matches_builder(&index, &b);
     let o = index.find(second).unwrap();
-    assert_eq!(index.address(o), 0xFFFF_FFF1_0000_0010);
+    assert_eq!(index.address(o), 0xFFFF_FFF0_0010_0010);
     assert_eq!(index.field(o, "ref"), Some(Value::Object(first)));
     assert_eq!(index.field_object(o, "ref"), index.find(first));
     assert_eq!(index.field(o, "n"), Some(Value::Long(i64::MIN)));

@@ -80,10 +80,29 @@ pub struct HeapsightApp {
     state: State,
     recent: Vec<PathBuf>,
     commands: Vec<Command>,
+    /// Where to go once the first dump has loaded (from the command line).
+    after_load: Vec<StartupAction>,
+    style_installed: bool,
+}
+
+/// A place to open at start-up, named before the dump is loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartupAction {
+    Tab(Tab),
+    /// Merged paths to GC roots of the first class with this name.
+    PathsOfClass(String),
+    /// Select the object with this id (shows it in the inspector).
+    Select(u64),
+    /// Expand the dominator tree down to the object with this id.
+    Reveal(u64),
 }
 
 impl HeapsightApp {
-    pub fn new(cc: &eframe::CreationContext<'_>, path: Option<PathBuf>) -> Self {
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        path: Option<PathBuf>,
+        after_load: Vec<StartupAction>,
+    ) -> Self {
         let recent = cc
             .storage
             .and_then(|s| s.get_string(RECENT_KEY))
@@ -93,6 +112,8 @@ impl HeapsightApp {
             state: State::Start { error: None },
             recent,
             commands: Vec::new(),
+            after_load,
+            style_installed: false,
         };
         if let Some(p) = path {
             app.commands.push(Command::Open(p));
@@ -106,6 +127,8 @@ impl HeapsightApp {
             state: State::Start { error: None },
             recent: Vec::new(),
             commands: path.map(Command::Open).into_iter().collect(),
+            after_load: Vec::new(),
+            style_installed: false,
         }
     }
 
@@ -235,7 +258,7 @@ impl HeapsightApp {
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                egui::widgets::global_theme_preference_buttons(ui);
+                theme_switch(ui);
                 if let State::Loaded(l) = &self.state {
                     let a = &l.session.analysis;
                     ui.label(
@@ -259,6 +282,10 @@ impl HeapsightApp {
 
 impl eframe::App for HeapsightApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if !self.style_installed {
+            super::install_style(ctx);
+            self.style_installed = true;
+        }
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
                 .dropped_files
@@ -289,6 +316,22 @@ impl eframe::App for HeapsightApp {
         if let State::Loading(job, _) = &self.state {
             match job.poll() {
                 Some(LoadOutcome::Loaded(session)) => {
+                    let index = session.analysis.index.clone();
+                    for action in std::mem::take(&mut self.after_load) {
+                        let command = match action {
+                            StartupAction::Tab(t) => Some(Command::ShowTab(t)),
+                            StartupAction::PathsOfClass(name) => index
+                                .classes()
+                                .by_name(&name)
+                                .next()
+                                .map(|c| Command::ShowPaths(super::PathTarget::Class(c))),
+                            StartupAction::Select(id) => index.find(id).map(Command::Select),
+                            StartupAction::Reveal(id) => {
+                                index.find(id).map(Command::RevealInDominatorTree)
+                            }
+                        };
+                        self.commands.extend(command);
+                    }
                     self.state = State::Loaded(Box::new(Loaded::new(session)));
                 }
                 Some(LoadOutcome::Failed { path, message }) => {
@@ -352,5 +395,16 @@ impl eframe::App for HeapsightApp {
         if let Ok(s) = serde_json::to_string(&self.recent) {
             storage.set_string(RECENT_KEY, s);
         }
+    }
+}
+
+/// Light / dark theme buttons (text, so no icon font is needed).
+fn theme_switch(ui: &mut Ui) {
+    let dark = ui.visuals().dark_mode;
+    if ui.selectable_label(!dark, "Light").clicked() {
+        ui.ctx().set_theme(egui::Theme::Light);
+    }
+    if ui.selectable_label(dark, "Dark").clicked() {
+        ui.ctx().set_theme(egui::Theme::Dark);
     }
 }

@@ -890,25 +890,34 @@ fn triangle_width(ui: &Ui) -> f32 {
 
 /// An expand/collapse triangle; true when clicked. Its accessible name says what it opens.
 pub(crate) fn triangle(ui: &mut Ui, open: bool, what: &str) -> bool {
-    let (glyph, verb) = if open {
-        ("▼", "Collapse")
-    } else {
-        ("▶", "Expand")
-    };
+    let verb = if open { "Collapse" } else { "Expand" };
     let height = ui.spacing().interact_size.y;
     let (rect, response) =
         ui.allocate_exact_size(egui::vec2(TRIANGLE_WIDTH, height), Sense::click());
     response.widget_info(|| {
         egui::WidgetInfo::labeled(egui::Role::Button, true, format!("{verb} {what}"))
     });
-    let visuals = ui.style().interact(&response);
-    ui.painter().text(
-        rect.center(),
-        egui::Align2::CENTER_CENTER,
-        glyph,
-        FontId::proportional(10.0),
-        visuals.text_color(),
-    );
+    let color = ui.style().interact(&response).text_color();
+    let c = rect.center();
+    let r = 4.0;
+    let points = if open {
+        vec![
+            c + egui::vec2(-r, -r * 0.55),
+            c + egui::vec2(r, -r * 0.55),
+            c + egui::vec2(0.0, r * 0.65),
+        ]
+    } else {
+        vec![
+            c + egui::vec2(-r * 0.55, -r),
+            c + egui::vec2(-r * 0.55, r),
+            c + egui::vec2(r * 0.65, 0.0),
+        ]
+    };
+    ui.painter().add(egui::Shape::convex_polygon(
+        points,
+        color,
+        egui::Stroke::NONE,
+    ));
     response.on_hover_text(verb).clicked()
 }
 
@@ -941,6 +950,30 @@ fn object_job(a: &Analysis, o: ObjectId, style: &egui::Style) -> LayoutJob {
     if !kinds.is_empty() {
         let text = format!("  GC root: {}", kinds.join(", ").replace('_', " "));
         append(&mut job, &text, font, visuals.hyperlink_color);
+    }
+    job
+}
+
+/// `text` as a label whose arrows (`←→▲▼`, which the default proportional font lacks) are set
+/// in the monospace font. Uncoloured: the label's own colour applies.
+pub(crate) fn with_arrows(style: &egui::Style, text: &str) -> LayoutJob {
+    let body = egui::TextStyle::Body.resolve(style);
+    let mono = FontId::monospace(body.size);
+    let color = Color32::PLACEHOLDER;
+    let mut job = LayoutJob::default();
+    let mut start = 0;
+    for (i, ch) in text.char_indices() {
+        if matches!(ch, '←' | '→' | '▲' | '▼') {
+            if start < i {
+                append(&mut job, &text[start..i], body.clone(), color);
+            }
+            let end = i + ch.len_utf8();
+            append(&mut job, &text[i..end], mono.clone(), color);
+            start = end;
+        }
+    }
+    if start < text.len() {
+        append(&mut job, &text[start..], body, color);
     }
     job
 }

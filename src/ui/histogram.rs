@@ -228,12 +228,14 @@ impl HistogramView {
 
     fn toolbar(&mut self, ui: &mut Ui) {
         ui.horizontal(|ui| {
-            ui.label("Filter");
-            let edit = ui.add(
-                egui::TextEdit::singleline(&mut self.filter)
-                    .hint_text("class name or regex")
-                    .desired_width(260.0),
-            );
+            let label = ui.label("Filter");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.filter)
+                        .hint_text("class name or regex")
+                        .desired_width(260.0),
+                )
+                .labelled_by(label.id);
             if edit.changed() {
                 self.dirty = true;
             }

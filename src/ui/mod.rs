@@ -17,7 +17,7 @@ pub mod widgets;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use app::HeapsightApp;
+pub use app::{HeapsightApp, StartupAction};
 pub use loader::{LoadJob, LoadOutcome};
 
 use crate::analysis::advice::{jvm_advice, Advice};
@@ -25,13 +25,31 @@ use crate::analysis::hints::{leak_hints, Hint};
 use crate::analysis::Analysis;
 use crate::heap::{ClassIndex, ObjectId};
 
+/// The app's look: egui's fonts plus Hack as a fallback for proportional text, for the arrows and triangles
+/// (← → ▶ ▼) that Ubuntu-Light lacks.
+pub fn install_style(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
+        if !family.iter().any(|f| f == "Hack") {
+            family.push("Hack".to_owned());
+        }
+    }
+    ctx.set_fonts(fonts);
+    // Rows of tables are clickable; labels that select text would swallow those clicks.
+    ctx.all_styles_mut(|style| style.interaction.selectable_labels = false);
+}
+
 /// The gzip sample dump shipped in `assets/`.
 pub fn sample_dump_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample.hprof.gz")
 }
 
-/// Opens the window; with `path`, loads that dump at once.
-pub fn run(path: Option<PathBuf>) -> eframe::Result {
+/// Opens the window; with `path`, loads that dump at once, then goes to `after_load`.
+pub fn run(
+    path: Option<PathBuf>,
+    theme: Option<egui::Theme>,
+    after_load: Vec<StartupAction>,
+) -> eframe::Result {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("heapsight")
@@ -43,7 +61,12 @@ pub fn run(path: Option<PathBuf>) -> eframe::Result {
     eframe::run_native(
         "heapsight",
         options,
-        Box::new(move |cc| Ok(Box::new(HeapsightApp::new(cc, path)))),
+        Box::new(move |cc| {
+            if let Some(t) = theme {
+                cc.egui_ctx.set_theme(t);
+            }
+            Ok(Box::new(HeapsightApp::new(cc, path, after_load)))
+        }),
     )
 }
 

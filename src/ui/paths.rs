@@ -12,7 +12,7 @@ use egui::{Align, Align2, FontId, Layout, Rect, RichText, Sense, Stroke, Ui, Vec
 use egui_extras::{Column, Size, StripBuilder, TableBuilder};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::dominators::triangle;
+use super::dominators::{triangle, with_arrows};
 use super::{widgets, Command, PathTarget, Place, Session};
 use crate::analysis::paths::{
     merge_shortest_paths, paths_to_roots, reference_label, MergedPaths, PathMode, RootPath,
@@ -181,7 +181,10 @@ struct MergedView {
     instances: u64,
     expanded: FxHashSet<usize>,
     limits: FxHashMap<usize, usize>,
-    rows: Vec<(MergedRow, u32)>,
+    /// (row, depth, parent node): the parent names the field that leads to the node.
+    rows: Vec<(MergedRow, u32, Option<usize>)>,
+    /// Retained bytes of all instances with a path: 100 % of the bars.
+    total_retained: u64,
     dirty: bool,
 }
 
@@ -200,12 +203,19 @@ impl MergedView {
                 cur = kids[0];
             }
         }
+        let total_retained = merged
+            .roots
+            .iter()
+            .map(|&r| merged.nodes[r].retained_bytes)
+            .sum::<u64>()
+            .max(1);
         MergedView {
             merged,
             instances,
             expanded,
             limits: FxHashMap::default(),
             rows: Vec::new(),
+            total_retained,
             dirty: true,
         }
     }
@@ -233,6 +243,7 @@ impl MergedView {
                             total: list.len(),
                         },
                         depth,
+                        None,
                     ));
                 }
                 stack.pop();
@@ -240,7 +251,8 @@ impl MergedView {
             }
             top.1 += 1;
             let n = list[pos];
-            rows.push((MergedRow::Node(n), depth));
+            let parent_node = (parent != TOP).then_some(parent);
+            rows.push((MergedRow::Node(n), depth, parent_node));
             if self.expanded.contains(&n) && !m.nodes[n].children.is_empty() {
                 stack.push((n, 0, depth + 1));
             }
@@ -263,16 +275,21 @@ struct ObjectPathsView {
     chain: usize,
 }
 
+/// What one object's paths are cached by.
+type ObjectKey = (ObjectId, PathMode);
+/// What a class's merged paths are cached by.
+type ClassKey = (ClassIndex, PathMode);
+
 pub struct PathsView {
     session_key: usize,
     exclude_weak: bool,
-    object_cache: Cache<(ObjectId, PathMode), Arc<Vec<RootPath>>>,
-    object_jobs: Vec<((ObjectId, PathMode), Job<Vec<RootPath>>)>,
+    object_cache: Cache<ObjectKey, Arc<Vec<RootPath>>>,
+    object_jobs: Vec<(ObjectKey, Job<Vec<RootPath>>)>,
     /// What is displayed for the current object target.
-    object_view: Option<((ObjectId, PathMode), ObjectState)>,
-    class_cache: Cache<(ClassIndex, PathMode), (Arc<MergedPaths>, u64)>,
-    class_jobs: Vec<((ClassIndex, PathMode), Job<ClassResult>)>,
-    class_view: Option<((ClassIndex, PathMode), MergedView)>,
+    object_view: Option<(ObjectKey, ObjectState)>,
+    class_cache: Cache<ClassKey, (Arc<MergedPaths>, u64)>,
+    class_jobs: Vec<(ClassKey, Job<ClassResult>)>,
+    class_view: Option<(ClassKey, MergedView)>,
     /// Shortest paths including weak references, computed on first need.
     weak_tree: Option<Arc<ShortestPathTree>>,
     labels: FxHashMap<(ObjectId, ObjectId), String>,
@@ -606,7 +623,7 @@ impl PathsView {
                         }
                         let response = ui
                             .add(
-                                egui::Label::new(text.as_str())
+                                egui::Label::new(with_arrows(ui.style(), &text))
                                     .sense(Sense::click())
                                     .truncate(),
                             )
@@ -669,7 +686,10 @@ impl PathsView {
         view.chain = view.chain.min(n - 1);
         ui.horizontal(|ui| {
             if ui
-                .add_enabled(view.chain > 0, egui::Button::new("← Previous path"))
+                .add_enabled(
+                    view.chain > 0,
+                    egui::Button::new(with_arrows(ui.style(), "← Previous path")),
+                )
                 .clicked()
             {
                 view.chain -= 1;
@@ -677,7 +697,10 @@ impl PathsView {
             }
             ui.label(format!("Path {} of {n}", view.chain + 1));
             if ui
-                .add_enabled(view.chain + 1 < n, egui::Button::new("Next path →"))
+                .add_enabled(
+                    view.chain + 1 < n,
+                    egui::Button::new(with_arrows(ui.style(), "Next path →")),
+                )
                 .clicked()
             {
                 view.chain += 1;
@@ -947,33 +970,11 @@ impl PathsView {
         }
         ui.add_space(4.0);
 
-        let total_retained: u64 = merged
-            .roots
-            .iter()
-            .map(|&r| merged.nodes[r].retained_bytes)
-            .sum::<u64>()
-            .max(1);
+        let total_retained = view.total_retained;
         let row_height = ui.spacing().interact_size.y;
         let rows = std::mem::take(&mut view.rows);
         let mut toggles = Vec::new();
         let mut more = Vec::new();
-        // Parents of rows, for the field labels: the previous row one level up.
-        let mut parents: Vec<Option<usize>> = Vec::with_capacity(rows.len());
-        {
-            let mut at_depth: Vec<usize> = Vec::new();
-            for &(r, d) in &rows {
-                let parent = if d == 0 {
-                    None
-                } else {
-                    at_depth.get(d as usize - 1).copied()
-                };
-                parents.push(parent);
-                if let MergedRow::Node(n) = r {
-                    at_depth.truncate(d as usize);
-                    at_depth.push(n);
-                }
-            }
-        }
         TableBuilder::new(ui)
             .id_salt("heapsight.paths.merged")
             .striped(true)
@@ -997,14 +998,14 @@ impl PathsView {
             .body(|body| {
                 body.rows(row_height, rows.len(), |mut row| {
                     let i = row.index();
-                    let (r, depth) = rows[i];
+                    let (r, depth, parent) = rows[i];
                     let indent = depth.min(40) as f32 * 14.0;
                     match r {
                         MergedRow::Node(n) => {
                             let node = &merged.nodes[n];
                             let x = node.object;
                             row.set_selected(place.selected == Some(x));
-                            let text = match parents[i] {
+                            let text = match parent {
                                 None => {
                                     let kinds: Vec<&str> =
                                         a.roots.kinds(x).map(|k| k.as_str()).collect();
@@ -1029,7 +1030,7 @@ impl PathsView {
                                 }
                                 let response = ui
                                     .add(
-                                        egui::Label::new(text.as_str())
+                                        egui::Label::new(with_arrows(ui.style(), &text))
                                             .sense(Sense::click())
                                             .truncate(),
                                     )

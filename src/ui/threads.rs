@@ -6,6 +6,7 @@ use std::sync::Arc;
 use egui::{Align, Layout, RichText, Sense, Ui};
 use egui_extras::{Column, Size, StripBuilder, TableBuilder};
 
+use super::dominators::with_arrows;
 use super::{widgets, Command, Place, Session};
 use crate::analysis::Analysis;
 use crate::format;
@@ -188,7 +189,9 @@ impl ThreadsView {
             ""
         };
         let response = ui
-            .add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
+            .add(
+                egui::Button::new(with_arrows(ui.style(), &format!("{label}{arrow}"))).frame(false),
+            )
             .on_hover_text(format!("Sort by {}", label.to_lowercase()));
         if response.clicked() {
             if self.sort == sort {

@@ -1320,12 +1320,25 @@ impl HeapBuilder {
     }
 
     pub fn with(version: Version, id_size: usize, string_style: StringStyle) -> Self {
-        assert!(id_size == 4 || id_size == 8);
         let base = if id_size == 4 {
             0x7000_0000
         } else {
             0x0000_0007_1000_0000
         };
+        Self::with_addresses(version, id_size, string_style, base, base - 0x0100_0000)
+    }
+
+    /// Objects from `object_base` (16 bytes apart), class objects from `class_base` (0x200
+    /// apart).
+    pub fn with_addresses(
+        version: Version,
+        id_size: usize,
+        string_style: StringStyle,
+        object_base: u64,
+        class_base: u64,
+    ) -> Self {
+        assert!(id_size == 4 || id_size == 8);
+        let base = object_base;
         let mut b = HeapBuilder {
             version,
             id_size,
@@ -1351,7 +1364,7 @@ impl HeapBuilder {
             utf8: Vec::new(),
             utf8_ids: HashMap::new(),
             next_addr: base,
-            next_class_addr: base - 0x0100_0000,
+            next_class_addr: class_base,
             next_utf8: 0x0010_0000,
             next_frame: 0x0020_0000,
             next_thread_serial: 1,

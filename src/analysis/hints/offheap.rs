@@ -240,7 +240,6 @@ fn finalizers(a: &Analysis, out: &mut Vec<Hint>) {
 
 fn javacpp(a: &Analysis, out: &mut Vec<Hint>) {
     let index = &a.index;
-    let tree = &a.dominators;
     let pointers = java::instances_of(index, &["org.bytedeco.javacpp.Pointer"]);
     if pointers.is_empty() {
         return;
