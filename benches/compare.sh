@@ -319,10 +319,15 @@ measure() {
         note "warm-up run (untimed)"
         run_timed "$slug.warmup" "$outf" "$errf" "$@" || rc=$?
         if [ "$rc" != 0 ]; then
-            local t; t="$(cut -d' ' -f1 "$OUT/$slug.warmup.time" 2>/dev/null | tail -n 1)"
-            note "FAILED (exit $rc after ${t:-?} s); last lines of stderr:"
-            tail -n 5 "$errf" | sed 's/^/      /' >&2
-            RESULTS+=("$name|0|-|-|FAILED exit $rc after ${t:-?} s|$*|-")
+            local t; t="$(tail -n 1 "$OUT/$slug.warmup.time" 2>/dev/null | cut -d' ' -f1)"
+            if [ "$rc" = 124 ]; then
+                note "warm-up run TIMED OUT after ${t:-?} s (--timeout $TIMEOUT); no timed runs"
+                RESULTS+=("$name|0|>${t:-?}|-|TIMEOUT: warm-up run killed after $TIMEOUT s|$*|-")
+            else
+                note "FAILED (exit $rc after ${t:-?} s); last lines of stderr:"
+                tail -n 5 "$errf" | sed 's/^/      /' >&2
+                RESULTS+=("$name|0|-|-|FAILED exit $rc after ${t:-?} s|$*|-")
+            fi
             return
         fi
     fi
@@ -334,9 +339,17 @@ measure() {
         run_timed "$slug.$i" "$outf" "$errf" "$@" || rc=$?
         local line; line="$(tail -n 1 "$OUT/$slug.$i.time")"
         if [ "$rc" != 0 ]; then
-            note "run $i FAILED (exit $rc; time/rss: $line); last lines of stderr:"
-            tail -n 5 "$errf" | sed 's/^/      /' >&2
-            RESULTS+=("$name|$((i - 1))|-|-|FAILED exit $rc in run $i|$*|$maxload")
+            local ft fm
+            ft="$(echo "$line" | awk '{ print $1 }')"
+            fm="$(echo "$line" | awk '{ printf "%.0f", $2 / 1024 }')"
+            if [ "$rc" = 124 ]; then
+                note "run $i TIMED OUT after $ft s (--timeout $TIMEOUT), peak RSS so far $fm MB"
+                RESULTS+=("$name|$((i - 1))|>$ft|>=$fm|TIMEOUT: killed after $TIMEOUT s in run $i|$*|$maxload")
+            else
+                note "run $i FAILED (exit $rc after $ft s, $fm MB peak RSS); last lines of stderr:"
+                tail -n 5 "$errf" | sed 's/^/      /' >&2
+                RESULTS+=("$name|$((i - 1))|-|-|FAILED exit $rc after $ft s in run $i|$*|$maxload")
+            fi
             return
         fi
         note "run $i: $(echo "$line" | awk '{ printf "%.2f s, %.0f MB peak RSS", $1, $2 / 1024 }') (load average before: $l)"
@@ -357,8 +370,10 @@ result_field() {  # result_field NAME FIELDNO
     echo "-"
 }
 
-ratio() {  # ratio A B -> A/B or "n/a"
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.3f", a / b; else printf "n/a" }'
+ratio() {  # ratio A B -> A/B or "n/a"; B = ">N" (peer timed out) gives "<A/N"
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        lt = ""; if (b ~ /^>[0-9.]+$/) { lt = "<"; b = substr(b, 2) }
+        if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%s%.3f", lt, a / b; else printf "n/a" }'
 }
 
 # ---------------------------------------------------------------------------------------

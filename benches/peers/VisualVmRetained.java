@@ -36,6 +36,10 @@ public class VisualVmRetained {
         long t2 = System.nanoTime();
         System.out.printf("histogram total: %d classes, %d instances, %d bytes (shallow)%n",
                           classes.size(), instances, bytes);
+        // Printed now, so a run killed during the retained-size phase still tells these.
+        System.out.printf("timings: load %.1f s, histogram %.1f s; computing retained sizes...%n",
+                          (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+        System.out.flush();
 
         List<Instance> biggest = heap.getBiggestObjectsByRetainedSize(10);
         long t3 = System.nanoTime();
@@ -45,7 +49,6 @@ public class VisualVmRetained {
                               i.getJavaClass().getName(), i.getInstanceId(), i.getSize(),
                               i.getRetainedSize());
         }
-        System.out.printf("timings: load %.1f s, histogram %.1f s, retained sizes %.1f s%n",
-                          (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
+        System.out.printf("timings: retained sizes (dominator tree) %.1f s%n", (t3 - t2) / 1e9);
     }
 }

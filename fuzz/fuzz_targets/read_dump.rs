@@ -3,36 +3,43 @@
 //! on the index, plus the per-object readers; with `HEAPSIGHT_FUZZ_ANALYSIS=1` the retention
 //! analysis (graph, dominators, paths) too.
 //!
-//! The library opens files (it maps them), so each input is written to a file in /dev/shm.
+//! The library opens files (it maps them), so each input is written to an unlinked file in
+//! /dev/shm, which the library opens as /proc/self/fd/N (Linux only, as libFuzzer runs here).
 
 #![no_main]
 
+use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::sync::{Arc, OnceLock};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use heapsight::analysis::histogram::histogram;
 use heapsight::analysis::{Analysis, AnalysisOptions};
 use heapsight::heap::HeapIndex;
+use heapsight::hprof::HprofError;
 use heapsight::progress::Progress;
 use heapsight::report::{build_report, ReportOptions};
 use libfuzzer_sys::fuzz_target;
 
 struct Scratch {
-    file: std::sync::Mutex<tempfile::NamedTempFile>,
+    /// An unlinked file (nothing is left behind when libFuzzer exits), opened by the library
+    /// through /proc/self/fd.
+    file: Mutex<File>,
+    path: PathBuf,
     analysis: bool,
 }
 
 fn scratch() -> &'static Scratch {
     static S: OnceLock<Scratch> = OnceLock::new();
     S.get_or_init(|| {
-        let file = tempfile::Builder::new()
-            .prefix("heapsight-fuzz-")
-            .suffix(".hprof")
-            .tempfile_in("/dev/shm")
-            .or_else(|_| tempfile::NamedTempFile::new())
+        let file = tempfile::tempfile_in("/dev/shm")
+            .or_else(|_| tempfile::tempfile())
             .expect("a scratch file");
+        let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
         Scratch {
-            file: std::sync::Mutex::new(file),
+            file: Mutex::new(file),
+            path,
             analysis: std::env::var_os("HEAPSIGHT_FUZZ_ANALYSIS").is_some(),
         }
     })
@@ -40,20 +47,20 @@ fn scratch() -> &'static Scratch {
 
 fuzz_target!(|data: &[u8]| {
     let s = scratch();
-    let mut file = s.file.lock().unwrap_or_else(|e| e.into_inner());
-    {
-        let f = file.as_file_mut();
-        f.set_len(0).unwrap();
-        f.seek(SeekFrom::Start(0)).unwrap();
-        f.write_all(data).unwrap();
-        f.flush().unwrap();
-    }
-    let index = match HeapIndex::open(file.path(), &Progress::new()) {
+    let mut f = s.file.lock().unwrap_or_else(|e| e.into_inner());
+    f.set_len(0).unwrap();
+    f.seek(SeekFrom::Start(0)).unwrap();
+    f.write_all(data).unwrap();
+    f.flush().unwrap();
+    let index = match HeapIndex::open(&s.path, &Progress::new()) {
         Ok(index) => index,
         Err(e) => {
-            // Every error names where it happened (or the file's path, for I/O).
+            // Every error names where it happened (I/O errors name the file).
             let msg = e.to_string();
-            assert!(msg.contains("byte"), "error without an offset: {msg}");
+            assert!(
+                matches!(e, HprofError::Io { .. }) || msg.contains("byte"),
+                "error without an offset: {msg}"
+            );
             return;
         }
     };

@@ -366,15 +366,15 @@ impl eframe::App for HeapsightApp {
                 let place = l.place().clone();
                 egui::Panel::left("inspector")
                     .resizable(true)
-                    .default_size(340.0)
-                    .min_size(240.0)
+                    .default_size(300.0)
+                    .min_size(220.0)
                     .show(ui, |ui| {
                         l.inspector.ui(ui, &l.session, &place, &mut out);
                     });
                 egui::Panel::right("hints")
                     .resizable(true)
-                    .default_size(360.0)
-                    .min_size(240.0)
+                    .default_size(330.0)
+                    .min_size(220.0)
                     .show(ui, |ui| l.hints.ui(ui, &l.session, &mut out));
                 egui::CentralPanel::default().show(ui, |ui| match place.tab {
                     Tab::Overview => l.overview.ui(ui, &l.session, &place, &mut out),

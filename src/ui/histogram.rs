@@ -314,11 +314,11 @@ impl HistogramView {
             .resizable(true)
             .sense(egui::Sense::click())
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::remainder().at_least(260.0).clip(true))
-            .column(Column::initial(110.0).at_least(70.0))
-            .column(Column::initial(110.0).at_least(70.0))
-            .column(Column::initial(190.0).at_least(120.0))
-            .column(Column::initial(110.0).at_least(70.0))
+            .column(Column::remainder().at_least(180.0).clip(true))
+            .column(Column::initial(80.0).at_least(60.0))
+            .column(Column::initial(80.0).at_least(60.0))
+            .column(Column::initial(150.0).at_least(100.0))
+            .column(Column::initial(90.0).at_least(60.0))
             .header(row_height + 4.0, |mut h| {
                 h.col(|ui| self.header_button(ui, "Class", SortBy::Name));
                 h.col(|ui| self.header_button(ui, "Objects", SortBy::Count));
@@ -340,7 +340,7 @@ impl HistogramView {
                             ui.label(RichText::new(&r.label).strong());
                             ui.label(RichText::new(format!("{} classes", r.classes.len())).weak());
                         } else {
-                            ui.label(&r.label);
+                            ui.label(&r.label).on_hover_text(&r.label);
                         }
                     });
                     row.col(|ui| {

@@ -118,40 +118,18 @@ impl OverviewView {
             .collect();
         rows.sort_by(|x, y| y.1.cmp(&x.1));
         rows.truncate(10);
-        let names: Vec<String> = rows
+        let items: Vec<(String, u64, String)> = rows
             .iter()
-            .map(|(c, _)| short_name(&a.index.classes().get(*c).name))
-            .collect();
-        let bars: Vec<Bar> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, &(_, bytes))| {
-                Bar::new(i as f64, bytes as f64 / 1_048_576.0).name(format!(
-                    "{}: {}",
-                    names[i],
-                    format::bytes(bytes)
-                ))
+            .map(|&(c, bytes)| {
+                let name = &a.index.classes().get(c).name;
+                (
+                    short_name(name),
+                    bytes,
+                    format!("{name}: {}", format::bytes(bytes)),
+                )
             })
             .collect();
-        let labels = names.clone();
-        let response = Plot::new("top-classes")
-            .height(220.0)
-            .y_axis_label("MB retained")
-            .x_axis_formatter(move |m, _| {
-                let i = m.value.round();
-                if (m.value - i).abs() < 0.01 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .allow_scroll(false)
-            .allow_drag(false)
-            .allow_zoom(false)
-            .show(ui, |p| {
-                p.bar_chart(BarChart::new("retained", bars).width(0.7))
-            });
-        if response.response.clicked() {
+        if ranked_chart(ui, "top-classes", &items).clicked() {
             out.push(Command::ShowTab(Tab::Histogram));
         }
     }
@@ -200,6 +178,7 @@ impl OverviewView {
         Plot::new("size-distribution")
             .height(180.0)
             .y_axis_label("MB")
+            .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [2.0, 4.0, 8.0]))
             .x_axis_formatter(|m, _| {
                 let i = m.value.round();
                 if (m.value - i).abs() < 0.01 && i >= 1.0 {
@@ -224,43 +203,73 @@ impl OverviewView {
 fn top_dominators_chart(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
     let a = &session.analysis;
     let index = &a.index;
-    let top: Vec<ObjectId> = a.dominators.top_level().iter().take(10).copied().collect();
-    let names: Vec<String> = top
+    let items: Vec<(String, u64, String)> = a
+        .dominators
+        .top_level()
         .iter()
-        .map(|&o| short_name(&index.classes().get(index.class_of(o)).name))
-        .collect();
-    let bars: Vec<Bar> = top
-        .iter()
-        .enumerate()
-        .map(|(i, &o)| {
-            Bar::new(i as f64, a.dominators.retained(o) as f64 / 1_048_576.0).name(format!(
-                "{}: {}",
-                index.describe(o),
-                format::bytes(a.dominators.retained(o))
-            ))
+        .take(10)
+        .map(|&o| {
+            let bytes = a.dominators.retained(o);
+            let name = short_name(&index.classes().get(index.class_of(o)).name);
+            let name = match index.class_for_object(o) {
+                Some(c) => format!("class {}", short_name(&index.classes().get(c).name)),
+                None => name,
+            };
+            (
+                name,
+                bytes,
+                format!("{}: {}", index.describe(o), format::bytes(bytes)),
+            )
         })
         .collect();
-    let labels = names.clone();
-    let response = Plot::new("top-dominators")
-        .height(220.0)
-        .y_axis_label("MB retained")
-        .x_axis_formatter(move |m, _| {
+    if ranked_chart(ui, "top-dominators", &items).clicked() {
+        out.push(Command::ShowTab(Tab::Dominators));
+    }
+}
+
+/// Horizontal bars, largest on top, each named on the axis: (name, bytes, hover text).
+fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> egui::Response {
+    let n = items.len();
+    let max = items.iter().map(|i| i.1).max().unwrap_or(0);
+    let (unit, scale) = match max {
+        m if m >= 4 << 30 => ("GB", 1024.0 * 1024.0 * 1024.0),
+        m if m >= 4 << 20 => ("MB", 1024.0 * 1024.0),
+        _ => ("KB", 1024.0),
+    };
+    let bars: Vec<Bar> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (_, bytes, hover))| {
+            Bar::new((n - 1 - i) as f64, *bytes as f64 / scale).name(hover)
+        })
+        .collect();
+    let names: Vec<String> = items
+        .iter()
+        .rev()
+        .map(|(name, _, _)| name.clone())
+        .collect();
+    Plot::new(id)
+        .height(24.0 * n.max(3) as f32 + 30.0)
+        .x_axis_label(format!("{unit} retained"))
+        .y_axis_min_width(130.0)
+        .y_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 5.0, 10.0]))
+        .y_axis_formatter(move |m, _| {
             let i = m.value.round();
             if (m.value - i).abs() < 0.01 && i >= 0.0 {
-                labels.get(i as usize).cloned().unwrap_or_default()
+                names.get(i as usize).cloned().unwrap_or_default()
             } else {
                 String::new()
             }
         })
+        .show_grid([true, false])
         .allow_scroll(false)
         .allow_drag(false)
         .allow_zoom(false)
+        .allow_boxed_zoom(false)
         .show(ui, |p| {
-            p.bar_chart(BarChart::new("retained", bars).width(0.7))
-        });
-    if response.response.clicked() {
-        out.push(Command::ShowTab(Tab::Dominators));
-    }
+            p.bar_chart(BarChart::new("retained", bars).horizontal().width(0.7))
+        })
+        .response
 }
 
 /// `HashMap$Node[]` for `java.util.HashMap$Node[]`.
