@@ -27,7 +27,7 @@ usage: benches/compare.sh [options]
   --no-warmup       skip the untimed warm-up run of each tool; instead read the dump once
                     with cat to warm the page cache (saves the time of one extra VisualVM /
                     hprof-analyzer run)
-  --timeout SECS    kill a tool run after SECS seconds (default 5400)
+  --timeout SECS    kill a tool run after SECS seconds (default 3600)
   --visualvm-xmx X  -Xmx of the VisualVM JVM (default 16g)
   --regen           regenerate the dump even if it exists
   --prepare-only    build/install everything and generate the dump, measure nothing
@@ -53,7 +53,7 @@ SIZE=full
 FILE=""
 RUNS=3
 WARMUP=1
-TIMEOUT=5400
+TIMEOUT=3600
 VISUALVM_XMX=16g
 DO_HEAPSIGHT=1 DO_SLURP=1 DO_ANALYZER=1 DO_VISUALVM=1
 REGEN=0

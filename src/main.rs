@@ -113,11 +113,29 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `heapsight … | head`: the reader left; that is not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("heapsight: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes the output, reporting a closed pipe as an error instead of panicking like `print!`.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 fn open(dump: &Path, progress: &Progress) -> anyhow::Result<Arc<HeapIndex>> {
@@ -207,9 +225,13 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             };
             let report = build_report(&index, analysis.as_ref(), ReportOptions { top });
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                emit(
+                    &(serde_json::to_string_pretty(&report)?
+                        + "
+"),
+                )?;
             } else {
-                print!("{}", render_text(&report));
+                emit(&render_text(&report))?;
             }
         }
         Command::Path {
@@ -233,9 +255,13 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             };
             let report = path_report(&index, &graph, &roots, target, mode, limit.max(1));
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                emit(
+                    &(serde_json::to_string_pretty(&report)?
+                        + "
+"),
+                )?;
             } else {
-                print!("{}", render_paths(&report));
+                emit(&render_paths(&report))?;
             }
         }
         Command::Dominators {
@@ -245,7 +271,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             strong_only,
         } => {
             let analysis = analyse(open(&dump, &progress)?, strong_only, &progress)?;
-            print!("{}", render_dominator_tree(&analysis, depth, min_percent));
+            emit(&render_dominator_tree(&analysis, depth, min_percent))?;
         }
     }
     progress.start(heapsight::progress::Phase::Done, 0);

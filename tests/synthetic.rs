@@ -494,9 +494,6 @@ fn a_single_heap_dump_followed_directly_by_an_unknown_tag() {
 }
 
 #[test]
-#[ignore = "bug: a single HEAP DUMP followed within 4 records by an unknown tag has its declared \
-            length ignored (src/hprof/records.rs heap_dump_end/plausible_boundary), and the \
-            records after it are read as sub-records"]
 fn a_single_heap_dump_followed_by_a_name_and_an_unknown_tag() {
     // HEAP DUMP (correct length), a UTF8 record, then a record of an unknown tag. The declared
     // length is right, so the UTF8 record must be read as a name, not as a ROOT JNI GLOBAL
@@ -785,8 +782,6 @@ fn instance_fields_of_every_type_in_dump_order_with_superclass_fields() {
 }
 
 #[test]
-#[ignore = "bug: a duplicated CLASS DUMP makes every later class lose its superclass \
-            (src/heap/build.rs build_class_table compares the class index with the dump index)"]
 fn a_duplicated_class_dump_does_not_lose_later_superclasses() {
     let mut b = HeapBuilder::new(8);
     let obj = b.object_class;
@@ -940,8 +935,6 @@ fn several_threads_are_listed_by_serial() {
 }
 
 #[test]
-#[ignore = "bug: JDK 8 threads (Thread.name is a char[]) get no name: \
-            src/heap/threads.rs reads the name only through read_string of a java.lang.String"]
 fn a_jdk8_thread_whose_name_is_a_char_array_is_named() {
     let mut b = HeapBuilder::with(Version::V102, 8, StringStyle::Jdk8);
     b.thread(

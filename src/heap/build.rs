@@ -537,9 +537,10 @@ fn build_class_table<'t>(
             dump_offset: Some(*offset),
         });
     }
-    for (i, (_, d)) in dumps.iter().enumerate() {
+    for (offset, d) in dumps {
         if let (Some(&ci), Some(&si)) = (lookup.get(&d.class_id), lookup.get(&d.super_id)) {
-            if ci as usize == i && si != ci {
+            // Only the CLASS DUMP the class was built from (the first, if duplicated).
+            if classes[ci as usize].dump_offset == Some(*offset) && si != ci {
                 classes[ci as usize].super_class = Some(si);
             }
         }

@@ -136,6 +136,10 @@ impl AddressBitmap {
         let base = min >> shift << shift;
         let granules = ((max - base) >> shift) + 1;
         let nblocks = granules.div_ceil(BLOCK_GRANULES);
+        // The block table alone must cost less than the sorted ids it replaces.
+        if nblocks.saturating_mul(4) > ids.len() as u64 * 8 {
+            return None;
+        }
         // Used blocks only: cheaper than the sorted ids unless objects are spread thinly.
         let mut used_block = vec![false; nblocks as usize];
         for &id in ids {
@@ -333,10 +337,11 @@ impl SortedIds {
         if id < self.min {
             return None;
         }
-        let b = ((id - self.min) >> self.shift) as usize;
-        if b + 1 >= self.buckets.len() {
+        let b = (id - self.min) >> self.shift;
+        if b >= self.buckets.len() as u64 - 1 {
             return None;
         }
+        let b = b as usize;
         let lo = self.buckets[b] as usize;
         let hi = self.buckets[b + 1] as usize;
         self.ids[lo..hi]

@@ -140,6 +140,22 @@ impl HeapIndex {
         })
     }
 
+    /// Text of a `java.lang.String`, or of a `char[]` (JDK 8 keeps some names, such as
+    /// `Thread.name`, as a bare char array).
+    pub fn read_text(&self, o: ObjectId, max_chars: usize) -> Option<String> {
+        if let Some(s) = self.read_string_limited(o, max_chars) {
+            return Some(s);
+        }
+        match self.view(o)? {
+            ObjectView::PrimitiveArray {
+                elem: BasicType::Char,
+                data,
+                ..
+            } => Some(decode_utf16(data, max_chars, false)),
+            _ => None,
+        }
+    }
+
     /// The array length, for arrays.
     pub fn array_length(&self, o: ObjectId) -> Option<u32> {
         match self.view(o)? {

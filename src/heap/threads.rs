@@ -97,7 +97,7 @@ pub(super) fn build_threads(
             let object = object_id.and_then(|id| index.find(id));
             let name = object
                 .and_then(|o| index.field_object(o, "name"))
-                .and_then(|s| index.read_string(s))
+                .and_then(|s| index.read_text(s, 1000))
                 .or_else(|| name_id.and_then(|n| index.utf8(n)).map(str::to_string))
                 .unwrap_or_else(|| format!("thread #{serial}"));
             let frames = traces

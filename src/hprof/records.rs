@@ -188,7 +188,15 @@ impl<'a> RecordIter<'a> {
     /// The real end of a HEAP DUMP record whose u4 length may have overflowed or been left 0.
     fn heap_dump_end(&self, body_start: usize, declared: u32) -> usize {
         if declared != 0 {
-            let mut end = body_start as u64 + declared as u64;
+            let first = body_start + declared as usize;
+            // Sub-records that end exactly at the declared length confirm it.
+            if first <= self.data.len()
+                && subrecords::scan_extent(&self.data[body_start..first], self.id_size)
+                    == declared as usize
+            {
+                return first;
+            }
+            let mut end = first as u64;
             while end <= self.data.len() as u64 {
                 if self.plausible_boundary(end as usize) {
                     return end as usize;
@@ -304,8 +312,12 @@ impl<'a> Iterator for RecordIter<'a> {
 
         if t == tag::HEAP_DUMP || t == tag::HEAP_DUMP_SEGMENT {
             let (end, truncated) = if t == tag::HEAP_DUMP {
-                let end = self.heap_dump_end(body_start, declared);
-                (end, false)
+                if declared as usize > body_available {
+                    // Cut short: not an overflowed length (that would be shorter than the file).
+                    (self.data.len(), true)
+                } else {
+                    (self.heap_dump_end(body_start, declared), false)
+                }
             } else if declared as usize > body_available {
                 (self.data.len(), true)
             } else {

@@ -98,7 +98,16 @@ pub fn render_paths(r: &PathReport) -> String {
         }
     );
     if r.paths.is_empty() {
-        out.push_str("  none: no GC root reaches this object (it is garbage not yet collected)\n");
+        if r.mode == "exclude_weak" {
+            out.push_str(
+                "  none: no GC root reaches this object through strong references. It is garbage \
+                 not yet collected, or held only through weak/soft references (try --include-weak)\n",
+            );
+        } else {
+            out.push_str(
+                "  none: no GC root reaches this object (it is garbage not yet collected)\n",
+            );
+        }
     }
     for (i, p) in r.paths.iter().enumerate() {
         let _ = writeln!(out, "\n#{} ({} references)", i + 1, p.hops.len() - 1);

@@ -332,7 +332,7 @@ impl eframe::App for HeapsightApp {
                         };
                         self.commands.extend(command);
                     }
-                    self.state = State::Loaded(Box::new(Loaded::new(session)));
+                    self.state = State::Loaded(Box::new(Loaded::new(*session)));
                 }
                 Some(LoadOutcome::Failed { path, message }) => {
                     self.state = State::Start {

@@ -203,7 +203,7 @@ impl HistogramView {
                 flat.push(g);
                 if open {
                     let mut kids: Vec<Row> = members.iter().map(|&c| class_row(c, 1)).collect();
-                    kids.sort_by(|x, y| y.retained.cmp(&x.retained));
+                    kids.sort_by_key(|r| std::cmp::Reverse(r.retained));
                     flat.extend(kids);
                 }
             }

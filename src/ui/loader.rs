@@ -11,7 +11,7 @@ use crate::hprof::HprofError;
 use crate::progress::{Phase, Progress};
 
 pub enum LoadOutcome {
-    Loaded(Session),
+    Loaded(Box<Session>),
     Failed { path: PathBuf, message: String },
     Cancelled,
 }
@@ -30,7 +30,7 @@ impl LoadJob {
         let progress = Arc::new(Progress::new());
         let result = Arc::new(Mutex::new(None));
         let job = LoadJob {
-            path: path.clone(),
+            path: path.to_path_buf(),
             progress: progress.clone(),
             result: result.clone(),
             started: Instant::now(),
@@ -59,7 +59,7 @@ impl LoadJob {
     }
 }
 
-fn load(path: &PathBuf, progress: &Progress, started: Instant) -> LoadOutcome {
+fn load(path: &std::path::Path, progress: &Progress, started: Instant) -> LoadOutcome {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -69,7 +69,7 @@ fn load(path: &PathBuf, progress: &Progress, started: Instant) -> LoadOutcome {
         Ok(pool) => pool,
         Err(e) => {
             return LoadOutcome::Failed {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 message: format!("cannot start worker threads: {e}"),
             }
         }
@@ -80,7 +80,7 @@ fn load(path: &PathBuf, progress: &Progress, started: Instant) -> LoadOutcome {
             Err(HprofError::Cancelled) => return LoadOutcome::Cancelled,
             Err(e) => {
                 return LoadOutcome::Failed {
-                    path: path.clone(),
+                    path: path.to_path_buf(),
                     message: e.to_string(),
                 }
             }
@@ -92,18 +92,18 @@ fn load(path: &PathBuf, progress: &Progress, started: Instant) -> LoadOutcome {
             Ok(analysis) => {
                 progress.start(Phase::Hints, 0);
                 let session = Session::new(
-                    path.clone(),
+                    path.to_path_buf(),
                     Arc::new(analysis),
                     started.elapsed().as_secs_f64(),
                 );
                 progress.start(Phase::Done, 0);
-                LoadOutcome::Loaded(Session {
+                LoadOutcome::Loaded(Box::new(Session {
                     load_seconds: started.elapsed().as_secs_f64(),
                     ..session
-                })
+                }))
             }
             Err(e) => LoadOutcome::Failed {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 message: e.to_string(),
             },
         }

@@ -116,7 +116,7 @@ impl OverviewView {
             .iter()
             .map(|r| (r.class, a.retained_by_class[r.class as usize]))
             .collect();
-        rows.sort_by(|x, y| y.1.cmp(&x.1));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.1));
         rows.truncate(10);
         let items: Vec<(String, u64, String)> = rows
             .iter()
