@@ -56,7 +56,8 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     let id_size = header.id_size;
 
     progress.start(Phase::Read, data.len() as u64);
-    let scan = scan_records(data, header.records_start, id_size, progress)?;
+    let release = |start: usize, len: usize| source.release(start, len);
+    let scan = scan_records(data, header.records_start, id_size, progress, &release)?;
 
     let mut warnings = scan.warnings;
     if !scan.unknown_tags.is_empty() {
@@ -282,11 +283,14 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     Ok(index)
 }
 
+/// Scans every record once. `release` drops the pages of a scanned chunk: the parallel pass
+/// reads them again, and resident file pages count against the process's memory.
 fn scan_records<'a>(
     data: &'a [u8],
     start: usize,
     id_size: usize,
     progress: &Progress,
+    release: &dyn Fn(usize, usize),
 ) -> Result<Scan<'a>, HprofError> {
     let mut s = Scan::default();
     for rec in RecordIter::new(data, start, id_size) {
@@ -355,7 +359,7 @@ fn scan_records<'a>(
                 body,
                 body_offset,
                 truncated,
-            } => scan_heap_body(&mut s, data, body, body_offset, truncated, id_size)?,
+            } => scan_heap_body(&mut s, data, body, body_offset, truncated, id_size, release)?,
             Record::Unknown { tag, .. } => *s.unknown_tags.entry(tag).or_default() += 1,
             Record::Truncated {
                 tag,
@@ -389,6 +393,7 @@ fn scan_heap_body<'a>(
     body_offset: u64,
     truncated: bool,
     id_size: usize,
+    release: &dyn Fn(usize, usize),
 ) -> Result<(), HprofError> {
     let base = body_offset as usize;
     let mut chunk_start = base;
@@ -422,6 +427,7 @@ fn scan_heap_body<'a>(
         }
         last_good = it.offset() as usize;
         if last_good - chunk_start >= CHUNK_BYTES {
+            release(chunk_start, last_good - chunk_start);
             s.chunks.push(Chunk {
                 start: chunk_start,
                 end: last_good,

@@ -317,14 +317,14 @@ impl HistogramView {
             .column(Column::remainder().at_least(180.0).clip(true))
             .column(Column::initial(80.0).at_least(60.0))
             .column(Column::initial(80.0).at_least(60.0))
-            .column(Column::initial(150.0).at_least(100.0))
-            .column(Column::initial(90.0).at_least(60.0))
+            .column(Column::initial(140.0).at_least(100.0))
+            .column(Column::initial(70.0).at_least(50.0))
             .header(row_height + 4.0, |mut h| {
                 h.col(|ui| self.header_button(ui, "Class", SortBy::Name));
                 h.col(|ui| self.header_button(ui, "Objects", SortBy::Count));
                 h.col(|ui| self.header_button(ui, "Shallow", SortBy::Shallow));
                 h.col(|ui| self.header_button(ui, "Retained", SortBy::Retained));
-                h.col(|ui| self.header_button(ui, "Unreachable", SortBy::Unreachable));
+                h.col(|ui| self.header_button(ui, "Garbage", SortBy::Unreachable));
             })
             .body(|body| {
                 body.rows(row_height, self.rows.len(), |mut row| {
