@@ -314,11 +314,11 @@ impl HistogramView {
             .resizable(true)
             .sense(egui::Sense::click())
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::remainder().at_least(180.0).clip(true))
+            .column(Column::initial(320.0).at_least(160.0).clip(true))
             .column(Column::initial(80.0).at_least(60.0))
             .column(Column::initial(80.0).at_least(60.0))
             .column(Column::initial(140.0).at_least(100.0))
-            .column(Column::initial(70.0).at_least(50.0))
+            .column(Column::remainder().at_least(60.0))
             .header(row_height + 4.0, |mut h| {
                 h.col(|ui| self.header_button(ui, "Class", SortBy::Name));
                 h.col(|ui| self.header_button(ui, "Objects", SortBy::Count));
