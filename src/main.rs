@@ -223,7 +223,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             } else {
                 Some(analyse(index.clone(), strong_only, &progress)?)
             };
+            progress.mark("analysis");
             let report = build_report(&index, analysis.as_ref(), ReportOptions { top });
+            progress.mark("report");
             if json {
                 emit(
                     &(serde_json::to_string_pretty(&report)?

@@ -60,6 +60,7 @@ impl Analysis {
                 )
             },
         );
+        progress.mark("paths+classes");
         let roots = RootIndex::new(&index);
         Ok(Analysis {
             index,
