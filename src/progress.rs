@@ -69,6 +69,18 @@ impl Default for Progress {
     }
 }
 
+/// Resident memory of this process in MB (Linux; 0 elsewhere), for benchmark logs.
+fn resident_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
 /// A snapshot of [`Progress`] for display.
 #[derive(Debug, Clone, Copy)]
 pub struct ProgressSnapshot {
@@ -118,8 +130,9 @@ impl Progress {
     pub fn mark(&self, step: &str) {
         if self.log_timings {
             eprintln!(
-                "[timing]   {step:<14} {:>8.3} s",
-                self.snapshot().phase_elapsed_s
+                "[timing]   {step:<14} {:>8.3} s  rss {} MB",
+                self.snapshot().phase_elapsed_s,
+                resident_mb()
             );
         }
     }

@@ -440,6 +440,7 @@ fn scan_heap_body<'a>(
         }
     }
     if last_good > chunk_start {
+        release(chunk_start, last_good - chunk_start);
         s.chunks.push(Chunk {
             start: chunk_start,
             end: last_good,
