@@ -138,6 +138,10 @@ fn emit(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn emit_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    emit(&(serde_json::to_string_pretty(value)? + "\n"))
+}
+
 fn open(dump: &Path, progress: &Progress) -> anyhow::Result<Arc<HeapIndex>> {
     let index = HeapIndex::open(dump, progress)
         .with_context(|| format!("cannot read {}", dump.display()))?;
@@ -227,11 +231,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             let report = build_report(&index, analysis.as_ref(), ReportOptions { top });
             progress.mark("report");
             if json {
-                emit(
-                    &(serde_json::to_string_pretty(&report)?
-                        + "
-"),
-                )?;
+                emit_json(&report)?;
             } else {
                 emit(&render_text(&report))?;
             }
@@ -257,11 +257,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             };
             let report = path_report(&index, &graph, &roots, target, mode, limit.max(1));
             if json {
-                emit(
-                    &(serde_json::to_string_pretty(&report)?
-                        + "
-"),
-                )?;
+                emit_json(&report)?;
             } else {
                 emit(&render_paths(&report))?;
             }

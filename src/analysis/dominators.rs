@@ -70,13 +70,10 @@ impl DominatorTree {
     /// The chain of dominators from `o` up to (not including) the super-root.
     pub fn dominators_of(&self, o: ObjectId) -> Vec<ObjectId> {
         let mut out = vec![o];
-        let mut cur = o;
-        while let Some(&d) = Some(&self.idom[cur as usize]) {
-            if d == SUPER_ROOT || d == UNREACHABLE || out.len() > self.idom.len() {
-                break;
-            }
+        let mut d = self.idom[o as usize];
+        while d != SUPER_ROOT && d != UNREACHABLE && out.len() <= self.idom.len() {
             out.push(d);
-            cur = d;
+            d = self.idom[d as usize];
         }
         out
     }

@@ -294,16 +294,11 @@ pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGr
             edges.shrink_to_fit();
             progress.add((end - start) as u64);
             // Drop the file pages this range read, when they form a compact span.
-            let first = (start as ObjectId..end as ObjectId)
+            let (a, b) = (start as ObjectId..end as ObjectId)
                 .map(|o| index.offset(o))
-                .min();
-            let last = (start as ObjectId..end as ObjectId)
-                .map(|o| index.offset(o))
-                .max();
-            if let (Some(a), Some(b)) = (first, last) {
-                if b - a < 64 << 20 {
-                    index.source().release(a as usize, (b - a) as usize);
-                }
+                .fold((u64::MAX, 0), |(lo, hi), x| (lo.min(x), hi.max(x)));
+            if a <= b && b - a < 64 << 20 {
+                index.source().release(a as usize, (b - a) as usize);
             }
             (degrees, edges, weak)
         })

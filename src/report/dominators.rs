@@ -22,7 +22,7 @@ pub fn render_dominator_tree(a: &Analysis, depth: usize, min_percent: f64) -> St
         "shallow",
         bytes(tree.reachable_bytes)
     );
-    // (node, level, next child position)
+    // (node, level), popped in display order.
     let mut stack: Vec<(ObjectId, usize)> = tree
         .top_level()
         .iter()
