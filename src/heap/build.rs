@@ -13,42 +13,13 @@ use super::classes::{
 };
 use super::idmap::IdMap;
 use super::layout::{self, LayoutSample};
-use super::threads::{self, RawFrame, RawThread, RawTrace};
+use super::scan::{scan_records, Chunk, Scan};
+use super::threads;
 use super::{HeapIndex, ObjectId, Root, LARGE_SIZE};
-use crate::hprof::records::Record;
 use crate::hprof::{
-    parse_header, BasicType, ClassDump, DumpSource, GcRoot, HprofError, RecordIter, SubRecord,
-    SubRecordIter,
+    parse_header, BasicType, ClassDump, DumpSource, HprofError, SubRecord, SubRecordIter,
 };
 use crate::progress::{Phase, Progress};
-
-/// Target size of a chunk of sub-records handed to one worker.
-const CHUNK_BYTES: usize = 8 << 20;
-
-/// A run of whole sub-records and the range of object numbers (in file order) it fills.
-struct Chunk {
-    start: usize,
-    end: usize,
-    first_object: usize,
-    objects: usize,
-}
-
-/// What the sequential scan collects.
-#[derive(Default)]
-struct Scan<'a> {
-    utf8: FxHashMap<u64, (u64, u32)>,
-    class_names: FxHashMap<u64, u64>,
-    class_serials: FxHashMap<u32, u64>,
-    frames: FxHashMap<u64, RawFrame>,
-    traces: FxHashMap<u32, RawTrace>,
-    threads: Vec<RawThread>,
-    class_dumps: Vec<(u64, ClassDump<'a>)>,
-    roots: Vec<GcRoot>,
-    chunks: Vec<Chunk>,
-    objects: usize,
-    unknown_tags: FxHashMap<u8, u32>,
-    warnings: Vec<String>,
-}
 
 pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex, HprofError> {
     let data = source.bytes();
@@ -132,8 +103,10 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
                     return;
                 }
                 ctx.fill(ch, ids, offs, cls, lens);
-                progress.add((ch.end - ch.start) as u64);
-                source.release(ch.start, ch.end - ch.start);
+                for run in &ch.runs {
+                    progress.add((run.end - run.start) as u64);
+                    source.release(run.start, run.end - run.start);
+                }
             });
     }
     if progress.is_cancelled() {
@@ -283,182 +256,6 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     Ok(index)
 }
 
-/// Scans every record once. `release` drops the pages of a scanned chunk: the parallel pass
-/// reads them again, and resident file pages count against the process's memory.
-fn scan_records<'a>(
-    data: &'a [u8],
-    start: usize,
-    id_size: usize,
-    progress: &Progress,
-    release: &dyn Fn(usize, usize),
-) -> Result<Scan<'a>, HprofError> {
-    let mut s = Scan::default();
-    for rec in RecordIter::new(data, start, id_size) {
-        if progress.is_cancelled() {
-            return Err(HprofError::Cancelled);
-        }
-        match rec.record {
-            Record::Utf8 { id, text } => {
-                let off = text.as_ptr() as usize - data.as_ptr() as usize;
-                s.utf8.insert(id, (off as u64, text.len() as u32));
-            }
-            Record::LoadClass {
-                serial,
-                class_id,
-                name_id,
-                ..
-            } => {
-                s.class_names.insert(class_id, name_id);
-                s.class_serials.insert(serial, class_id);
-            }
-            Record::StackFrame {
-                frame_id,
-                method_name_id,
-                signature_id,
-                source_file_id,
-                class_serial,
-                line,
-            } => {
-                s.frames.insert(
-                    frame_id,
-                    RawFrame {
-                        method_name_id,
-                        signature_id,
-                        source_file_id,
-                        class_serial,
-                        line,
-                    },
-                );
-            }
-            Record::StackTrace {
-                serial,
-                thread_serial,
-                frame_ids,
-            } => {
-                s.traces.insert(
-                    serial,
-                    RawTrace {
-                        thread_serial,
-                        frames: frame_ids.iter().collect(),
-                    },
-                );
-            }
-            Record::StartThread {
-                serial,
-                object_id,
-                stack_serial,
-                name_id,
-                ..
-            } => s.threads.push(RawThread {
-                serial,
-                object_id,
-                stack_serial,
-                name_id: Some(name_id),
-            }),
-            Record::HeapDump {
-                body,
-                body_offset,
-                truncated,
-            } => scan_heap_body(&mut s, data, body, body_offset, truncated, id_size, release)?,
-            Record::Unknown { tag, .. } => *s.unknown_tags.entry(tag).or_default() += 1,
-            Record::Truncated {
-                tag,
-                needed,
-                available,
-            } => s.warnings.push(format!(
-                "the dump is truncated: the record with tag 0x{tag:02x} at byte {} needs {needed} bytes but the file ends after {available}; everything before it was read",
-                rec.offset
-            )),
-            Record::Malformed { tag, at } => s.warnings.push(format!(
-                "record with tag 0x{tag:02x} at byte {} is shorter than its fields (needed {} bytes at byte {}); skipped",
-                rec.offset, at.needed, at.offset
-            )),
-            Record::UnloadClass { .. }
-            | Record::EndThread { .. }
-            | Record::HeapSummary { .. }
-            | Record::AllocSites { .. }
-            | Record::CpuSamples { .. }
-            | Record::ControlSettings { .. }
-            | Record::HeapDumpEnd => {}
-        }
-        progress.set(rec.offset);
-    }
-    Ok(s)
-}
-
-fn scan_heap_body<'a>(
-    s: &mut Scan<'a>,
-    data: &'a [u8],
-    body: &'a [u8],
-    body_offset: u64,
-    truncated: bool,
-    id_size: usize,
-    release: &dyn Fn(usize, usize),
-) -> Result<(), HprofError> {
-    let base = body_offset as usize;
-    let mut chunk_start = base;
-    let mut chunk_objects = 0usize;
-    let mut it = SubRecordIter::new(body, body_offset, id_size);
-    let mut last_good = base;
-    while let Some(r) = it.next() {
-        let r = match r {
-            Ok(r) => r,
-            Err(e) if truncated => {
-                s.warnings.push(format!(
-                    "the dump is truncated: the heap-dump segment at byte {} ends with the file at byte {}; {e}. Objects before byte {last_good} were read, {} bytes after were not",
-                    base.saturating_sub(9),
-                    data.len(),
-                    data.len() - last_good
-                ));
-                break;
-            }
-            Err(e) => return Err(e),
-        };
-        match r.record {
-            SubRecord::Instance { .. }
-            | SubRecord::ObjectArray { .. }
-            | SubRecord::PrimitiveArray { .. } => chunk_objects += 1,
-            SubRecord::Class(c) => {
-                chunk_objects += 1;
-                s.class_dumps.push((r.offset, c));
-            }
-            SubRecord::Root(root) => s.roots.push(root),
-            SubRecord::HeapDumpInfo { .. } => {}
-        }
-        last_good = it.offset() as usize;
-        if last_good - chunk_start >= CHUNK_BYTES {
-            release(chunk_start, last_good - chunk_start);
-            s.chunks.push(Chunk {
-                start: chunk_start,
-                end: last_good,
-                first_object: s.objects,
-                objects: chunk_objects,
-            });
-            s.objects += chunk_objects;
-            chunk_start = last_good;
-            chunk_objects = 0;
-        }
-    }
-    if last_good > chunk_start {
-        release(chunk_start, last_good - chunk_start);
-        s.chunks.push(Chunk {
-            start: chunk_start,
-            end: last_good,
-            first_object: s.objects,
-            objects: chunk_objects,
-        });
-        s.objects += chunk_objects;
-    }
-    if truncated && last_good == base + body.len() {
-        s.warnings.push(format!(
-            "the dump is truncated inside the heap-dump segment at byte {}: the file ends at byte {} before the segment's declared end; everything in it was read",
-            base.saturating_sub(9),
-            data.len()
-        ));
-    }
-    Ok(())
-}
-
 /// `out[to[i]] = values[i]`, in parallel; `to` must be a permutation of `0..values.len()`.
 fn scatter<T: Copy + Default + Send + Sync>(values: &[T], to: &[ObjectId]) -> Vec<T> {
     struct Dest<T>(*mut T);
@@ -603,8 +400,6 @@ impl FillContext<'_> {
         cls: &mut [u32],
         lens: &mut [u32],
     ) {
-        let body = &self.data[ch.start..ch.end];
-        let it = SubRecordIter::new(body, ch.start as u64, self.id_size);
         let unknown = self.classes.by_name(UNKNOWN_CLASS).next().unwrap_or(0);
         let object_array = self
             .classes
@@ -630,7 +425,14 @@ impl FillContext<'_> {
         let mut misses = 0u64;
         let mut mismatched = 0u64;
         let mut expected_bytes: FxHashMap<ClassIndex, usize> = FxHashMap::default();
-        for r in it {
+        let runs = ch.runs.iter().flat_map(|run| {
+            SubRecordIter::new(
+                &self.data[run.start..run.end],
+                run.start as u64,
+                self.id_size,
+            )
+        });
+        for r in runs {
             let Ok(r) = r else { break };
             if k >= ids.len() {
                 break;
@@ -680,11 +482,7 @@ impl FillContext<'_> {
             lens[k] = len;
             k += 1;
         }
-        debug_assert_eq!(
-            k, ch.objects,
-            "chunk at {} (object {})",
-            ch.start, ch.first_object
-        );
+        debug_assert_eq!(k, ch.objects, "chunk of object {}", ch.first_object);
         if misses > 0 {
             self.unknown_class.fetch_add(misses, Ordering::Relaxed);
         }

@@ -28,22 +28,22 @@ impl<'a> Cursor<'a> {
     }
 
     /// File offset of the next byte.
-    #[inline]
+    #[inline(always)]
     pub fn offset(&self) -> u64 {
         self.base + self.pos as u64
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn position(&self) -> usize {
         self.pos
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
@@ -53,12 +53,12 @@ impl<'a> Cursor<'a> {
         self.buf
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn id_size(&self) -> usize {
         self.id_size
     }
 
-    #[inline]
+    #[inline(always)]
     fn short(&self, needed: usize) -> ShortRead {
         ShortRead {
             offset: self.offset(),
@@ -67,7 +67,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], ShortRead> {
         if self.remaining() < n {
             return Err(self.short(n));
@@ -78,7 +78,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Like `bytes` for a count read from the dump, which may not fit in memory arithmetic.
-    #[inline]
+    #[inline(always)]
     pub fn bytes_u64(&mut self, n: u64) -> Result<&'a [u8], ShortRead> {
         if (self.remaining() as u64) < n {
             return Err(ShortRead {
@@ -90,29 +90,29 @@ impl<'a> Cursor<'a> {
         self.bytes(n as usize)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn skip(&mut self, n: usize) -> Result<(), ShortRead> {
         self.bytes(n).map(|_| ())
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u1(&mut self) -> Result<u8, ShortRead> {
         Ok(self.bytes(1)?[0])
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u2(&mut self) -> Result<u16, ShortRead> {
         let b = self.bytes(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u4(&mut self) -> Result<u32, ShortRead> {
         let b = self.bytes(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u8(&mut self) -> Result<u64, ShortRead> {
         let b = self.bytes(8)?;
         Ok(u64::from_be_bytes([
@@ -120,7 +120,7 @@ impl<'a> Cursor<'a> {
         ]))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn id(&mut self) -> Result<u64, ShortRead> {
         let n = self.id_size;
         let b = self.bytes(n)?;
@@ -129,7 +129,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// Reads an identifier of `id_size` (4 or 8) bytes from the start of `b`.
-#[inline]
+#[inline(always)]
 pub fn read_id(b: &[u8], id_size: usize) -> u64 {
     if id_size == 8 {
         u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
