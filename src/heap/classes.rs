@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::hprof::{BasicType, Value};
+use rustc_hash::FxHashMap;
+
+use super::reader::UNKNOWN_CLASS;
+use crate::hprof::{BasicType, ClassDump, Value};
 
 /// Dense index of a class in [`ClassTable`].
 pub type ClassIndex = u32;
@@ -155,6 +158,106 @@ impl ClassTable {
         self.chain(i)
             .flat_map(move |c| self.classes[c as usize].fields.iter())
     }
+}
+
+/// Builds the class table from CLASS DUMPs and LOAD CLASS names, adding the classes every
+/// dump needs but may lack (primitive arrays, `java.lang.Class`, a placeholder).
+pub(super) fn build_class_table<'t>(
+    dumps: &[(u64, ClassDump<'_>)],
+    names: &FxHashMap<u64, u64>,
+    utf8: &dyn Fn(u64) -> Option<&'t str>,
+) -> (ClassTable, FxHashMap<u64, ClassIndex>) {
+    let mut lookup: FxHashMap<u64, ClassIndex> = FxHashMap::default();
+    let mut classes: Vec<ClassInfo> = Vec::with_capacity(dumps.len() + 16);
+    let mut field_names: FxHashMap<u64, Arc<str>> = FxHashMap::default();
+    let mut name_of = |id: u64| -> Arc<str> {
+        field_names
+            .entry(id)
+            .or_insert_with(|| Arc::from(utf8(id).unwrap_or("<unnamed>")))
+            .clone()
+    };
+    for (offset, d) in dumps {
+        if lookup.contains_key(&d.class_id) {
+            continue;
+        }
+        let name = names
+            .get(&d.class_id)
+            .and_then(|&n| utf8(n))
+            .map(java_class_name)
+            .unwrap_or_else(|| format!("<class 0x{:x}>", d.class_id));
+        let kind = if let Some(t) = primitive_array_type(&name) {
+            ClassKind::PrimitiveArray(t)
+        } else if name.ends_with("[]") {
+            ClassKind::ObjectArray
+        } else {
+            ClassKind::Instance
+        };
+        let fields: Vec<FieldInfo> = d
+            .instance_fields()
+            .map(|f| FieldInfo {
+                name: name_of(f.name_id),
+                ty: f.ty,
+            })
+            .collect();
+        let statics = d
+            .statics()
+            .map(|s| StaticInfo {
+                name: name_of(s.name_id),
+                value: s.value,
+            })
+            .collect();
+        lookup.insert(d.class_id, classes.len() as ClassIndex);
+        classes.push(ClassInfo {
+            id: d.class_id,
+            name,
+            kind,
+            super_class: None,
+            loader_id: d.loader_id,
+            fields,
+            statics,
+            instance_size: 0,
+            dump_offset: Some(*offset),
+        });
+    }
+    for (offset, d) in dumps {
+        if let (Some(&ci), Some(&si)) = (lookup.get(&d.class_id), lookup.get(&d.super_id)) {
+            // Only the CLASS DUMP the class was built from (the first, if duplicated).
+            if classes[ci as usize].dump_offset == Some(*offset) && si != ci {
+                classes[ci as usize].super_class = Some(si);
+            }
+        }
+    }
+    let mut table = ClassTable {
+        classes,
+        class_class: 0,
+        primitive_arrays: [0; 12],
+    };
+    let synthesize = |table: &mut ClassTable, name: &str, kind: ClassKind| -> ClassIndex {
+        if let Some(i) = table.by_name(name).next() {
+            return i;
+        }
+        table.classes.push(ClassInfo {
+            id: 0,
+            name: name.to_string(),
+            kind,
+            super_class: None,
+            loader_id: 0,
+            fields: Vec::new(),
+            statics: Vec::new(),
+            instance_size: 0,
+            dump_offset: None,
+        });
+        (table.classes.len() - 1) as ClassIndex
+    };
+    table.class_class = synthesize(&mut table, "java.lang.Class", ClassKind::Instance);
+    for t in BasicType::PRIMITIVES {
+        let name = format!("{}[]", t.java_name());
+        table.primitive_arrays[t as usize] =
+            synthesize(&mut table, &name, ClassKind::PrimitiveArray(t));
+    }
+    synthesize(&mut table, UNKNOWN_CLASS, ClassKind::Instance);
+    synthesize(&mut table, "java.lang.Object[]", ClassKind::ObjectArray);
+    (table, lookup)
 }
 
 #[cfg(test)]

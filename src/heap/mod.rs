@@ -7,6 +7,7 @@ pub mod classes;
 pub mod idmap;
 pub mod layout;
 mod objects;
+mod reader;
 mod scan;
 pub mod threads;
 

@@ -1,0 +1,238 @@
+//! The second pass's view of a chunk: each object sub-record as (id, class, length), and the
+//! shallow size that follows from the layout. Shared by the full index and the census.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustc_hash::FxHashMap;
+
+use super::classes::{ClassIndex, ClassKind, ClassTable};
+use super::layout::{LayoutSample, ObjectLayout};
+use super::scan::Chunk;
+use crate::hprof::{BasicType, SubRecord, SubRecordIter};
+
+pub(super) const UNKNOWN_CLASS: &str = "<unknown class>";
+
+/// Objects whose addresses the layout is detected from.
+const LAYOUT_SAMPLE: usize = 200_000;
+
+/// One object as the index stores it. `length` is the element count of an array and, for a
+/// class object, the index of the class it describes (`u32::MAX` when unknown).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ObjectRecord {
+    pub offset: u64,
+    pub id: u64,
+    pub class: ClassIndex,
+    pub length: u32,
+}
+
+/// Resolves object sub-records against the class table; one per worker, since it caches.
+pub(super) struct ObjectReader<'a> {
+    data: &'a [u8],
+    id_size: usize,
+    classes: &'a ClassTable,
+    lookup: &'a FxHashMap<u64, ClassIndex>,
+    unknown: ClassIndex,
+    object_array: ClassIndex,
+    last: (u64, ClassIndex),
+    expected_bytes: FxHashMap<ClassIndex, usize>,
+    unknown_class: u64,
+    field_mismatch: u64,
+}
+
+impl<'a> ObjectReader<'a> {
+    pub fn new(
+        data: &'a [u8],
+        id_size: usize,
+        classes: &'a ClassTable,
+        lookup: &'a FxHashMap<u64, ClassIndex>,
+    ) -> Self {
+        let unknown = classes.by_name(UNKNOWN_CLASS).next().unwrap_or(0);
+        let object_array = classes
+            .by_name("java.lang.Object[]")
+            .next()
+            .unwrap_or(unknown);
+        ObjectReader {
+            data,
+            id_size,
+            classes,
+            lookup,
+            unknown,
+            object_array,
+            last: (u64::MAX, 0),
+            expected_bytes: FxHashMap::default(),
+            unknown_class: 0,
+            field_mismatch: 0,
+        }
+    }
+
+    fn resolve(&mut self, class_id: u64, fallback: ClassIndex) -> ClassIndex {
+        if self.last.0 == class_id {
+            return self.last.1;
+        }
+        match self.lookup.get(&class_id) {
+            Some(&c) => {
+                self.last = (class_id, c);
+                c
+            }
+            None => {
+                self.unknown_class += 1;
+                fallback
+            }
+        }
+    }
+
+    /// Calls `f` for each object of the chunk, in file order.
+    pub fn for_each(&mut self, chunk: &Chunk, mut f: impl FnMut(ObjectRecord)) {
+        let (data, id_size) = (self.data, self.id_size);
+        let records = chunk.runs.iter().flat_map(|run| {
+            SubRecordIter::new(&data[run.start..run.end], run.start as u64, id_size)
+        });
+        for r in records {
+            // The scan cut a bad chunk short before its first error.
+            let Ok(r) = r else { break };
+            let (id, class, length) = match r.record {
+                SubRecord::Instance {
+                    id,
+                    class_id,
+                    fields,
+                    ..
+                } => {
+                    let c = self.resolve(class_id, self.unknown);
+                    let (classes, id_size) = (self.classes, self.id_size);
+                    let want = *self.expected_bytes.entry(c).or_insert_with(|| {
+                        classes
+                            .all_fields(c)
+                            .map(|f| f.ty.size_in_dump(id_size))
+                            .sum()
+                    });
+                    if want != fields.len() && c != self.unknown {
+                        self.field_mismatch += 1;
+                    }
+                    (id, c, 0)
+                }
+                SubRecord::ObjectArray {
+                    id,
+                    class_id,
+                    elements,
+                    ..
+                } => (
+                    id,
+                    self.resolve(class_id, self.object_array),
+                    elements.len() as u32,
+                ),
+                SubRecord::PrimitiveArray {
+                    id, elem, length, ..
+                } => (id, self.classes.primitive_arrays[elem as usize], length),
+                SubRecord::Class(c) => (
+                    c.class_id,
+                    self.classes.class_class,
+                    self.lookup.get(&c.class_id).copied().unwrap_or(u32::MAX),
+                ),
+                SubRecord::Root(_) | SubRecord::HeapDumpInfo { .. } => continue,
+            };
+            f(ObjectRecord {
+                offset: r.offset,
+                id,
+                class,
+                length,
+            });
+        }
+    }
+}
+
+/// What the readers found wrong, summed over workers, as warnings.
+#[derive(Default)]
+pub(super) struct ReadProblems {
+    unknown_class: AtomicU64,
+    field_mismatch: AtomicU64,
+}
+
+impl ReadProblems {
+    pub fn add(&self, reader: &ObjectReader<'_>) {
+        self.unknown_class
+            .fetch_add(reader.unknown_class, Ordering::Relaxed);
+        self.field_mismatch
+            .fetch_add(reader.field_mismatch, Ordering::Relaxed);
+    }
+
+    pub fn warn(self, warnings: &mut Vec<String>) {
+        let unknown_class = self.unknown_class.into_inner();
+        if unknown_class > 0 {
+            warnings.push(format!(
+                "{unknown_class} objects name a class the dump does not describe; counted as \"{UNKNOWN_CLASS}\""
+            ));
+        }
+        let field_mismatch = self.field_mismatch.into_inner();
+        if field_mismatch > 0 {
+            warnings.push(format!(
+                "{field_mismatch} instances have field data of a different length than their class declares"
+            ));
+        }
+    }
+}
+
+/// The first objects in file order (class objects left out), sorted by address. HotSpot
+/// writes each heap region in address order, so neighbours here are mostly neighbours in
+/// memory, which is what layout detection needs.
+pub(super) fn layout_sample(
+    class_class: ClassIndex,
+    objects: impl Iterator<Item = ObjectRecord>,
+) -> Vec<LayoutSample> {
+    let mut sample: Vec<LayoutSample> = objects
+        .filter(|o| o.class != class_class)
+        .take(LAYOUT_SAMPLE)
+        .map(|o| LayoutSample {
+            address: o.id,
+            class: o.class,
+            length: o.length,
+        })
+        .collect();
+    sample.sort_unstable_by_key(|s| s.address);
+    sample
+}
+
+/// Sets each class's instance size from the layout.
+pub(super) fn apply_layout(classes: &mut ClassTable, layout: &ObjectLayout) {
+    for c in 0..classes.classes.len() {
+        let size = layout.instance_size(classes, c as ClassIndex);
+        classes.classes[c].instance_size = size;
+    }
+}
+
+/// Shallow sizes under a layout (after `apply_layout`).
+pub(super) struct ShallowSizes<'a> {
+    classes: &'a ClassTable,
+    layout: &'a ObjectLayout,
+    class_objects: Vec<u32>,
+}
+
+impl<'a> ShallowSizes<'a> {
+    pub fn new(classes: &'a ClassTable, layout: &'a ObjectLayout) -> Self {
+        let class_objects = (0..classes.classes.len())
+            .map(|c| layout.class_object_size(classes, c as ClassIndex))
+            .collect();
+        ShallowSizes {
+            classes,
+            layout,
+            class_objects,
+        }
+    }
+
+    /// The shallow size of an object of `class` with `length` as in `ObjectRecord`.
+    #[inline]
+    pub fn of(&self, class: ClassIndex, length: u32) -> u64 {
+        if class == self.classes.class_class {
+            return self
+                .class_objects
+                .get(length as usize)
+                .copied()
+                .unwrap_or(0) as u64;
+        }
+        let c = &self.classes.classes[class as usize];
+        match c.kind {
+            ClassKind::Instance => c.instance_size as u64,
+            ClassKind::ObjectArray => self.layout.array_size(BasicType::Object, length),
+            ClassKind::PrimitiveArray(t) => self.layout.array_size(t, length),
+        }
+    }
+}
