@@ -11,10 +11,11 @@ use heapsight::analysis::dominators::ReferenceMode;
 use heapsight::analysis::graph::build_graph;
 use heapsight::analysis::paths::{PathMode, RootIndex};
 use heapsight::analysis::{Analysis, AnalysisOptions};
-use heapsight::heap::HeapIndex;
+use heapsight::heap::{Census, HeapIndex};
 use heapsight::progress::Progress;
 use heapsight::report::{
-    build_report, path_report, render_dominator_tree, render_paths, render_text, ReportOptions,
+    build_report, census_report, path_report, render_dominator_tree, render_paths, render_text,
+    ReportOptions,
 };
 
 #[derive(Parser)]
@@ -215,20 +216,24 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             histogram_only,
             strong_only,
         } => {
-            let index = open(&dump, &progress)?;
             let top = match top {
                 Some(0) => None,
                 Some(n) => Some(n),
                 None if json => None,
                 None => Some(30),
             };
-            let analysis = if histogram_only {
-                None
+            let options = ReportOptions { top };
+            let report = if histogram_only {
+                // Counting per class needs no index: no object numbers, no per-object arrays.
+                let census = Census::open(&dump, &progress)
+                    .with_context(|| format!("cannot read {}", dump.display()))?;
+                census_report(&census, options)
             } else {
-                Some(analyse(index.clone(), strong_only, &progress)?)
+                let index = open(&dump, &progress)?;
+                let analysis = analyse(index.clone(), strong_only, &progress)?;
+                progress.mark("analysis");
+                build_report(&index, Some(&analysis), options)
             };
-            progress.mark("analysis");
-            let report = build_report(&index, analysis.as_ref(), ReportOptions { top });
             progress.mark("report");
             if json {
                 emit_json(&report)?;

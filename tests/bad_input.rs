@@ -14,10 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use heapsight::analysis::histogram::histogram;
-use heapsight::heap::HeapIndex;
+use heapsight::heap::{Census, HeapIndex};
 use heapsight::hprof::HprofError;
 use heapsight::progress::Progress;
 use heapsight::report::{build_report, ReportOptions};
+use support::census::assert_census_matches;
 use support::hprof_writer::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -41,9 +42,20 @@ fn open_bytes(dir: &Path, bytes: &[u8]) -> Result<HeapIndex, HprofError> {
 
 /// Opens `bytes` and, if that works, runs everything a report does, so a panic anywhere shows.
 fn exercise(dir: &Path, bytes: &[u8]) -> Result<HeapIndex, HprofError> {
-    let index = open_bytes(dir, bytes)?;
+    let index = open_bytes(dir, bytes);
+    let census = Census::open(&dir.join("input.hprof"), &Progress::new());
+    // The census (`report --histogram-only`) fails or reports exactly as the index does.
+    match (&census, &index) {
+        (Ok(census), Ok(index)) => assert_census_matches(census, index),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!(
+            "census {:?} but index {:?}",
+            a.as_ref().err().map(ToString::to_string),
+            b.as_ref().err().map(ToString::to_string)
+        ),
+    }
+    let index = index?;
     let _ = histogram(&index);
-    let _ = build_report(&index, None, ReportOptions { top: None });
     for o in 0..index.object_count().min(2_000) as u32 {
         let _ = index.fields(o);
         let _ = index.read_string(o);

@@ -286,6 +286,15 @@ impl Outcome {
             problems: Vec::new(),
         };
         checks.contract();
+        let histogram_only = histogram_only_json(&self.snapshot.dump);
+        let full = without_retention(&self.report.json);
+        if histogram_only != full {
+            checks.problem(format!(
+                "`report --histogram-only` (the census) differs from the full report's histogram:\n  census:  {}\n  indexed: {}",
+                histogram_only.to_string().chars().take(3000).collect::<String>(),
+                full.to_string().chars().take(3000).collect::<String>()
+            ));
+        }
         if !self.comparison.is_ok() {
             checks.problem(format!(
                 "histogram differs from jmap's:\n{}",
@@ -432,6 +441,44 @@ struct Report {
     histogram: Histogram,
     /// Loader ids seen per class name.
     loaders: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// `heapsight report --histogram-only --json --top 0`, which counts without indexing.
+fn histogram_only_json(dump: &Path) -> Value {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_heapsight"));
+    cmd.arg("report")
+        .arg(dump)
+        .args(["--histogram-only", "--json", "--top", "0"]);
+    let output = jvm::run_checked(&mut cmd, jvm::TOOL_TIMEOUT)
+        .unwrap_or_else(|e| panic!("heapsight report --histogram-only failed: {e:#}"));
+    serde_json::from_str(&output.stdout).expect("--histogram-only --json prints JSON")
+}
+
+/// A full report without what only retention analysis adds.
+fn without_retention(full: &Value) -> Value {
+    let mut json = full.clone();
+    if let Some(o) = json.as_object_mut() {
+        for key in ["dominators", "hints", "advice"] {
+            o.remove(key);
+        }
+    }
+    if let Some(s) = json["summary"].as_object_mut() {
+        for key in [
+            "reachable_bytes",
+            "unreachable_objects",
+            "unreachable_bytes",
+        ] {
+            s.remove(key);
+        }
+    }
+    if let Some(rows) = json["histogram"].as_array_mut() {
+        for row in rows.iter_mut().filter_map(Value::as_object_mut) {
+            for key in ["retained_bytes", "unreachable_count", "unreachable_bytes"] {
+                row.remove(key);
+            }
+        }
+    }
+    json
 }
 
 impl Report {

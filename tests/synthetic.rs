@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use heapsight::analysis::histogram::histogram;
-use heapsight::heap::{ClassKind, HeapIndex, ObjectId};
+use heapsight::heap::{Census, ClassKind, HeapIndex, ObjectId};
 use heapsight::hprof::{BasicType, Compression, FormatVersion, RootKind, Value};
 use heapsight::progress::Progress;
 use proptest::prelude::*;
+use support::census::assert_census_matches;
 use support::hprof_writer::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -24,9 +25,15 @@ fn write_dump(dump: &Dump, name: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// Opens the index, and checks on the way that the census (`report --histogram-only`) tells
+/// the same as the index's histogram report.
 fn open(path: &Path) -> HeapIndex {
-    HeapIndex::open(path, &Progress::new())
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+    let index = HeapIndex::open(path, &Progress::new())
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    let census = Census::open(path, &Progress::new())
+        .unwrap_or_else(|e| panic!("the census cannot open {}: {e}", path.display()));
+    assert_census_matches(&census, &index);
+    index
 }
 
 /// Writes and opens a builder's dump; the temp dir lives as long as the index needs it.

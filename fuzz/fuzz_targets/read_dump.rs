@@ -1,6 +1,6 @@
 //! Fuzz target: any bytes, read as a heap dump (plain or gzip), must give an index or an
-//! error, never a panic, a hang or an out-of-memory. Everything the report command does runs
-//! on the index, plus the per-object readers; with `HEAPSIGHT_FUZZ_ANALYSIS=1` the retention
+//! error, never a panic, a hang or an out-of-memory. The census runs, then everything the
+//! report command does runs on the index, plus the per-object readers; with `HEAPSIGHT_FUZZ_ANALYSIS=1` the retention
 //! analysis (graph, dominators, paths) too.
 //!
 //! The library opens files (it maps them), so each input is written to an unlinked file in
@@ -16,10 +16,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use heapsight::analysis::histogram::histogram;
 use heapsight::analysis::{Analysis, AnalysisOptions};
-use heapsight::heap::HeapIndex;
+use heapsight::heap::{Census, HeapIndex};
 use heapsight::hprof::HprofError;
 use heapsight::progress::Progress;
-use heapsight::report::{build_report, ReportOptions};
+use heapsight::report::{build_report, census_report, ReportOptions};
 use libfuzzer_sys::fuzz_target;
 
 struct Scratch {
@@ -52,6 +52,11 @@ fuzz_target!(|data: &[u8]| {
     f.seek(SeekFrom::Start(0)).unwrap();
     f.write_all(data).unwrap();
     f.flush().unwrap();
+    // The census (`report --histogram-only`) reads the same bytes its own way.
+    if let Ok(census) = Census::open(&s.path, &Progress::new()) {
+        let report = census_report(&census, ReportOptions { top: None });
+        let _ = heapsight::report::render_text(&report);
+    }
     let index = match HeapIndex::open(&s.path, &Progress::new()) {
         Ok(index) => index,
         Err(e) => {

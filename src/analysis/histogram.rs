@@ -46,26 +46,33 @@ pub fn histogram(index: &HeapIndex) -> Histogram {
                 a
             },
         );
-    let mut rows: Vec<HistogramRow> = per_class
-        .iter()
-        .enumerate()
-        .filter(|(_, &(count, _))| count > 0)
-        .map(|(c, &(count, shallow_bytes))| HistogramRow {
-            class: c as ClassIndex,
-            count,
-            shallow_bytes,
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.shallow_bytes
-            .cmp(&a.shallow_bytes)
-            .then(b.count.cmp(&a.count))
-            .then(a.class.cmp(&b.class))
-    });
-    Histogram {
-        total_count: rows.iter().map(|r| r.count).sum(),
-        total_shallow_bytes: rows.iter().map(|r| r.shallow_bytes).sum(),
-        rows,
+    Histogram::from_per_class(&per_class)
+}
+
+impl Histogram {
+    /// Rows from (instances, shallow bytes) per class, largest shallow size first.
+    pub fn from_per_class(per_class: &[(u64, u64)]) -> Histogram {
+        let mut rows: Vec<HistogramRow> = per_class
+            .iter()
+            .enumerate()
+            .filter(|(_, &(count, _))| count > 0)
+            .map(|(c, &(count, shallow_bytes))| HistogramRow {
+                class: c as ClassIndex,
+                count,
+                shallow_bytes,
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.shallow_bytes
+                .cmp(&a.shallow_bytes)
+                .then(b.count.cmp(&a.count))
+                .then(a.class.cmp(&b.class))
+        });
+        Histogram {
+            total_count: rows.iter().map(|r| r.count).sum(),
+            total_shallow_bytes: rows.iter().map(|r| r.shallow_bytes).sum(),
+            rows,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! Built once in parallel passes over the mapped dump, then immutable (share it by `Arc`).
 
 mod build;
+mod census;
 pub mod classes;
 pub mod idmap;
 pub mod layout;
@@ -17,6 +18,7 @@ use rustc_hash::FxHashMap;
 
 use crate::hprof::{DumpSource, Header, HprofError, RootKind};
 use crate::progress::Progress;
+pub use census::Census;
 pub use classes::{ClassIndex, ClassInfo, ClassKind, ClassTable, FieldInfo, StaticInfo};
 use idmap::IdMap;
 pub use layout::ObjectLayout;

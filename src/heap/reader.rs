@@ -13,7 +13,7 @@ use crate::hprof::{BasicType, SubRecord, SubRecordIter};
 pub(super) const UNKNOWN_CLASS: &str = "<unknown class>";
 
 /// Objects whose addresses the layout is detected from.
-const LAYOUT_SAMPLE: usize = 200_000;
+pub(super) const LAYOUT_SAMPLE: usize = 200_000;
 
 /// One object as the index stores it. `length` is the element count of an array and, for a
 /// class object, the index of the class it describes (`u32::MAX` when unknown).

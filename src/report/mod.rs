@@ -10,8 +10,8 @@ use crate::analysis::hints::{leak_hints, Hint};
 use crate::analysis::histogram::{histogram, Histogram};
 use crate::analysis::Analysis;
 use crate::format::{bytes, percent, thousands};
-use crate::heap::HeapIndex;
-use crate::hprof::Compression;
+use crate::heap::{Census, ClassTable, HeapIndex, ObjectLayout};
+use crate::hprof::{Compression, DumpSource, Header};
 
 mod dominators;
 mod paths;
@@ -84,6 +84,91 @@ pub struct ReportOptions {
     pub top: Option<usize>,
 }
 
+/// What a report says of the dump itself, whether it was indexed or only counted.
+struct DumpFacts<'a> {
+    source: &'a DumpSource,
+    header: &'a Header,
+    layout: &'a ObjectLayout,
+    classes: &'a ClassTable,
+    objects: u64,
+    gc_roots: BTreeMap<String, u64>,
+    threads: u64,
+    warnings: &'a [String],
+}
+
+/// The report of the dump and its histogram, without retention.
+fn histogram_report(facts: DumpFacts<'_>, hist: &Histogram, options: ReportOptions) -> Report {
+    let limit = options.top.unwrap_or(usize::MAX);
+    let classes = facts.classes;
+    Report {
+        file: facts.source.path().display().to_string(),
+        format: facts.header.version.as_str().to_string(),
+        id_size: facts.header.id_size,
+        timestamp_ms: facts.header.timestamp_ms,
+        compressed: !matches!(facts.source.compression(), Compression::None),
+        layout: facts.layout.describe(),
+        summary: Summary {
+            objects: facts.objects,
+            classes: classes
+                .classes
+                .iter()
+                .filter(|c| c.dump_offset.is_some())
+                .count() as u64,
+            shallow_bytes: hist.total_shallow_bytes,
+            gc_roots: facts.gc_roots,
+            threads: facts.threads,
+            reachable_bytes: None,
+            unreachable_objects: None,
+            unreachable_bytes: None,
+        },
+        histogram: hist
+            .rows
+            .iter()
+            .take(limit)
+            .map(|r| {
+                let c = classes.get(r.class);
+                HistogramEntry {
+                    class: c.name.clone(),
+                    loader: format!("0x{:x}", c.loader_id),
+                    count: r.count,
+                    shallow_bytes: r.shallow_bytes,
+                    retained_bytes: None,
+                    unreachable_count: None,
+                    unreachable_bytes: None,
+                }
+            })
+            .collect(),
+        dominators: None,
+        hints: None,
+        advice: None,
+        warnings: facts.warnings.to_vec(),
+    }
+}
+
+/// The histogram-only report from a census (no index, no retention).
+pub fn census_report(census: &Census, options: ReportOptions) -> Report {
+    let gc_roots = census
+        .roots_by_kind()
+        .iter()
+        .map(|(kind, &n)| (kind.as_str().to_string(), n))
+        .collect();
+    let facts = DumpFacts {
+        source: census.source(),
+        header: census.header(),
+        layout: census.layout(),
+        classes: census.classes(),
+        objects: census.object_count(),
+        gc_roots,
+        threads: census.thread_count() as u64,
+        warnings: census.warnings(),
+    };
+    histogram_report(
+        facts,
+        &Histogram::from_per_class(census.per_class()),
+        options,
+    )
+}
+
 /// The report; with `analysis`, retained sizes, reachability and top dominators too.
 pub fn build_report(
     index: &HeapIndex,
@@ -98,67 +183,52 @@ pub fn build_report(
             &computed
         }
     };
-    let limit = options.top.unwrap_or(usize::MAX);
     let mut gc_roots = BTreeMap::new();
     for r in index.roots() {
         *gc_roots.entry(r.kind.as_str().to_string()).or_insert(0u64) += 1;
     }
-    let classes = index.classes();
-    let rows = hist.rows.iter().take(limit);
-    let hints = analysis.map(leak_hints);
-    let advice = analysis.zip(hints.as_ref()).map(|(a, h)| jvm_advice(a, h));
-    Report {
-        file: index.source().path().display().to_string(),
-        format: index.header().version.as_str().to_string(),
-        id_size: index.header().id_size,
-        timestamp_ms: index.header().timestamp_ms,
-        compressed: !matches!(index.source().compression(), Compression::None),
-        layout: index.layout().describe(),
-        summary: Summary {
-            objects: index.object_count() as u64,
-            classes: classes
-                .classes
-                .iter()
-                .filter(|c| c.dump_offset.is_some())
-                .count() as u64,
-            shallow_bytes: hist.total_shallow_bytes,
-            gc_roots,
-            threads: index.threads().len() as u64,
-            reachable_bytes: analysis.map(|a| a.dominators.reachable_bytes),
-            unreachable_objects: analysis.map(|a| a.dominators.unreachable_objects),
-            unreachable_bytes: analysis.map(|a| a.dominators.unreachable_bytes),
-        },
-        histogram: rows
-            .map(|r| {
-                let c = classes.get(r.class);
-                HistogramEntry {
-                    class: c.name.clone(),
-                    loader: format!("0x{:x}", c.loader_id),
-                    count: r.count,
-                    shallow_bytes: r.shallow_bytes,
-                    retained_bytes: analysis.map(|a| a.retained_by_class[r.class as usize]),
-                    unreachable_count: analysis.map(|a| a.unreachable_by_class[r.class as usize].0),
-                    unreachable_bytes: analysis.map(|a| a.unreachable_by_class[r.class as usize].1),
-                }
+    let facts = DumpFacts {
+        source: index.source(),
+        header: index.header(),
+        layout: index.layout(),
+        classes: index.classes(),
+        objects: index.object_count() as u64,
+        gc_roots,
+        threads: index.threads().len() as u64,
+        warnings: index.warnings(),
+    };
+    let mut report = histogram_report(facts, hist, options);
+    let Some(a) = analysis else {
+        return report;
+    };
+    let s = &mut report.summary;
+    s.reachable_bytes = Some(a.dominators.reachable_bytes);
+    s.unreachable_objects = Some(a.dominators.unreachable_objects);
+    s.unreachable_bytes = Some(a.dominators.unreachable_bytes);
+    for (entry, row) in report.histogram.iter_mut().zip(&hist.rows) {
+        let c = row.class as usize;
+        entry.retained_bytes = Some(a.retained_by_class[c]);
+        entry.unreachable_count = Some(a.unreachable_by_class[c].0);
+        entry.unreachable_bytes = Some(a.unreachable_by_class[c].1);
+    }
+    let limit = options.top.unwrap_or(usize::MAX);
+    report.dominators = Some(
+        a.dominators
+            .top_level()
+            .iter()
+            .take(limit)
+            .map(|&o| DominatorEntry {
+                id: format!("0x{:x}", index.address(o)),
+                class: index.classes().get(index.class_of(o)).name.clone(),
+                shallow_bytes: index.shallow_size(o),
+                retained_bytes: a.dominators.retained(o),
             })
             .collect(),
-        dominators: analysis.map(|a| {
-            a.dominators
-                .top_level()
-                .iter()
-                .take(limit)
-                .map(|&o| DominatorEntry {
-                    id: format!("0x{:x}", index.address(o)),
-                    class: index.classes().get(index.class_of(o)).name.clone(),
-                    shallow_bytes: index.shallow_size(o),
-                    retained_bytes: a.dominators.retained(o),
-                })
-                .collect()
-        }),
-        hints,
-        advice,
-        warnings: index.warnings().to_vec(),
-    }
+    );
+    let hints = leak_hints(a);
+    report.advice = Some(jvm_advice(a, &hints));
+    report.hints = Some(hints);
+    report
 }
 
 /// The report as a person reads it: a summary and aligned tables.
