@@ -99,6 +99,9 @@ pub trait DirectedGraph {
     fn node_count(&self) -> usize;
     fn for_each_successor(&self, v: u32, f: impl FnMut(u32));
     fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32));
+    /// Whether `v` has exactly one incoming edge (then it is its own DFS parent's, and the
+    /// semi-dominator needs no search). Most objects of a Java heap have one referrer.
+    fn has_single_predecessor(&self, v: u32) -> bool;
 }
 
 struct RefGraphView<'a> {
@@ -123,6 +126,10 @@ impl DirectedGraph for RefGraphView<'_> {
         if self.with_weak {
             self.graph.weak_to(v).for_each(f);
         }
+    }
+    #[inline]
+    fn has_single_predecessor(&self, v: u32) -> bool {
+        self.graph.incoming.degree(v) == 1 && !(self.with_weak && self.graph.has_weak_to(v))
     }
 }
 
@@ -180,11 +187,18 @@ pub fn immediate_dominators<G: DirectedGraph>(g: &G, roots: &[u32]) -> (Vec<u32>
     let mut label: Vec<u32> = (0..=r as u32).collect();
     let mut ancestor: Vec<u32> = vec![NONE; r + 1];
     let mut path: Vec<u32> = Vec::new();
+    let mut is_root = vec![0u64; n.div_ceil(64)];
+    for &root in roots {
+        is_root[root as usize / 64] |= 1 << (root % 64);
+    }
     for w in (1..=r).rev() {
         let v = vertex[w];
         let mut s = semi[w];
-        if roots.binary_search(&v).is_ok() {
+        if is_root[v as usize / 64] >> (v % 64) & 1 == 1 {
             s = 0;
+        } else if g.has_single_predecessor(v) {
+            // Its one referrer discovered it: the DFS parent, not yet linked.
+            s = parent[w];
         } else {
             g.for_each_predecessor(v, |p| {
                 let pp = pre_of[p as usize];
@@ -433,6 +447,9 @@ mod tests {
         }
         fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32)) {
             self.pred[v as usize].iter().copied().for_each(f);
+        }
+        fn has_single_predecessor(&self, v: u32) -> bool {
+            self.pred[v as usize].len() == 1
         }
     }
 

@@ -2,8 +2,6 @@
 //! the incoming graph built from it. `referent` edges of `java.lang.ref.Reference` objects are
 //! kept apart so analyses can count them (MAT's default) or not (strong references only).
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use rayon::prelude::*;
 
 use crate::heap::{ClassIndex, ClassKind, HeapIndex, ObjectId};
@@ -28,6 +26,11 @@ impl Csr {
         self.offsets.len() - 1
     }
 
+    #[inline]
+    pub fn degree(&self, v: ObjectId) -> usize {
+        (self.offsets[v as usize + 1] - self.offsets[v as usize]) as usize
+    }
+
     pub fn edge_count(&self) -> usize {
         self.targets.len()
     }
@@ -37,43 +40,72 @@ impl Csr {
     }
 
     /// The same edges reversed; each node's sources come out in ascending order.
+    ///
+    /// Each worker owns a range of targets and reads every edge in source order, so it writes
+    /// its lists already sorted, with no atomics (hot targets such as class objects would make
+    /// shared counters ping-pong between cores) and no sort afterwards.
     pub fn transpose(&self) -> Csr {
         let n = self.node_count();
-        let counts: Vec<AtomicU32> = (0..n + 1).map(|_| AtomicU32::new(0)).collect();
-        self.targets
-            .par_iter()
-            .with_min_len(1 << 14)
-            .for_each(|&t| {
-                counts[t as usize + 1].fetch_add(1, Ordering::Relaxed);
-            });
-        let mut offsets: Vec<u32> = counts.into_iter().map(AtomicU32::into_inner).collect();
+        let workers = rayon::current_num_threads().clamp(1, 64);
+        let bounds: Vec<usize> = (0..=workers).map(|k| k * n / workers).collect();
+        let ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+        // In-degrees, each worker counting its targets.
+        let mut degree = vec![0u32; n + 1];
+        {
+            let mut parts: Vec<&mut [u32]> = Vec::with_capacity(workers);
+            let mut rest: &mut [u32] = &mut degree[1..];
+            for &(lo, hi) in &ranges {
+                let (part, tail) = rest.split_at_mut(hi - lo);
+                parts.push(part);
+                rest = tail;
+            }
+            parts
+                .into_par_iter()
+                .zip(ranges.par_iter())
+                .for_each(|(counts, &(lo, hi))| {
+                    for &t in &self.targets {
+                        let t = t as usize;
+                        if t >= lo && t < hi {
+                            counts[t - lo] += 1;
+                        }
+                    }
+                });
+        }
+        let mut offsets = degree;
         for i in 0..n {
             offsets[i + 1] += offsets[i];
         }
-        let cursor: Vec<AtomicU32> = offsets[..n].iter().map(|&o| AtomicU32::new(o)).collect();
-        let targets: Vec<AtomicU32> = (0..self.targets.len()).map(|_| AtomicU32::new(0)).collect();
-        (0..n as u32)
-            .into_par_iter()
-            .with_min_len(1 << 12)
-            .for_each(|v| {
-                for &t in self.neighbours(v) {
-                    let slot = cursor[t as usize].fetch_add(1, Ordering::Relaxed);
-                    targets[slot as usize].store(v, Ordering::Relaxed);
-                }
-            });
-        let mut targets: Vec<u32> = targets.into_iter().map(AtomicU32::into_inner).collect();
-        // Threads interleave within a node's list: restore source order, for reproducible paths.
-        let mut lists: Vec<&mut [u32]> = Vec::new();
-        let mut rest: &mut [u32] = &mut targets;
-        for v in 0..n {
-            let len = (offsets[v + 1] - offsets[v]) as usize;
-            let (list, tail) = rest.split_at_mut(len);
-            if len > 1 {
-                lists.push(list);
+        let mut targets = vec![0u32; self.targets.len()];
+        {
+            let mut parts: Vec<&mut [u32]> = Vec::with_capacity(workers);
+            let mut rest: &mut [u32] = &mut targets;
+            for &(lo, hi) in &ranges {
+                let len = (offsets[hi] - offsets[lo]) as usize;
+                let (part, tail) = rest.split_at_mut(len);
+                parts.push(part);
+                rest = tail;
             }
-            rest = tail;
+            let offsets = &offsets;
+            parts
+                .into_par_iter()
+                .zip(ranges.par_iter())
+                .for_each(|(out, &(lo, hi))| {
+                    let base = offsets[lo];
+                    let mut cursor: Vec<u32> =
+                        offsets[lo..hi].iter().map(|&o| o - base).collect();
+                    for v in 0..n {
+                        let (a, b) = (self.offsets[v] as usize, self.offsets[v + 1] as usize);
+                        for &t in &self.targets[a..b] {
+                            let t = t as usize;
+                            if t >= lo && t < hi {
+                                let slot = &mut cursor[t - lo];
+                                out[*slot as usize] = v as u32;
+                                *slot += 1;
+                            }
+                        }
+                    }
+                });
         }
-        lists.par_iter_mut().for_each(|l| l.sort_unstable());
         Csr { offsets, targets }
     }
 
@@ -119,20 +151,63 @@ pub struct ReferenceGraph {
     pub weak: Vec<WeakEdge>,
     /// The same sorted by `to`.
     pub weak_by_target: Vec<WeakEdge>,
+    /// Objects with a `referent` edge from them / to them: walks over every object skip the
+    /// searches in `weak` for the others.
+    weak_sources: ObjectSet,
+    weak_targets: ObjectSet,
+}
+
+/// A set of objects as one bit each.
+struct ObjectSet {
+    words: Vec<u64>,
+}
+
+impl ObjectSet {
+    fn new(n: usize, members: impl Iterator<Item = ObjectId>) -> ObjectSet {
+        let mut words = vec![0u64; n.div_ceil(64)];
+        for o in members {
+            words[o as usize / 64] |= 1 << (o % 64);
+        }
+        ObjectSet { words }
+    }
+
+    #[inline]
+    fn contains(&self, o: ObjectId) -> bool {
+        self.words
+            .get(o as usize / 64)
+            .is_some_and(|w| w >> (o % 64) & 1 == 1)
+    }
 }
 
 impl ReferenceGraph {
+    #[inline]
+    pub fn has_weak_to(&self, v: ObjectId) -> bool {
+        self.weak_targets.contains(v)
+    }
+
+    #[inline]
     pub fn weak_from(&self, v: ObjectId) -> impl Iterator<Item = ObjectId> + '_ {
-        let i = self.weak.partition_point(|e| e.from < v);
-        self.weak[i..]
+        let edges = if self.weak_sources.contains(v) {
+            &self.weak[..]
+        } else {
+            &[]
+        };
+        let i = edges.partition_point(|e| e.from < v);
+        edges[i..]
             .iter()
             .take_while(move |e| e.from == v)
             .map(|e| e.to)
     }
 
+    #[inline]
     pub fn weak_to(&self, v: ObjectId) -> impl Iterator<Item = ObjectId> + '_ {
-        let i = self.weak_by_target.partition_point(|e| e.to < v);
-        self.weak_by_target[i..]
+        let edges = if self.weak_targets.contains(v) {
+            &self.weak_by_target[..]
+        } else {
+            &[]
+        };
+        let i = edges.partition_point(|e| e.to < v);
+        edges[i..]
             .iter()
             .take_while(move |e| e.to == v)
             .map(|e| e.from)
@@ -319,6 +394,8 @@ pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGr
     let mut weak_by_target = weak.clone();
     weak_by_target.sort_unstable_by_key(|e| (e.to, e.from));
     Ok(ReferenceGraph {
+        weak_sources: ObjectSet::new(n, weak.iter().map(|e| e.from)),
+        weak_targets: ObjectSet::new(n, weak.iter().map(|e| e.to)),
         outgoing,
         incoming,
         weak,

@@ -132,7 +132,11 @@ impl HeapIndex {
     }
 
     /// If `o` is a class object, the class it stands for.
+    #[inline]
     pub fn class_for_object(&self, o: ObjectId) -> Option<ClassIndex> {
+        if self.class_of(o) != self.classes.class_class {
+            return None;
+        }
         self.class_by_object
             .binary_search_by_key(&o, |&(obj, _)| obj)
             .ok()
