@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::graph::ReferenceGraph;
+use super::graph::{Backward, Forward, Outgoing, Predecessors, ReferenceGraph, Successors};
 use crate::heap::{HeapIndex, ObjectId};
 use crate::progress::{Phase, Progress};
 
@@ -94,49 +94,28 @@ pub fn root_objects(index: &HeapIndex) -> Vec<ObjectId> {
     roots
 }
 
-/// Successors and predecessors of a graph whose nodes are `0..n`.
-pub trait DirectedGraph {
-    fn node_count(&self) -> usize;
-    fn for_each_successor(&self, v: u32, f: impl FnMut(u32));
-    fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32));
-    /// Whether `v` has exactly one incoming edge (then it is its own DFS parent's, and the
-    /// semi-dominator needs no search). Most objects of a Java heap have one referrer.
-    fn has_single_predecessor(&self, v: u32) -> bool;
-}
-
-struct RefGraphView<'a> {
-    graph: &'a ReferenceGraph,
-    with_weak: bool,
-}
-
-impl DirectedGraph for RefGraphView<'_> {
-    fn node_count(&self) -> usize {
-        self.graph.outgoing.node_count()
-    }
-    #[inline]
-    fn for_each_successor(&self, v: u32, mut f: impl FnMut(u32)) {
-        self.graph.outgoing.neighbours(v).iter().for_each(|&t| f(t));
-        if self.with_weak {
-            self.graph.weak_from(v).for_each(f);
-        }
-    }
-    #[inline]
-    fn for_each_predecessor(&self, v: u32, mut f: impl FnMut(u32)) {
-        self.graph.incoming.neighbours(v).iter().for_each(|&t| f(t));
-        if self.with_weak {
-            self.graph.weak_to(v).for_each(f);
-        }
-    }
-    #[inline]
-    fn has_single_predecessor(&self, v: u32) -> bool {
-        self.graph.incoming.degree(v) == 1 && !(self.with_weak && self.graph.has_weak_to(v))
-    }
-}
-
 /// Immediate dominators from a virtual super-root whose successors are `roots` (sorted,
 /// unique). Returns per node its immediate dominator, [`SUPER_ROOT`] or [`UNREACHABLE`], and
 /// the reachable nodes in depth-first preorder (so every node comes after its dominator).
-pub fn immediate_dominators<G: DirectedGraph>(g: &G, roots: &[u32]) -> (Vec<u32>, Vec<u32>) {
+pub fn immediate_dominators<G: Successors + Predecessors>(
+    g: &G,
+    roots: &[u32],
+) -> (Vec<u32>, Vec<u32>) {
+    dominators_of_spanning_tree(g, roots, spanning_tree(g, roots))
+}
+
+/// A depth-first spanning tree from the super-root (preorder number 0): the only part of the
+/// dominator computation that walks forward.
+pub struct SpanningTree {
+    /// Preorder number of each node; 0 when unreachable.
+    pre_of: Vec<u32>,
+    /// Node of each preorder number (`vertex[0]` is the super-root).
+    vertex: Vec<u32>,
+    /// Preorder number of each node's parent.
+    parent: Vec<u32>,
+}
+
+pub fn spanning_tree<G: Successors>(g: &G, roots: &[u32]) -> SpanningTree {
     let n = g.node_count();
     // Depth-first preorder from the super-root (preorder number 0).
     let mut pre_of = vec![0u32; n];
@@ -180,6 +159,25 @@ pub fn immediate_dominators<G: DirectedGraph>(g: &G, roots: &[u32]) -> (Vec<u32>
             }
         }
     }
+    SpanningTree {
+        pre_of,
+        vertex,
+        parent,
+    }
+}
+
+/// Immediate dominators as `immediate_dominators`, from a spanning tree of the same graph.
+pub fn dominators_of_spanning_tree<G: Predecessors>(
+    g: &G,
+    roots: &[u32],
+    tree: SpanningTree,
+) -> (Vec<u32>, Vec<u32>) {
+    let SpanningTree {
+        pre_of,
+        mut vertex,
+        parent,
+    } = tree;
+    let n = pre_of.len();
     let r = vertex.len() - 1;
 
     // Semi-dominators (Lengauer–Tarjan's first phase, with iterative path compression).
@@ -241,20 +239,31 @@ pub fn immediate_dominators<G: DirectedGraph>(g: &G, roots: &[u32]) -> (Vec<u32>
     (idom, vertex)
 }
 
+/// The depth-first spanning tree of the reference graph from the GC roots: the forward half
+/// of the dominator computation, the only one that needs the outgoing lists.
+pub fn depth_first(index: &HeapIndex, outgoing: &Outgoing, mode: ReferenceMode) -> SpanningTree {
+    let forward = Forward {
+        outgoing,
+        with_weak: mode == ReferenceMode::All,
+    };
+    spanning_tree(&forward, &root_objects(index))
+}
+
+/// The dominator tree from the spanning tree `depth_first` made with the same `mode`.
 pub fn compute(
     index: &HeapIndex,
     graph: &ReferenceGraph,
+    spanning: SpanningTree,
     mode: ReferenceMode,
     progress: &Progress,
 ) -> DominatorTree {
     let n = index.object_count();
     let roots = root_objects(index);
-    progress.start(Phase::Dominators, n as u64);
-    let view = RefGraphView {
+    let backward = Backward {
         graph,
         with_weak: mode == ReferenceMode::All,
     };
-    let (idom, preorder) = immediate_dominators(&view, &roots);
+    let (idom, preorder) = dominators_of_spanning_tree(&backward, &roots, spanning);
     progress.mark("idom");
     let r = preorder.len();
 
@@ -438,13 +447,16 @@ mod tests {
         }
     }
 
-    impl DirectedGraph for Adjacency {
+    impl Successors for Adjacency {
         fn node_count(&self) -> usize {
             self.succ.len()
         }
         fn for_each_successor(&self, v: u32, f: impl FnMut(u32)) {
             self.succ[v as usize].iter().copied().for_each(f);
         }
+    }
+
+    impl Predecessors for Adjacency {
         fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32)) {
             self.pred[v as usize].iter().copied().for_each(f);
         }

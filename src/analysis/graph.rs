@@ -71,41 +71,54 @@ impl Csr {
                     }
                 });
         }
+        // Offsets shifted by one place: `offsets[t + 1]` is where `t`'s list starts and serves
+        // as its write cursor; after the fill it holds where the list ends, which is the CSR
+        // offset of `t + 1`. No separate cursor array (4 bytes per object).
         let mut offsets = degree;
-        for i in 0..n {
-            offsets[i + 1] += offsets[i];
+        let mut sum = 0u32;
+        for o in offsets.iter_mut().skip(1) {
+            let d = *o;
+            *o = sum;
+            sum += d;
         }
         let mut targets = vec![0u32; self.targets.len()];
         {
-            let mut parts: Vec<&mut [u32]> = Vec::with_capacity(workers);
-            let mut rest: &mut [u32] = &mut targets;
-            for &(lo, hi) in &ranges {
-                let len = (offsets[hi] - offsets[lo]) as usize;
-                let (part, tail) = rest.split_at_mut(len);
-                parts.push(part);
-                rest = tail;
+            let mut cursors: Vec<&mut [u32]> = Vec::with_capacity(workers);
+            let mut lists: Vec<&mut [u32]> = Vec::with_capacity(workers);
+            let list_start = |t: usize| if t < n { offsets[t + 1] } else { sum };
+            let spans: Vec<(u32, u32)> = ranges
+                .iter()
+                .map(|&(lo, hi)| (list_start(lo), list_start(hi)))
+                .collect();
+            let mut rest_c: &mut [u32] = &mut offsets[1..];
+            let mut rest_t: &mut [u32] = &mut targets;
+            for (&(lo, hi), &(start, end)) in ranges.iter().zip(&spans) {
+                let (c, tail_c) = rest_c.split_at_mut(hi - lo);
+                let (t, tail_t) = rest_t.split_at_mut((end - start) as usize);
+                cursors.push(c);
+                lists.push(t);
+                rest_c = tail_c;
+                rest_t = tail_t;
             }
-            let offsets = &offsets;
-            parts
+            cursors
                 .into_par_iter()
-                .zip(ranges.par_iter())
-                .for_each(|(out, &(lo, hi))| {
-                    let base = offsets[lo];
-                    let mut cursor: Vec<u32> =
-                        offsets[lo..hi].iter().map(|&o| o - base).collect();
+                .zip(lists)
+                .zip(ranges.par_iter().zip(spans.par_iter()))
+                .for_each(|((cursor, out), (&(lo, hi), &(base, _)))| {
                     for v in 0..n {
                         let (a, b) = (self.offsets[v] as usize, self.offsets[v + 1] as usize);
                         for &t in &self.targets[a..b] {
                             let t = t as usize;
                             if t >= lo && t < hi {
                                 let slot = &mut cursor[t - lo];
-                                out[*slot as usize] = v as u32;
+                                out[(*slot - base) as usize] = v as u32;
                                 *slot += 1;
                             }
                         }
                     }
                 });
         }
+        // `offsets[t + 1]` now holds the end of `t`'s list, which is where `t + 1`'s starts.
         Csr { offsets, targets }
     }
 
@@ -143,18 +156,120 @@ pub struct WeakEdge {
     pub to: ObjectId,
 }
 
+/// Every object's outgoing references (except `referent`s) and the `referent` edges. Only
+/// the forward walks (dominator DFS, shortest-path BFS) need the lists; they are then
+/// turned into the [`ReferenceGraph`] and dropped, and later readers of an object's
+/// references read them from the dump ([`ReferenceReader`]).
+pub struct Outgoing {
+    pub lists: Csr,
+    pub weak: WeakEdges,
+}
+
+/// The references into every object, and the `referent` edges both ways.
 pub struct ReferenceGraph {
-    /// Every reference except `referent`s of Reference objects.
-    pub outgoing: Csr,
+    /// Referrers of every object, except through `referent`s of Reference objects.
     pub incoming: Csr,
-    /// `referent` edges sorted by `from`.
-    pub weak: Vec<WeakEdge>,
-    /// The same sorted by `to`.
-    pub weak_by_target: Vec<WeakEdge>,
-    /// Objects with a `referent` edge from them / to them: walks over every object skip the
-    /// searches in `weak` for the others.
-    weak_sources: ObjectSet,
-    weak_targets: ObjectSet,
+    pub weak: WeakEdges,
+}
+
+impl ReferenceGraph {
+    /// Reverses the outgoing lists, which are dropped.
+    pub fn new(outgoing: Outgoing) -> ReferenceGraph {
+        ReferenceGraph {
+            incoming: outgoing.lists.transpose(),
+            weak: outgoing.weak,
+        }
+    }
+
+    #[inline]
+    pub fn has_weak_to(&self, v: ObjectId) -> bool {
+        self.weak.has_to(v)
+    }
+
+    #[inline]
+    pub fn weak_from(&self, v: ObjectId) -> impl Iterator<Item = ObjectId> + '_ {
+        self.weak.from(v)
+    }
+
+    #[inline]
+    pub fn weak_to(&self, v: ObjectId) -> impl Iterator<Item = ObjectId> + '_ {
+        self.weak.to(v)
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.incoming.memory_bytes() + self.weak.memory_bytes()
+    }
+}
+
+/// `referent` edges, looked up from either end.
+pub struct WeakEdges {
+    /// Sorted by `from`.
+    by_source: Vec<WeakEdge>,
+    /// Sorted by `to`.
+    by_target: Vec<WeakEdge>,
+    /// Objects with an edge from them / to them: walks over every object skip the searches
+    /// for the others.
+    sources: ObjectSet,
+    targets: ObjectSet,
+}
+
+impl WeakEdges {
+    /// From edges sorted by `from`.
+    fn new(n: usize, by_source: Vec<WeakEdge>) -> WeakEdges {
+        let mut by_target = by_source.clone();
+        by_target.sort_unstable_by_key(|e| (e.to, e.from));
+        WeakEdges {
+            sources: ObjectSet::new(n, by_source.iter().map(|e| e.from)),
+            targets: ObjectSet::new(n, by_source.iter().map(|e| e.to)),
+            by_source,
+            by_target,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_source.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_source.is_empty()
+    }
+
+    #[inline]
+    pub fn has_to(&self, v: ObjectId) -> bool {
+        self.targets.contains(v)
+    }
+
+    #[inline]
+    pub fn from(&self, v: ObjectId) -> impl Iterator<Item = ObjectId> + '_ {
+        let edges = if self.sources.contains(v) {
+            &self.by_source[..]
+        } else {
+            &[]
+        };
+        let i = edges.partition_point(|e| e.from < v);
+        edges[i..]
+            .iter()
+            .take_while(move |e| e.from == v)
+            .map(|e| e.to)
+    }
+
+    #[inline]
+    pub fn to(&self, v: ObjectId) -> impl Iterator<Item = ObjectId> + '_ {
+        let edges = if self.targets.contains(v) {
+            &self.by_target[..]
+        } else {
+            &[]
+        };
+        let i = edges.partition_point(|e| e.to < v);
+        edges[i..]
+            .iter()
+            .take_while(move |e| e.to == v)
+            .map(|e| e.from)
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.by_source.len() * 16 + (self.sources.words.len() + self.targets.words.len()) * 8
+    }
 }
 
 /// A set of objects as one bit each.
@@ -179,42 +294,96 @@ impl ObjectSet {
     }
 }
 
-impl ReferenceGraph {
-    #[inline]
-    pub fn has_weak_to(&self, v: ObjectId) -> bool {
-        self.weak_targets.contains(v)
-    }
+/// Successors of a graph whose nodes are `0..n`.
+pub trait Successors {
+    fn node_count(&self) -> usize;
+    fn for_each_successor(&self, v: u32, f: impl FnMut(u32));
+}
 
-    #[inline]
-    pub fn weak_from(&self, v: ObjectId) -> impl Iterator<Item = ObjectId> + '_ {
-        let edges = if self.weak_sources.contains(v) {
-            &self.weak[..]
-        } else {
-            &[]
-        };
-        let i = edges.partition_point(|e| e.from < v);
-        edges[i..]
-            .iter()
-            .take_while(move |e| e.from == v)
-            .map(|e| e.to)
-    }
+/// Predecessors of a graph whose nodes are `0..n`.
+pub trait Predecessors {
+    fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32));
+    /// Whether `v` has exactly one incoming edge. Most objects of a Java heap have one
+    /// referrer, which lets the dominator computation skip their search.
+    fn has_single_predecessor(&self, v: u32) -> bool;
+}
 
-    #[inline]
-    pub fn weak_to(&self, v: ObjectId) -> impl Iterator<Item = ObjectId> + '_ {
-        let edges = if self.weak_targets.contains(v) {
-            &self.weak_by_target[..]
-        } else {
-            &[]
-        };
-        let i = edges.partition_point(|e| e.to < v);
-        edges[i..]
-            .iter()
-            .take_while(move |e| e.to == v)
-            .map(|e| e.from)
-    }
+/// References from each object: the outgoing lists, and `referent`s when `with_weak`.
+pub struct Forward<'a> {
+    pub outgoing: &'a Outgoing,
+    pub with_weak: bool,
+}
 
-    pub fn memory_bytes(&self) -> usize {
-        self.outgoing.memory_bytes() + self.incoming.memory_bytes() + self.weak.len() * 16
+impl Successors for Forward<'_> {
+    fn node_count(&self) -> usize {
+        self.outgoing.lists.node_count()
+    }
+    #[inline]
+    fn for_each_successor(&self, v: u32, mut f: impl FnMut(u32)) {
+        self.outgoing.lists.neighbours(v).iter().for_each(|&t| f(t));
+        if self.with_weak {
+            self.outgoing.weak.from(v).for_each(f);
+        }
+    }
+}
+
+/// References into each object, and `referent`s when `with_weak`.
+pub struct Backward<'a> {
+    pub graph: &'a ReferenceGraph,
+    pub with_weak: bool,
+}
+
+impl Predecessors for Backward<'_> {
+    #[inline]
+    fn for_each_predecessor(&self, v: u32, mut f: impl FnMut(u32)) {
+        self.graph.incoming.neighbours(v).iter().for_each(|&t| f(t));
+        if self.with_weak {
+            self.graph.weak_to(v).for_each(f);
+        }
+    }
+    #[inline]
+    fn has_single_predecessor(&self, v: u32) -> bool {
+        self.graph.incoming.degree(v) == 1 && !(self.with_weak && self.graph.has_weak_to(v))
+    }
+}
+
+/// References from each object read from the dump, for forward walks after the outgoing
+/// lists are gone (slower: every object is parsed again).
+pub struct DumpForward<'a> {
+    reader: ReferenceReader<'a>,
+    with_weak: bool,
+    read: std::cell::Cell<u32>,
+}
+
+impl<'a> DumpForward<'a> {
+    pub fn new(index: &'a HeapIndex, with_weak: bool) -> Self {
+        DumpForward {
+            reader: ReferenceReader::new(index),
+            with_weak,
+            read: std::cell::Cell::new(0),
+        }
+    }
+}
+
+impl Successors for DumpForward<'_> {
+    fn node_count(&self) -> usize {
+        self.reader.index.object_count()
+    }
+    #[inline]
+    fn for_each_successor(&self, v: u32, mut f: impl FnMut(u32)) {
+        // A walk in reference order touches the whole file: let go of its pages now and then.
+        let read = self.read.get().wrapping_add(1);
+        self.read.set(read);
+        if read % (1 << 20) == 0 {
+            let source = self.reader.index.source();
+            source.release(0, source.bytes().len());
+        }
+        let with_weak = self.with_weak;
+        self.reader.for_each(v, |t, weak| {
+            if with_weak || !weak {
+                f(t)
+            }
+        });
     }
 }
 
@@ -341,8 +510,16 @@ fn visit_references(
     }
 }
 
-/// Builds the reference graph in parallel over ranges of objects.
+/// Builds the reference graph (for paths and referrers; no forward walks).
 pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGraph, GraphError> {
+    let outgoing = build_outgoing(index, progress)?;
+    let graph = ReferenceGraph::new(outgoing);
+    progress.mark("incoming");
+    Ok(graph)
+}
+
+/// Reads every object's references, in parallel over ranges of objects.
+pub fn build_outgoing(index: &HeapIndex, progress: &Progress) -> Result<Outgoing, GraphError> {
     let n = index.object_count();
     let reader = ReferenceReader::new(index);
     const RANGE: usize = 1 << 16;
@@ -388,18 +565,9 @@ pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGr
         .collect();
     index.source().release(0, index.source().bytes().len());
     progress.mark("outgoing");
-    let outgoing = Csr::from_parts(n, parts)?;
-    let incoming = outgoing.transpose();
-    progress.mark("incoming");
-    let mut weak_by_target = weak.clone();
-    weak_by_target.sort_unstable_by_key(|e| (e.to, e.from));
-    Ok(ReferenceGraph {
-        weak_sources: ObjectSet::new(n, weak.iter().map(|e| e.from)),
-        weak_targets: ObjectSet::new(n, weak.iter().map(|e| e.to)),
-        outgoing,
-        incoming,
-        weak,
-        weak_by_target,
+    Ok(Outgoing {
+        lists: Csr::from_parts(n, parts)?,
+        weak: WeakEdges::new(n, weak),
     })
 }
 

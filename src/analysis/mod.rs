@@ -11,9 +11,9 @@ pub mod paths;
 use std::sync::Arc;
 
 use crate::heap::HeapIndex;
-use crate::progress::Progress;
+use crate::progress::{Phase, Progress};
 use dominators::{DominatorTree, ReferenceMode};
-use graph::{GraphError, ReferenceGraph};
+use graph::{Forward, GraphError, ReferenceGraph};
 use histogram::Histogram;
 use paths::{PathMode, RootIndex, ShortestPathTree};
 
@@ -44,23 +44,35 @@ impl Analysis {
         options: AnalysisOptions,
         progress: &Progress,
     ) -> Result<Analysis, GraphError> {
-        let graph = graph::build_graph(&index, progress)?;
-        let dominators = dominators::compute(&index, &graph, options.references, progress);
-        let (shortest_paths, (retained_by_class, (unreachable_by_class, histogram))) = rayon::join(
-            || ShortestPathTree::compute(&index, &graph, PathMode::ExcludeWeak),
+        let mode = options.references;
+        let outgoing = graph::build_outgoing(&index, progress)?;
+        progress.start(Phase::Dominators, index.object_count() as u64);
+        // The two forward walks side by side, before the incoming lists exist; the outgoing
+        // lists go as soon as they are reversed.
+        let (shortest_paths, spanning) = rayon::join(
+            || {
+                let strong = Forward {
+                    outgoing: &outgoing,
+                    with_weak: false,
+                };
+                ShortestPathTree::compute(&index, &strong, PathMode::ExcludeWeak)
+            },
+            || dominators::depth_first(&index, &outgoing, mode),
+        );
+        progress.mark("forward walks");
+        let graph = ReferenceGraph::new(outgoing);
+        progress.mark("incoming");
+        let dominators = dominators::compute(&index, &graph, spanning, mode, progress);
+        let (retained_by_class, (unreachable_by_class, histogram)) = rayon::join(
+            || dominators::retained_by_class(&index, &dominators),
             || {
                 rayon::join(
-                    || dominators::retained_by_class(&index, &dominators),
-                    || {
-                        rayon::join(
-                            || dominators::unreachable_by_class(&index, &dominators),
-                            || histogram::histogram(&index),
-                        )
-                    },
+                    || dominators::unreachable_by_class(&index, &dominators),
+                    || histogram::histogram(&index),
                 )
             },
         );
-        progress.mark("paths+classes");
+        progress.mark("classes");
         let roots = RootIndex::new(&index);
         Ok(Analysis {
             index,

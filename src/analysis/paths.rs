@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use super::graph::ReferenceGraph;
+use super::graph::{ReferenceGraph, Successors};
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
 
@@ -28,31 +28,23 @@ pub struct ShortestPathTree {
 }
 
 impl ShortestPathTree {
-    pub fn compute(index: &HeapIndex, graph: &ReferenceGraph, mode: PathMode) -> ShortestPathTree {
+    /// Breadth-first from all GC roots over `g`'s successors, which decide the `mode`.
+    pub fn compute<G: Successors>(index: &HeapIndex, g: &G, mode: PathMode) -> ShortestPathTree {
         let n = index.object_count();
+        // A root is its own parent; NONE marks objects not reached yet.
         let mut parent = vec![NONE; n];
-        let mut seen = vec![false; n];
         let mut queue = VecDeque::new();
         for r in super::dominators::root_objects(index) {
-            seen[r as usize] = true;
+            parent[r as usize] = r;
             queue.push_back(r);
         }
         while let Some(v) = queue.pop_front() {
-            let mut visit = |t: ObjectId| {
-                if !seen[t as usize] {
-                    seen[t as usize] = true;
+            g.for_each_successor(v, |t: ObjectId| {
+                if parent[t as usize] == NONE {
                     parent[t as usize] = v;
                     queue.push_back(t);
                 }
-            };
-            for &t in graph.outgoing.neighbours(v) {
-                visit(t);
-            }
-            if mode == PathMode::IncludeWeak {
-                for t in graph.weak_from(v) {
-                    visit(t);
-                }
-            }
+            });
         }
         ShortestPathTree { parent, mode }
     }

@@ -14,6 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::dominators::{triangle, with_arrows};
 use super::{widgets, Command, PathTarget, Place, Session};
+use crate::analysis::graph::DumpForward;
 use crate::analysis::paths::{
     merge_shortest_paths, paths_to_roots, reference_label, MergedPaths, PathMode, RootPath,
     ShortestPathTree,
@@ -893,9 +894,11 @@ impl PathsView {
                         PathMode::IncludeWeak => match weak_tree {
                             Some(t) => (Some(t), None),
                             None => {
+                                // The outgoing lists are gone: read references from the dump.
+                                let forward = DumpForward::new(&a2.index, true);
                                 let t = Arc::new(ShortestPathTree::compute(
                                     &a2.index,
-                                    &a2.graph,
+                                    &forward,
                                     PathMode::IncludeWeak,
                                 ));
                                 (Some(t.clone()), Some(t))

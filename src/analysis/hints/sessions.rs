@@ -3,6 +3,7 @@
 //! dump's timestamp, and what holds them: the manager's `sessions` map, or nothing (garbage).
 
 use super::{evidence, hint, Category, Hint, Severity};
+use crate::analysis::graph::ReferenceReader;
 use crate::analysis::java::{self, Fields};
 use crate::analysis::Analysis;
 use crate::format::{bytes, thousands};
@@ -121,6 +122,7 @@ fn state(a: &Analysis, o: ObjectId, now_ms: u64) -> SessionState {
 /// Bytes of the unreachable objects reachable from `starts` through unreachable objects only.
 fn garbage_closure(a: &Analysis, starts: &[ObjectId]) -> u64 {
     let index = &a.index;
+    let references = ReferenceReader::new(index);
     let mut seen = vec![false; index.object_count()];
     let mut stack: Vec<ObjectId> = Vec::new();
     let mut total = 0u64;
@@ -131,12 +133,12 @@ fn garbage_closure(a: &Analysis, starts: &[ObjectId]) -> u64 {
         }
         while let Some(v) = stack.pop() {
             total += index.shallow_size(v);
-            for &t in a.graph.outgoing.neighbours(v) {
-                if !seen[t as usize] && !a.dominators.is_reachable(t) {
+            references.for_each(v, |t, weak| {
+                if !weak && !seen[t as usize] && !a.dominators.is_reachable(t) {
                     seen[t as usize] = true;
                     stack.push(t);
                 }
-            }
+            });
         }
     }
     total
