@@ -375,8 +375,7 @@ impl Successors for DumpForward<'_> {
         let read = self.read.get().wrapping_add(1);
         self.read.set(read);
         if read % (1 << 20) == 0 {
-            let source = self.reader.index.source();
-            source.release(0, source.bytes().len());
+            self.reader.index.release_all_pages();
         }
         let with_weak = self.with_weak;
         self.reader.for_each(v, |t, weak| {
@@ -545,13 +544,7 @@ pub fn build_outgoing(index: &HeapIndex, progress: &Progress) -> Result<Outgoing
             }
             edges.shrink_to_fit();
             progress.add((end - start) as u64);
-            // Drop the file pages this range read, when they form a compact span.
-            let (a, b) = (start as ObjectId..end as ObjectId)
-                .map(|o| index.offset(o))
-                .fold((u64::MAX, 0), |(lo, hi), x| (lo.min(x), hi.max(x)));
-            if a <= b && b - a < 64 << 20 {
-                index.source().release(a as usize, (b - a) as usize);
-            }
+            index.release_pages(start as ObjectId..end as ObjectId);
             (degrees, edges, weak)
         })
         .collect();
@@ -563,7 +556,7 @@ pub fn build_outgoing(index: &HeapIndex, progress: &Progress) -> Result<Outgoing
             (d, e)
         })
         .collect();
-    index.source().release(0, index.source().bytes().len());
+    index.release_all_pages();
     progress.mark("outgoing");
     Ok(Outgoing {
         lists: Csr::from_parts(n, parts)?,

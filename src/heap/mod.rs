@@ -131,6 +131,33 @@ impl HeapIndex {
         }
     }
 
+    /// Drops the mapped file pages under objects a pass is done reading (resident file pages
+    /// count against the process's memory; one read maps a whole page-cache folio). Objects
+    /// in address order are mostly in file order, so their records merge into a few spans.
+    pub fn release_pages(&self, objects: impl IntoIterator<Item = ObjectId>) {
+        const GAP: u64 = 1 << 20;
+        let mut span: Option<(u64, u64)> = None;
+        for o in objects {
+            let at = self.offset(o);
+            span = match span {
+                Some((lo, hi)) if at >= lo && at <= hi + GAP => Some((lo, hi.max(at))),
+                Some((lo, hi)) => {
+                    self.source.release(lo as usize, (hi - lo) as usize + 1);
+                    Some((at, at))
+                }
+                None => Some((at, at)),
+            };
+        }
+        if let Some((lo, hi)) = span {
+            self.source.release(lo as usize, (hi - lo) as usize + 1);
+        }
+    }
+
+    /// Drops every mapped file page.
+    pub fn release_all_pages(&self) {
+        self.source.release(0, self.source.bytes().len());
+    }
+
     /// If `o` is a class object, the class it stands for.
     #[inline]
     pub fn class_for_object(&self, o: ObjectId) -> Option<ClassIndex> {

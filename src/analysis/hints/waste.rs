@@ -44,27 +44,25 @@ fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {
         })
         .collect();
     // String values: byte[]/char[] dominated by a String.
-    let mut keyed: Vec<(u64, u32, ObjectId)> = java::instances(index, &mask)
-        .into_par_iter()
-        .filter_map(|arr| {
-            let d = tree.idom(arr);
-            if !tree.is_reachable(arr) || (d as usize) >= index.object_count() {
-                return None;
-            }
-            if index.class_of(d) != string_class {
-                return None;
-            }
-            let Some(ObjectView::PrimitiveArray { data, length, .. }) = index.view(arr) else {
-                return None;
-            };
-            if length > 4096 {
-                return None;
-            }
-            let mut h = FxHasher::default();
-            h.write(data);
-            Some((h.finish(), length, arr))
-        })
-        .collect();
+    let arrays = java::instances(index, &mask);
+    let mut keyed: Vec<(u64, u32, ObjectId)> = java::read_objects(index, &arrays, |arr| {
+        let d = tree.idom(arr);
+        if !tree.is_reachable(arr) || (d as usize) >= index.object_count() {
+            return None;
+        }
+        if index.class_of(d) != string_class {
+            return None;
+        }
+        let Some(ObjectView::PrimitiveArray { data, length, .. }) = index.view(arr) else {
+            return None;
+        };
+        if length > 4096 {
+            return None;
+        }
+        let mut h = FxHasher::default();
+        h.write(data);
+        Some((h.finish(), length, arr))
+    });
     keyed.par_sort_unstable();
     let mut groups: Vec<(u64, u64, ObjectId)> = Vec::new(); // (wasted, count, sample)
     let mut i = 0;
@@ -146,25 +144,23 @@ fn empty_collections(a: &Analysis, out: &mut Vec<Hint>) {
             mask[c as usize] = true;
         }
         let inst = java::instances(index, &mask);
-        let empty: Vec<(ObjectId, u64)> = inst
-            .par_iter()
-            .with_min_len(1024)
-            .filter(|&&o| tree.is_reachable(o))
-            .filter_map(|&o| {
-                let target = if size_field.is_empty() {
-                    index.field_object(o, "map")?
-                } else {
-                    o
-                };
-                let field = if size_field.is_empty() {
-                    "size"
-                } else {
-                    size_field
-                };
-                let n = java::field_int(index, target, field)?;
-                (n == 0).then(|| (o, tree.retained(o)))
-            })
-            .collect();
+        let empty: Vec<(ObjectId, u64)> = java::read_objects(index, &inst, |o| {
+            if !tree.is_reachable(o) {
+                return None;
+            }
+            let target = if size_field.is_empty() {
+                index.field_object(o, "map")?
+            } else {
+                o
+            };
+            let field = if size_field.is_empty() {
+                "size"
+            } else {
+                size_field
+            };
+            let n = java::field_int(index, target, field)?;
+            (n == 0).then(|| (o, tree.retained(o)))
+        });
         if empty.is_empty() {
             continue;
         }
