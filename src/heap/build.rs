@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 use super::classes::{build_class_table, ClassIndex, ClassTable};
 use super::idmap::IdMap;
 use super::layout;
+use super::offsets::{FileOffsets, MAX_DUMP_BYTES};
 use super::reader::{
     apply_layout, layout_sample, ObjectReader, ObjectRecord, ReadProblems, ShallowSizes,
 };
@@ -79,6 +80,11 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         mut warnings,
     } = prepare(&source, progress)?;
     let data = source.bytes();
+    if data.len() as u64 >= MAX_DUMP_BYTES {
+        return Err(HprofError::TooLarge {
+            bytes: data.len() as u64,
+        });
+    }
     let id_size = header.id_size;
     let Scan {
         utf8,
@@ -231,6 +237,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         ));
     }
 
+    let offsets = FileOffsets::new(&offsets);
     let mut index = HeapIndex {
         source,
         header,

@@ -8,6 +8,7 @@ pub mod classes;
 pub mod idmap;
 pub mod layout;
 mod objects;
+mod offsets;
 mod reader;
 mod scan;
 pub mod threads;
@@ -21,6 +22,7 @@ use crate::progress::Progress;
 pub use census::Census;
 pub use classes::{ClassIndex, ClassInfo, ClassKind, ClassTable, FieldInfo, StaticInfo};
 use idmap::IdMap;
+use offsets::FileOffsets;
 pub use layout::ObjectLayout;
 pub use objects::{FieldValue, ObjectView};
 pub use threads::{FrameInfo, ThreadInfo};
@@ -46,7 +48,7 @@ pub struct HeapIndex {
     layout: ObjectLayout,
     classes: ClassTable,
     ids: IdMap,
-    offsets: Vec<u64>,
+    offsets: FileOffsets,
     class_of: Vec<ClassIndex>,
     shallow: Vec<u32>,
     large_sizes: FxHashMap<ObjectId, u64>,
@@ -107,7 +109,7 @@ impl HeapIndex {
     /// File offset (in the decompressed dump) of the object's sub-record.
     #[inline]
     pub fn offset(&self, o: ObjectId) -> u64 {
-        self.offsets[o as usize]
+        self.offsets.get(o as usize).unwrap_or(0)
     }
 
     #[inline]
@@ -210,7 +212,7 @@ impl HeapIndex {
     /// Approximate memory held by the index itself (not the mapped dump).
     pub fn memory_bytes(&self) -> usize {
         self.ids.memory_bytes()
-            + self.offsets.len() * 8
+            + self.offsets.memory_bytes()
             + self.class_of.len() * 4
             + self.shallow.len() * 4
     }

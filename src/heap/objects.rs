@@ -41,7 +41,7 @@ pub enum ObjectView<'a> {
 impl HeapIndex {
     /// Re-reads the object's sub-record from the mapped dump.
     pub fn view(&self, o: ObjectId) -> Option<ObjectView<'_>> {
-        let offset = *self.offsets.get(o as usize)? as usize;
+        let offset = self.offsets.get(o as usize)? as usize;
         let data = self.source.bytes().get(offset..)?;
         let mut it = SubRecordIter::new(data, offset as u64, self.header.id_size);
         let class = self.class_of(o);

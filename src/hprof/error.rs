@@ -38,6 +38,8 @@ pub enum HprofError {
     BadBasicType { ty: u8, offset: u64 },
     #[error("gzip stream is corrupt after {offset} decompressed bytes: {message}")]
     Gzip { offset: u64, message: String },
+    #[error("the dump is {bytes} bytes: heapsight indexes dumps below 1 TiB (byte 1099511627776)")]
+    TooLarge { bytes: u64 },
     #[error("cancelled")]
     Cancelled,
 }
