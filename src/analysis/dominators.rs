@@ -3,7 +3,10 @@
 
 use rayon::prelude::*;
 
-use super::graph::{Backward, Forward, Outgoing, Predecessors, ReferenceGraph, Successors};
+use super::graph::{
+    reverse, AdjacencyLists, Backward, Forward, Outgoing, Predecessors, ReferenceGraph, Successors,
+};
+use crate::heap::packed::U40Vec;
 use crate::heap::{HeapIndex, ObjectId};
 use crate::progress::{Phase, Progress};
 
@@ -26,7 +29,8 @@ pub enum ReferenceMode {
 
 pub struct DominatorTree {
     idom: Vec<ObjectId>,
-    retained: Vec<u64>,
+    /// Below 1 TiB: the index refuses dumps that large.
+    retained: U40Vec,
     child_offsets: Vec<u32>,
     children: Vec<ObjectId>,
     top_level: Vec<ObjectId>,
@@ -52,7 +56,7 @@ impl DominatorTree {
     /// Retained size (0 for unreachable objects, which are not in the tree).
     #[inline]
     pub fn retained(&self, o: ObjectId) -> u64 {
-        self.retained[o as usize]
+        self.retained.get(o as usize).unwrap_or(0)
     }
 
     /// Children in the dominator tree, largest retained size first.
@@ -80,7 +84,7 @@ impl DominatorTree {
 
     pub fn memory_bytes(&self) -> usize {
         self.idom.len() * 4
-            + self.retained.len() * 8
+            + self.retained.memory_bytes()
             + self.child_offsets.len() * 4
             + self.children.len() * 4
     }
@@ -268,10 +272,18 @@ pub fn compute(
     let r = preorder.len();
 
     progress.start(Phase::RetainedSizes, n as u64);
-    let mut retained = vec![0u64; n];
-    for &v in &preorder {
-        retained[v as usize] = index.shallow_size(v);
-    }
+    let mut retained: Vec<u64> = idom
+        .par_iter()
+        .enumerate()
+        .map(|(v, &d)| {
+            if d == UNREACHABLE {
+                0
+            } else {
+                index.shallow_size(v as ObjectId)
+            }
+        })
+        .collect();
+    // Children before their dominators.
     for &v in preorder.iter().rev() {
         let d = idom[v as usize];
         if d != SUPER_ROOT {
@@ -279,29 +291,17 @@ pub fn compute(
         }
     }
     drop(preorder);
+    progress.mark("retained");
 
     // Children lists, each sorted by retained size.
-    let mut child_offsets = vec![0u32; n + 1];
-    let mut top_level = Vec::new();
-    for (v, &d) in idom.iter().enumerate() {
-        match d {
-            SUPER_ROOT => top_level.push(v as ObjectId),
-            UNREACHABLE => {}
-            d => child_offsets[d as usize + 1] += 1,
-        }
-    }
-    for i in 0..n {
-        child_offsets[i + 1] += child_offsets[i];
-    }
-    let mut cursor = child_offsets.clone();
-    let mut children = vec![0u32; child_offsets[n] as usize];
-    for (v, &d) in idom.iter().enumerate() {
-        if d != SUPER_ROOT && d != UNREACHABLE {
-            children[cursor[d as usize] as usize] = v as ObjectId;
-            cursor[d as usize] += 1;
-        }
-    }
-    drop(cursor);
+    let mut top_level: Vec<ObjectId> = idom
+        .par_iter()
+        .enumerate()
+        .filter(|(_, &d)| d == SUPER_ROOT)
+        .map(|(v, _)| v as ObjectId)
+        .collect();
+    let (child_offsets, mut children) = reverse(&DominatorEdges(&idom), n).into_parts();
+    progress.mark("children");
     let by_retained = |a: &ObjectId, b: &ObjectId| {
         retained[*b as usize]
             .cmp(&retained[*a as usize])
@@ -325,10 +325,12 @@ pub fn compute(
             .for_each(|s| s.sort_unstable_by(by_retained));
     }
     top_level.sort_unstable_by(by_retained);
+    progress.mark("sorted");
 
     let reachable_bytes: u64 = top_level.iter().map(|&v| retained[v as usize]).sum();
     let total = index.total_shallow_bytes();
     progress.set(n as u64);
+    let retained = U40Vec::new(&retained);
     DominatorTree {
         idom,
         retained,
@@ -340,6 +342,22 @@ pub fn compute(
         reachable_bytes,
         unreachable_objects: (n - r) as u64,
         unreachable_bytes: total - reachable_bytes,
+    }
+}
+
+/// Each object's edge to its immediate dominator (none for the top level and unreachable).
+struct DominatorEdges<'a>(&'a [ObjectId]);
+
+impl AdjacencyLists for DominatorEdges<'_> {
+    fn node_count(&self) -> usize {
+        self.0.len()
+    }
+    #[inline]
+    fn neighbours(&self, v: u32) -> &[u32] {
+        match &self.0[v as usize] {
+            &SUPER_ROOT | &UNREACHABLE => &[],
+            d => std::slice::from_ref(d),
+        }
     }
 }
 
@@ -380,49 +398,77 @@ pub fn retained_by_group(
     group_of: &[u32],
     groups: usize,
 ) -> Vec<u64> {
-    let mut total = vec![0u64; groups];
-    let mut active = vec![0u32; groups];
     let group = |o: ObjectId| group_of[index.class_of(o) as usize] as usize;
-    // (object, next child position); entering adds, leaving undoes.
-    let mut stack: Vec<(ObjectId, u32)> = Vec::new();
-    let mut enter = |o: ObjectId, active: &mut Vec<u32>, stack: &mut Vec<(ObjectId, u32)>| {
-        let g = group(o);
-        if active[g] == 0 {
-            total[g] += tree.retained(o);
-        }
-        active[g] += 1;
-        stack.push((o, 0));
-    };
-    for &t in tree.top_level() {
-        enter(t, &mut active, &mut stack);
-        while let Some(top) = stack.last_mut() {
-            let kids = tree.children(top.0);
-            if (top.1 as usize) < kids.len() {
-                let k = kids[top.1 as usize];
-                top.1 += 1;
-                enter(k, &mut active, &mut stack);
-            } else {
-                let g = group(top.0);
-                active[g] -= 1;
-                stack.pop();
-            }
-        }
+    // Depth-first over each top-level subtree, in parallel; `active[g]` counts the objects of
+    // group `g` on the current path, so an object counts when its group is not active yet.
+    struct Walk {
+        total: Vec<u64>,
+        active: Vec<u32>,
+        /// (object, next child position).
+        stack: Vec<(ObjectId, u32)>,
     }
-    total
+    let fresh = || Walk {
+        total: vec![0; groups],
+        active: vec![0; groups],
+        stack: Vec::new(),
+    };
+    let walk = tree
+        .top_level()
+        .par_iter()
+        .fold(fresh, |mut w, &t| {
+            let enter = |o: ObjectId, w: &mut Walk| {
+                let g = group(o);
+                if w.active[g] == 0 {
+                    w.total[g] += tree.retained(o);
+                }
+                w.active[g] += 1;
+                w.stack.push((o, 0));
+            };
+            enter(t, &mut w);
+            while let Some(&(o, next)) = w.stack.last() {
+                if let Some(&k) = tree.children(o).get(next as usize) {
+                    if let Some(top) = w.stack.last_mut() {
+                        top.1 += 1;
+                    }
+                    enter(k, &mut w);
+                } else {
+                    w.active[group(o)] -= 1;
+                    w.stack.pop();
+                }
+            }
+            w
+        })
+        .reduce(fresh, |mut a, b| {
+            for (x, y) in a.total.iter_mut().zip(b.total) {
+                *x += y;
+            }
+            a
+        });
+    walk.total
 }
 
 /// Instances and shallow bytes per class that no GC root reaches.
 pub fn unreachable_by_class(index: &HeapIndex, tree: &DominatorTree) -> Vec<(u64, u64)> {
     let nclasses = index.classes().len();
-    let mut out = vec![(0u64, 0u64); nclasses];
-    for o in 0..index.object_count() as ObjectId {
-        if !tree.is_reachable(o) {
-            let e = &mut out[index.class_of(o) as usize];
-            e.0 += 1;
-            e.1 += index.shallow_size(o);
-        }
-    }
-    out
+    let fresh = || vec![(0u64, 0u64); nclasses];
+    (0..index.object_count() as ObjectId)
+        .into_par_iter()
+        .with_min_len(1 << 16)
+        .fold(fresh, |mut out, o| {
+            if !tree.is_reachable(o) {
+                let e = &mut out[index.class_of(o) as usize];
+                e.0 += 1;
+                e.1 += index.shallow_size(o);
+            }
+            out
+        })
+        .reduce(fresh, |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.0 += y.0;
+                x.1 += y.1;
+            }
+            a
+        })
 }
 
 #[cfg(test)]

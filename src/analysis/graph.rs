@@ -26,6 +26,11 @@ impl Csr {
         self.offsets.len() - 1
     }
 
+    /// (offsets, targets).
+    pub fn into_parts(self) -> (Vec<u32>, Vec<ObjectId>) {
+        (self.offsets, self.targets)
+    }
+
     #[inline]
     pub fn degree(&self, v: ObjectId) -> usize {
         (self.offsets[v as usize + 1] - self.offsets[v as usize]) as usize
@@ -40,86 +45,8 @@ impl Csr {
     }
 
     /// The same edges reversed; each node's sources come out in ascending order.
-    ///
-    /// Each worker owns a range of targets and reads every edge in source order, so it writes
-    /// its lists already sorted, with no atomics (hot targets such as class objects would make
-    /// shared counters ping-pong between cores) and no sort afterwards.
     pub fn transpose(&self) -> Csr {
-        let n = self.node_count();
-        let workers = rayon::current_num_threads().clamp(1, 64);
-        let bounds: Vec<usize> = (0..=workers).map(|k| k * n / workers).collect();
-        let ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-        // In-degrees, each worker counting its targets.
-        let mut degree = vec![0u32; n + 1];
-        {
-            let mut parts: Vec<&mut [u32]> = Vec::with_capacity(workers);
-            let mut rest: &mut [u32] = &mut degree[1..];
-            for &(lo, hi) in &ranges {
-                let (part, tail) = rest.split_at_mut(hi - lo);
-                parts.push(part);
-                rest = tail;
-            }
-            parts
-                .into_par_iter()
-                .zip(ranges.par_iter())
-                .for_each(|(counts, &(lo, hi))| {
-                    for &t in &self.targets {
-                        let t = t as usize;
-                        if t >= lo && t < hi {
-                            counts[t - lo] += 1;
-                        }
-                    }
-                });
-        }
-        // Offsets shifted by one place: `offsets[t + 1]` is where `t`'s list starts and serves
-        // as its write cursor; after the fill it holds where the list ends, which is the CSR
-        // offset of `t + 1`. No separate cursor array (4 bytes per object).
-        let mut offsets = degree;
-        let mut sum = 0u32;
-        for o in offsets.iter_mut().skip(1) {
-            let d = *o;
-            *o = sum;
-            sum += d;
-        }
-        let mut targets = vec![0u32; self.targets.len()];
-        {
-            let mut cursors: Vec<&mut [u32]> = Vec::with_capacity(workers);
-            let mut lists: Vec<&mut [u32]> = Vec::with_capacity(workers);
-            let list_start = |t: usize| if t < n { offsets[t + 1] } else { sum };
-            let spans: Vec<(u32, u32)> = ranges
-                .iter()
-                .map(|&(lo, hi)| (list_start(lo), list_start(hi)))
-                .collect();
-            let mut rest_c: &mut [u32] = &mut offsets[1..];
-            let mut rest_t: &mut [u32] = &mut targets;
-            for (&(lo, hi), &(start, end)) in ranges.iter().zip(&spans) {
-                let (c, tail_c) = rest_c.split_at_mut(hi - lo);
-                let (t, tail_t) = rest_t.split_at_mut((end - start) as usize);
-                cursors.push(c);
-                lists.push(t);
-                rest_c = tail_c;
-                rest_t = tail_t;
-            }
-            cursors
-                .into_par_iter()
-                .zip(lists)
-                .zip(ranges.par_iter().zip(spans.par_iter()))
-                .for_each(|((cursor, out), (&(lo, hi), &(base, _)))| {
-                    for v in 0..n {
-                        let (a, b) = (self.offsets[v] as usize, self.offsets[v + 1] as usize);
-                        for &t in &self.targets[a..b] {
-                            let t = t as usize;
-                            if t >= lo && t < hi {
-                                let slot = &mut cursor[t - lo];
-                                out[(*slot - base) as usize] = v as u32;
-                                *slot += 1;
-                            }
-                        }
-                    }
-                });
-        }
-        // `offsets[t + 1]` now holds the end of `t`'s list, which is where `t + 1`'s starts.
-        Csr { offsets, targets }
+        reverse(self, self.node_count())
     }
 
     /// Builds from per-range edge lists covering consecutive objects.
@@ -141,6 +68,108 @@ impl Csr {
         }
         Ok(Csr { offsets, targets })
     }
+}
+
+/// Lists of each node's neighbours.
+pub trait AdjacencyLists: Sync {
+    fn node_count(&self) -> usize;
+    fn neighbours(&self, v: u32) -> &[u32];
+}
+
+impl AdjacencyLists for Csr {
+    fn node_count(&self) -> usize {
+        Csr::node_count(self)
+    }
+    #[inline]
+    fn neighbours(&self, v: u32) -> &[u32] {
+        Csr::neighbours(self, v)
+    }
+}
+
+/// The edges of `lists` reversed, as lists of the `targets` nodes they point to; each list
+/// comes out in ascending order.
+///
+/// Each worker owns a range of targets and reads every edge in source order, so it writes
+/// its lists already sorted, with no atomics (hot targets such as class objects would make
+/// shared counters ping-pong between cores) and no sort afterwards.
+pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
+    let sources = lists.node_count();
+    let n = targets;
+    let workers = rayon::current_num_threads().clamp(1, 64);
+    let bounds: Vec<usize> = (0..=workers).map(|k| k * n / workers).collect();
+    let ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+    // In-degrees, each worker counting its targets.
+    let mut degree = vec![0u32; n + 1];
+    {
+        let mut parts: Vec<&mut [u32]> = Vec::with_capacity(workers);
+        let mut rest: &mut [u32] = &mut degree[1..];
+        for &(lo, hi) in &ranges {
+            let (part, tail) = rest.split_at_mut(hi - lo);
+            parts.push(part);
+            rest = tail;
+        }
+        parts
+            .into_par_iter()
+            .zip(ranges.par_iter())
+            .for_each(|(counts, &(lo, hi))| {
+                for v in 0..sources as u32 {
+                    for &t in lists.neighbours(v) {
+                        let t = t as usize;
+                        if t >= lo && t < hi {
+                            counts[t - lo] += 1;
+                        }
+                    }
+                }
+            });
+    }
+    // Offsets shifted by one place: `offsets[t + 1]` is where `t`'s list starts and serves
+    // as its write cursor; after the fill it holds where the list ends, which is the CSR
+    // offset of `t + 1`. No separate cursor array (4 bytes per object).
+    let mut offsets = degree;
+    let mut sum = 0u32;
+    for o in offsets.iter_mut().skip(1) {
+        let d = *o;
+        *o = sum;
+        sum += d;
+    }
+    let mut targets = vec![0u32; sum as usize];
+    {
+        let mut cursors: Vec<&mut [u32]> = Vec::with_capacity(workers);
+        let mut outs: Vec<&mut [u32]> = Vec::with_capacity(workers);
+        let list_start = |t: usize| if t < n { offsets[t + 1] } else { sum };
+        let spans: Vec<(u32, u32)> = ranges
+            .iter()
+            .map(|&(lo, hi)| (list_start(lo), list_start(hi)))
+            .collect();
+        let mut rest_c: &mut [u32] = &mut offsets[1..];
+        let mut rest_t: &mut [u32] = &mut targets;
+        for (&(lo, hi), &(start, end)) in ranges.iter().zip(&spans) {
+            let (c, tail_c) = rest_c.split_at_mut(hi - lo);
+            let (t, tail_t) = rest_t.split_at_mut((end - start) as usize);
+            cursors.push(c);
+            outs.push(t);
+            rest_c = tail_c;
+            rest_t = tail_t;
+        }
+        cursors
+            .into_par_iter()
+            .zip(outs)
+            .zip(ranges.par_iter().zip(spans.par_iter()))
+            .for_each(|((cursor, out), (&(lo, hi), &(base, _)))| {
+                for v in 0..sources as u32 {
+                    for &t in lists.neighbours(v) {
+                        let t = t as usize;
+                        if t >= lo && t < hi {
+                            let slot = &mut cursor[t - lo];
+                            out[(*slot - base) as usize] = v;
+                            *slot += 1;
+                        }
+                    }
+                }
+            });
+    }
+    // `offsets[t + 1]` now holds the end of `t`'s list, which is where `t + 1`'s starts.
+    Csr { offsets, targets }
 }
 
 #[derive(Debug, thiserror::Error)]

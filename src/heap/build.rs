@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 use super::classes::{build_class_table, ClassIndex, ClassTable};
 use super::idmap::IdMap;
 use super::layout;
-use super::offsets::{FileOffsets, MAX_DUMP_BYTES};
+use super::packed::{U40Vec, U40_LIMIT};
 use super::reader::{
     apply_layout, layout_sample, ObjectReader, ObjectRecord, ReadProblems, ShallowSizes,
 };
@@ -80,7 +80,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         mut warnings,
     } = prepare(&source, progress)?;
     let data = source.bytes();
-    if data.len() as u64 >= MAX_DUMP_BYTES {
+    if data.len() as u64 >= U40_LIMIT {
         return Err(HprofError::TooLarge {
             bytes: data.len() as u64,
         });
@@ -237,7 +237,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         ));
     }
 
-    let offsets = FileOffsets::new(&offsets);
+    let offsets = U40Vec::new(&offsets);
     let mut index = HeapIndex {
         source,
         header,

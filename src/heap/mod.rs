@@ -8,7 +8,7 @@ pub mod classes;
 pub mod idmap;
 pub mod layout;
 mod objects;
-mod offsets;
+pub mod packed;
 mod reader;
 mod scan;
 pub mod threads;
@@ -22,9 +22,9 @@ use crate::progress::Progress;
 pub use census::Census;
 pub use classes::{ClassIndex, ClassInfo, ClassKind, ClassTable, FieldInfo, StaticInfo};
 use idmap::IdMap;
-use offsets::FileOffsets;
 pub use layout::ObjectLayout;
 pub use objects::{FieldValue, ObjectView};
+use packed::U40Vec;
 pub use threads::{FrameInfo, ThreadInfo};
 
 /// Dense number of an object: its rank by address among all objects of the dump.
@@ -48,7 +48,8 @@ pub struct HeapIndex {
     layout: ObjectLayout,
     classes: ClassTable,
     ids: IdMap,
-    offsets: FileOffsets,
+    /// File offsets (dumps below 1 TiB).
+    offsets: U40Vec,
     class_of: Vec<ClassIndex>,
     shallow: Vec<u32>,
     large_sizes: FxHashMap<ObjectId, u64>,
