@@ -291,6 +291,18 @@ pub fn compute(
         }
     }
     drop(preorder);
+    let reachable_bytes: u64 = idom
+        .par_iter()
+        .zip(retained.par_iter())
+        .filter(|(&d, _)| d == SUPER_ROOT)
+        .map(|(_, &r)| r)
+        .sum();
+    let retained = {
+        let packed = U40Vec::new(&retained);
+        drop(retained);
+        packed
+    };
+    let retained_of = |o: ObjectId| retained.get(o as usize).unwrap_or(0);
     progress.mark("retained");
 
     // Children lists, each sorted by retained size.
@@ -303,9 +315,7 @@ pub fn compute(
     let (child_offsets, mut children) = reverse(&DominatorEdges(&idom), n).into_parts();
     progress.mark("children");
     let by_retained = |a: &ObjectId, b: &ObjectId| {
-        retained[*b as usize]
-            .cmp(&retained[*a as usize])
-            .then(a.cmp(b))
+        retained_of(*b).cmp(&retained_of(*a)).then(a.cmp(b))
     };
     {
         let mut slices: Vec<&mut [ObjectId]> = Vec::new();
@@ -327,10 +337,8 @@ pub fn compute(
     top_level.sort_unstable_by(by_retained);
     progress.mark("sorted");
 
-    let reachable_bytes: u64 = top_level.iter().map(|&v| retained[v as usize]).sum();
     let total = index.total_shallow_bytes();
     progress.set(n as u64);
-    let retained = U40Vec::new(&retained);
     DominatorTree {
         idom,
         retained,

@@ -237,7 +237,11 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         ));
     }
 
-    let offsets = U40Vec::new(&offsets);
+    let offsets = {
+        let packed = U40Vec::new(&offsets);
+        drop(offsets);
+        packed
+    };
     let mut index = HeapIndex {
         source,
         header,
