@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::classes::{build_class_table, ClassIndex, ClassTable};
-use super::idmap::IdMap;
+use super::idmap::{IdMap, Order};
 use super::layout;
 use super::packed::{U40Vec, U40_LIMIT};
 use super::reader::{
@@ -184,17 +184,17 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     progress.mark("shallow");
 
     // Number objects by address.
-    let (id_map, ranks) = IdMap::build(&ids);
-    drop(ids);
-    if let Some(ranks) = ranks {
-        offsets = scatter(&offsets, &ranks);
-        class_of = scatter(&class_of, &ranks);
-        shallow = scatter(&shallow, &ranks);
+    let (id_map, order) = IdMap::build(&ids);
+    if !matches!(order, Order::Sorted) {
+        let number = |i: usize| order.number(&id_map, &ids, i);
+        (offsets, class_of, shallow) = scatter(number, &offsets, &class_of, &shallow);
         large_sizes = large_sizes
             .into_iter()
-            .map(|(i, size)| (ranks[i as usize], size))
+            .map(|(i, size)| (number(i as usize), size))
             .collect();
     }
+    drop(order);
+    drop(ids);
     let duplicates = id_map.duplicates();
     if duplicates > 0 {
         warnings.push(format!(
@@ -271,8 +271,14 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     Ok(index)
 }
 
-/// `out[to[i]] = values[i]`, in parallel; `to` must be a permutation of `0..values.len()`.
-fn scatter<T: Copy + Default + Send + Sync>(values: &[T], to: &[ObjectId]) -> Vec<T> {
+/// Moves the per-object arrays from file order to address order in one parallel pass:
+/// position `i` goes to `to(i)`, a permutation of the positions.
+fn scatter(
+    to: impl Fn(usize) -> ObjectId + Sync,
+    offsets: &[u64],
+    class_of: &[ClassIndex],
+    shallow: &[u32],
+) -> (Vec<u64>, Vec<ClassIndex>, Vec<u32>) {
     struct Dest<T>(*mut T);
     // SAFETY: each slot is written by exactly one task (`to` is a permutation).
     unsafe impl<T: Send> Sync for Dest<T> {}
@@ -283,13 +289,22 @@ fn scatter<T: Copy + Default + Send + Sync>(values: &[T], to: &[ObjectId]) -> Ve
             unsafe { *self.0.add(i) = v };
         }
     }
-    let mut out = vec![T::default(); values.len()];
-    let len = out.len();
-    let dest = Dest(out.as_mut_ptr());
-    values.par_iter().zip(to.par_iter()).for_each(|(&v, &r)| {
-        if (r as usize) < len {
+    let n = offsets.len();
+    let mut out = (vec![0u64; n], vec![0; n], vec![0u32; n]);
+    let dest = (
+        Dest(out.0.as_mut_ptr()),
+        Dest(out.1.as_mut_ptr()),
+        Dest(out.2.as_mut_ptr()),
+    );
+    (0..n).into_par_iter().with_min_len(1 << 12).for_each(|i| {
+        let r = to(i) as usize;
+        if r < n {
             // SAFETY: in bounds (checked) and written once (permutation), while `out` lives.
-            unsafe { dest.write(r as usize, v) };
+            unsafe {
+                dest.0.write(r, offsets[i]);
+                dest.1.write(r, class_of[i]);
+                dest.2.write(r, shallow[i]);
+            }
         }
     });
     out

@@ -5,6 +5,9 @@
 //! each cache line: a lookup touches one line. Dumps whose ids are not like that (unaligned,
 //! duplicated, or spread thinly) fall back to sorted identifiers with a bucket table.
 
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
 use super::ObjectId;
 
 /// Bits of one 64-byte line; its first word holds the rank of the line's first bit.
@@ -23,25 +26,45 @@ enum Repr {
     Sorted(SortedIds),
 }
 
+/// Where the object at each input position lands in address order.
+pub enum Order {
+    /// The input was sorted and unique: object numbers are the positions.
+    Sorted,
+    /// The object number of each position.
+    Permutation(Vec<ObjectId>),
+    /// Identifiers are unique: position `i` is object `map.get(ids[i])`, looked up when
+    /// needed rather than stored (4 bytes per object).
+    Lookup,
+}
+
+impl Order {
+    /// The object number of input position `i` (`ids` is the map's input).
+    #[inline]
+    pub fn number(&self, map: &IdMap, ids: &[u64], i: usize) -> ObjectId {
+        match self {
+            Order::Sorted => i as ObjectId,
+            Order::Permutation(p) => p[i],
+            Order::Lookup => map.get(ids[i]).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 impl IdMap {
-    /// Builds the map from identifiers in any order. Returns the map and, for each input
-    /// position, its object number — unless the ids were sorted and unique already, in which
-    /// case object numbers are the input positions.
-    pub fn build(ids: &[u64]) -> (IdMap, Option<Vec<ObjectId>>) {
+    /// Builds the map from identifiers in any order, and says where each input goes.
+    pub fn build(ids: &[u64]) -> (IdMap, Order) {
+        use rayon::prelude::*;
         if let Some(bitmap) = AddressBitmap::build(ids) {
-            let ranks: Vec<ObjectId> = {
-                use rayon::prelude::*;
-                ids.par_iter()
-                    .map(|&id| bitmap.rank(id).unwrap_or(u32::MAX))
-                    .collect()
-            };
-            let identity = ranks.iter().enumerate().all(|(i, &r)| r == i as u32);
+            let sorted = ids.par_windows(2).all(|w| w[0] < w[1]);
             let map = IdMap {
                 repr: Repr::Bitmap(bitmap),
             };
-            return (map, (!identity).then_some(ranks));
+            return (map, if sorted { Order::Sorted } else { Order::Lookup });
         }
-        let (sorted, order) = SortedIds::build(ids);
+        let (sorted, permutation) = SortedIds::build(ids);
+        let order = match permutation {
+            Some(p) => Order::Permutation(p),
+            None => Order::Sorted,
+        };
         (
             IdMap {
                 repr: Repr::Sorted(sorted),
@@ -141,10 +164,15 @@ impl AddressBitmap {
             return None;
         }
         // Used blocks only: cheaper than the sorted ids unless objects are spread thinly.
-        let mut used_block = vec![false; nblocks as usize];
-        for &id in ids {
-            used_block[(((id - base) >> shift) / BLOCK_GRANULES) as usize] = true;
-        }
+        let used_block: Vec<AtomicBool> = (0..nblocks).map(|_| AtomicBool::new(false)).collect();
+        ids.par_iter().with_min_len(1 << 14).for_each(|&id| {
+            let flag = &used_block[(((id - base) >> shift) / BLOCK_GRANULES) as usize];
+            // Neighbouring ids share a block: read before writing, so cores rarely contend.
+            if !flag.load(Relaxed) {
+                flag.store(true, Relaxed);
+            }
+        });
+        let used_block: Vec<bool> = used_block.into_iter().map(|f| f.into_inner()).collect();
         let used_count = used_block.iter().filter(|&&u| u).count() as u64;
         let bytes = used_count * LINES_PER_BLOCK * 64 + nblocks * 4;
         if bytes > ids.len() as u64 * 8 || used_count * LINES_PER_BLOCK > u32::MAX as u64 {
@@ -160,11 +188,27 @@ impl AddressBitmap {
                 next += LINES_PER_BLOCK as u32;
             }
         }
-        let mut lines = vec![[0u64; 8]; next as usize];
-        for &id in ids {
-            let (line, word, bit) = Self::position(base, shift, &blocks, id)?;
-            lines[line][word] |= 1 << bit;
+        let words: Vec<AtomicU64> = (0..next as usize * 8).map(|_| AtomicU64::new(0)).collect();
+        let placed = ids.par_iter().with_min_len(1 << 14).all(|&id| {
+            let Some((line, word, bit)) = Self::position(base, shift, &blocks, id) else {
+                return false;
+            };
+            words[line * 8 + word].fetch_or(1 << bit, Relaxed);
+            true
+        });
+        if !placed {
+            return None;
         }
+        let mut lines = vec![[0u64; 8]; next as usize];
+        lines
+            .par_iter_mut()
+            .zip(words.par_chunks(8))
+            .for_each(|(line, w)| {
+                for (x, a) in line.iter_mut().zip(w) {
+                    *x = a.load(Relaxed);
+                }
+            });
+        drop(words);
         let mut rank = 0u64;
         for l in &mut lines {
             l[0] = rank;
@@ -409,14 +453,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn check(ids: &[u64]) {
-        let (map, ranks) = IdMap::build(ids);
+        let (map, order) = IdMap::build(ids);
         let mut sorted = ids.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
         let unique = sorted.len() == ids.len();
         for (i, &id) in ids.iter().enumerate() {
             let o = map.get(id).expect("every id is found");
-            let expected = ranks.as_ref().map_or(i as u32, |r| r[i]);
+            let expected = order.number(&map, ids, i);
             if unique {
                 assert_eq!(o, expected);
                 assert_eq!(map.id(o), id);
@@ -435,9 +479,9 @@ mod tests {
     #[test]
     fn dense_heap_uses_the_bitmap() {
         let ids: Vec<u64> = (0..100_000u64).map(|i| 0x7_0000_0000 + i * 24).collect();
-        let (map, ranks) = IdMap::build(&ids);
+        let (map, order) = IdMap::build(&ids);
         assert!(matches!(map.repr, Repr::Bitmap(_)));
-        assert!(ranks.is_none());
+        assert!(matches!(order, Order::Sorted));
         assert!(map.memory_bytes() < ids.len() * 8);
         check(&ids);
         // Two spaces, young before old in the file.
