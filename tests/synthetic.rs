@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use heapsight::analysis::histogram::histogram;
+use heapsight::analysis::{Analysis, AnalysisOptions};
 use heapsight::heap::{Census, ClassKind, HeapIndex, ObjectId};
 use heapsight::hprof::{BasicType, Compression, FormatVersion, RootKind, Value};
 use heapsight::progress::Progress;
@@ -1386,4 +1387,32 @@ fn names_that_are_not_utf8() {
     assert_eq!(index.fields(io).len(), 1);
     assert_eq!(index.fields(io)[0].value, Value::Int(0));
     cli_report(&path);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// MAT's minimum retained size by its definition: the retained sizes of the objects no
+    /// other object of the same class dominates.
+    #[test]
+    fn random_heaps_minimum_retained_sizes_match_their_definition(g in gen_heap()) {
+        let b = build_generated(&g);
+        let (_dir, index, _) = open_built(&b);
+        let index = std::sync::Arc::new(index);
+        let a = Analysis::run(index.clone(), AnalysisOptions::default(), &Progress::new())
+            .expect("analysis");
+        let tree = &a.dominators;
+        let mut want = vec![0u64; index.classes().len()];
+        for o in 0..index.object_count() as ObjectId {
+            if !tree.is_reachable(o) {
+                continue;
+            }
+            let c = index.class_of(o);
+            let chain = tree.dominators_of(o);
+            if chain[1..].iter().all(|&d| index.class_of(d) != c) {
+                want[c as usize] += tree.retained(o);
+            }
+        }
+        prop_assert_eq!(&a.retained_by_class, &want);
+    }
 }

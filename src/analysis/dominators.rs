@@ -314,9 +314,8 @@ pub fn compute(
         .collect();
     let (child_offsets, mut children) = reverse(&DominatorEdges(&idom), n).into_parts();
     progress.mark("children");
-    let by_retained = |a: &ObjectId, b: &ObjectId| {
-        retained_of(*b).cmp(&retained_of(*a)).then(a.cmp(b))
-    };
+    let by_retained =
+        |a: &ObjectId, b: &ObjectId| retained_of(*b).cmp(&retained_of(*a)).then(a.cmp(b));
     {
         let mut slices: Vec<&mut [ObjectId]> = Vec::new();
         let mut rest: &mut [ObjectId] = &mut children;
@@ -406,11 +405,13 @@ pub fn retained_by_group(
     group_of: &[u32],
     groups: usize,
 ) -> Vec<u64> {
-    let group = |o: ObjectId| group_of[index.class_of(o) as usize] as usize;
-    // Depth-first over each top-level subtree, in parallel; `active[g]` counts the objects of
-    // group `g` on the current path, so an object counts when its group is not active yet.
+    let group = |o: ObjectId| group_of[index.class_of(o) as usize];
+    // One big subtree often holds most of the heap: cut the tree below its largest nodes into
+    // subtrees walked in parallel, each with the groups on its path from the super-root.
+    let (mut total, paths, items) = split_subtrees(tree, &group, groups);
     struct Walk {
         total: Vec<u64>,
+        /// Objects of each group on the current path; an object counts when its group has none.
         active: Vec<u32>,
         /// (object, next child position).
         stack: Vec<(ObjectId, u32)>,
@@ -420,19 +421,23 @@ pub fn retained_by_group(
         active: vec![0; groups],
         stack: Vec::new(),
     };
-    let walk = tree
-        .top_level()
+    let walked = items
         .par_iter()
-        .fold(fresh, |mut w, &t| {
+        .with_min_len(64)
+        .fold(fresh, |mut w, &(root, path)| {
+            let path = &paths[path as usize];
+            for &g in path {
+                w.active[g as usize] += 1;
+            }
             let enter = |o: ObjectId, w: &mut Walk| {
-                let g = group(o);
+                let g = group(o) as usize;
                 if w.active[g] == 0 {
                     w.total[g] += tree.retained(o);
                 }
                 w.active[g] += 1;
                 w.stack.push((o, 0));
             };
-            enter(t, &mut w);
+            enter(root, &mut w);
             while let Some(&(o, next)) = w.stack.last() {
                 if let Some(&k) = tree.children(o).get(next as usize) {
                     if let Some(top) = w.stack.last_mut() {
@@ -440,9 +445,12 @@ pub fn retained_by_group(
                     }
                     enter(k, &mut w);
                 } else {
-                    w.active[group(o)] -= 1;
+                    w.active[group(o) as usize] -= 1;
                     w.stack.pop();
                 }
+            }
+            for &g in path {
+                w.active[g as usize] -= 1;
             }
             w
         })
@@ -452,7 +460,52 @@ pub fn retained_by_group(
             }
             a
         });
-    walk.total
+    for (x, y) in total.iter_mut().zip(walked.total) {
+        *x += y;
+    }
+    total
+}
+
+/// Splits the dominator tree for parallel walks: nodes retaining more than a share of the
+/// heap are counted here, and their children become subtrees to walk. Returns the counted
+/// totals, the group paths, and the subtrees as (root, path index).
+fn split_subtrees(
+    tree: &DominatorTree,
+    group: &impl Fn(ObjectId) -> u32,
+    groups: usize,
+) -> (Vec<u64>, Vec<Vec<u32>>, Vec<(ObjectId, u32)>) {
+    const MAX_PATH: usize = 64;
+    const MAX_SPLITS: usize = 4096;
+    let big = (tree.reachable_bytes / 256).max(1);
+    let mut total = vec![0u64; groups];
+    let mut paths: Vec<Vec<u32>> = vec![Vec::new()];
+    let mut items: Vec<(ObjectId, u32)> = tree.top_level().iter().map(|&t| (t, 0)).collect();
+    let mut splits = 0;
+    let mut i = 0;
+    while i < items.len() {
+        let (o, path) = items[i];
+        let kids = tree.children(o);
+        let splittable = tree.retained(o) > big
+            && !kids.is_empty()
+            && paths[path as usize].len() < MAX_PATH
+            && splits < MAX_SPLITS;
+        if !splittable {
+            i += 1;
+            continue;
+        }
+        splits += 1;
+        let g = group(o);
+        let mut below = paths[path as usize].clone();
+        if !below.contains(&g) {
+            total[g as usize] += tree.retained(o);
+        }
+        below.push(g);
+        paths.push(below);
+        let below = (paths.len() - 1) as u32;
+        items.swap_remove(i);
+        items.extend(kids.iter().map(|&k| (k, below)));
+    }
+    (total, paths, items)
 }
 
 /// Instances and shallow bytes per class that no GC root reaches.

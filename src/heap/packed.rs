@@ -46,7 +46,14 @@ mod tests {
 
     #[test]
     fn values_round_trip_below_the_limit_and_clamp_above() {
-        let values = [0, 1, u32::MAX as u64, 1 << 32, U40_LIMIT - 1, 123_456_789_012];
+        let values = [
+            0,
+            1,
+            u32::MAX as u64,
+            1 << 32,
+            U40_LIMIT - 1,
+            123_456_789_012,
+        ];
         let packed = U40Vec::new(&values);
         for (i, &v) in values.iter().enumerate() {
             assert_eq!(packed.get(i), Some(v));
