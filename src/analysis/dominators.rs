@@ -408,7 +408,11 @@ pub fn retained_by_group(
     let group = |o: ObjectId| group_of[index.class_of(o) as usize];
     // One big subtree often holds most of the heap: cut the tree below its largest nodes into
     // subtrees walked in parallel, each with the groups on its path from the super-root.
-    let (mut total, paths, items) = split_subtrees(tree, &group, groups);
+    let Split {
+        mut total,
+        paths,
+        items,
+    } = split_subtrees(tree, &group, groups);
     struct Walk {
         total: Vec<u64>,
         /// Objects of each group on the current path; an object counts when its group has none.
@@ -466,14 +470,19 @@ pub fn retained_by_group(
     total
 }
 
-/// Splits the dominator tree for parallel walks: nodes retaining more than a share of the
-/// heap are counted here, and their children become subtrees to walk. Returns the counted
-/// totals, the group paths, and the subtrees as (root, path index).
-fn split_subtrees(
-    tree: &DominatorTree,
-    group: &impl Fn(ObjectId) -> u32,
-    groups: usize,
-) -> (Vec<u64>, Vec<Vec<u32>>, Vec<(ObjectId, u32)>) {
+/// The dominator tree cut for parallel walks.
+struct Split {
+    /// What the nodes above the cut add, per group.
+    total: Vec<u64>,
+    /// Groups on the path from the super-root to a cut.
+    paths: Vec<Vec<u32>>,
+    /// Subtrees to walk: (root, index into `paths`).
+    items: Vec<(ObjectId, u32)>,
+}
+
+/// Nodes retaining more than a share of the heap are counted here, and their children become
+/// subtrees to walk.
+fn split_subtrees(tree: &DominatorTree, group: &impl Fn(ObjectId) -> u32, groups: usize) -> Split {
     const MAX_PATH: usize = 64;
     const MAX_SPLITS: usize = 4096;
     let big = (tree.reachable_bytes / 256).max(1);
@@ -505,7 +514,11 @@ fn split_subtrees(
         items.swap_remove(i);
         items.extend(kids.iter().map(|&k| (k, below)));
     }
-    (total, paths, items)
+    Split {
+        total,
+        paths,
+        items,
+    }
 }
 
 /// Instances and shallow bytes per class that no GC root reaches.
