@@ -260,7 +260,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             } else {
                 PathMode::ExcludeWeak
             };
+            progress.mark("graph");
             let report = path_report(&index, &graph, &roots, target, mode, limit.max(1));
+            progress.mark("path query");
             if json {
                 emit_json(&report)?;
             } else {
