@@ -1302,9 +1302,6 @@ proptest! {
 }
 
 #[test]
-#[ignore = "bug: the stack-trace serial of ROOT THREAD OBJECT is dropped (GcRoot.stack_serial is \
-            not kept in heap::Root); src/heap/threads.rs finds a thread's trace only through \
-            STACK TRACE's thread serial"]
 fn a_thread_found_through_its_thread_object_roots_stack_serial() {
     // ROOT THREAD OBJECT names the stack trace; this STACK TRACE does not name the thread
     // (its thread serial is 0), so only the root links them.

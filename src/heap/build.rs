@@ -14,7 +14,7 @@ use super::reader::{
 use super::scan::{scan_records, Scan};
 use super::threads;
 use super::{HeapIndex, ObjectId, Root, LARGE_SIZE};
-use crate::hprof::{parse_header, DumpSource, Header, HprofError};
+use crate::hprof::{parse_header, DumpSource, Header, HprofError, RootKind};
 use crate::progress::{Phase, Progress};
 
 /// What every use of a dump starts from: its header, the first pass, and the class table.
@@ -260,6 +260,11 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         warnings,
     };
     progress.mark("roots");
+    let root_stacks: FxHashMap<u32, u32> = raw_roots
+        .iter()
+        .filter(|r| r.kind == RootKind::ThreadObject)
+        .filter_map(|r| Some((r.thread_serial?, r.stack_serial?)))
+        .collect();
     index.threads = threads::build_threads(
         &index,
         &raw_threads,
@@ -267,6 +272,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         &frames,
         &class_serials,
         &class_names,
+        &root_stacks,
     );
     Ok(index)
 }

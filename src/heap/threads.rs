@@ -69,6 +69,7 @@ pub(super) fn build_threads(
     frames: &FxHashMap<u64, RawFrame>,
     class_serials: &FxHashMap<u32, u64>,
     class_names: &FxHashMap<u64, u64>,
+    root_stacks: &FxHashMap<u32, u32>,
 ) -> Vec<ThreadInfo> {
     // HotSpot writes ROOT THREAD OBJECT sub-records instead of START THREAD records.
     let mut by_serial: FxHashMap<u32, (Option<u64>, u32, Option<u64>)> = FxHashMap::default();
@@ -80,6 +81,10 @@ pub(super) fn build_threads(
             if let Some(serial) = r.thread_serial {
                 let e = by_serial.entry(serial).or_insert((None, 0, None));
                 e.0 = Some(index.address(r.object));
+                // ROOT THREAD OBJECT names the thread's stack trace too.
+                if e.1 == 0 {
+                    e.1 = root_stacks.get(&serial).copied().unwrap_or(0);
+                }
             }
         }
     }
