@@ -55,17 +55,30 @@ impl Csr {
         if total > u32::MAX as usize {
             return Err(GraphError::TooManyEdges(total as u64));
         }
-        let mut offsets = Vec::with_capacity(n + 1);
-        let mut targets = Vec::with_capacity(total);
-        offsets.push(0u32);
-        for (degrees, edges) in parts {
-            let mut at = targets.len() as u32;
-            for d in degrees {
-                at += d;
-                offsets.push(at);
-            }
-            targets.extend_from_slice(&edges);
+        let nodes: usize = parts.iter().map(|p| p.0.len()).sum();
+        debug_assert_eq!(nodes, n);
+        let mut offsets = vec![0u32; nodes + 1];
+        let mut targets = vec![0u32; total];
+        // Each part fills its own stretch of both arrays, in parallel.
+        let mut jobs = Vec::with_capacity(parts.len());
+        let (mut rest_o, mut rest_t) = (&mut offsets[1..], targets.as_mut_slice());
+        let mut base = 0u32;
+        for (degrees, edges) in &parts {
+            let (o, tail_o) = rest_o.split_at_mut(degrees.len());
+            let (t, tail_t) = rest_t.split_at_mut(edges.len());
+            jobs.push((o, t, base, degrees, edges));
+            base += edges.len() as u32;
+            (rest_o, rest_t) = (tail_o, tail_t);
         }
+        jobs.into_par_iter()
+            .for_each(|(o, t, base, degrees, edges)| {
+                let mut at = base;
+                for (slot, d) in o.iter_mut().zip(degrees) {
+                    at += d;
+                    *slot = at;
+                }
+                t.copy_from_slice(edges);
+            });
         Ok(Csr { offsets, targets })
     }
 }
