@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::classes::{build_class_table, ClassIndex, ClassTable};
-use super::idmap::{IdMap, Order};
+use super::idmap::IdMap;
 use super::layout;
 use super::packed::{U40Vec, U40_LIMIT};
 use super::reader::{
@@ -26,8 +26,10 @@ pub(super) struct Prepared<'a> {
     pub warnings: Vec<String>,
 }
 
+/// `collect_ids` keeps every object's identifier (in `scan.ids`), in file order.
 pub(super) fn prepare<'a>(
     source: &'a DumpSource,
+    collect_ids: bool,
     progress: &Progress,
 ) -> Result<Prepared<'a>, HprofError> {
     let data = source.bytes();
@@ -38,6 +40,7 @@ pub(super) fn prepare<'a>(
         data,
         header.records_start,
         header.id_size,
+        collect_ids,
         progress,
         &release,
     )?;
@@ -78,7 +81,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         mut classes,
         lookup,
         mut warnings,
-    } = prepare(&source, progress)?;
+    } = prepare(&source, true, progress)?;
     let data = source.bytes();
     if data.len() as u64 >= U40_LIMIT {
         return Err(HprofError::TooLarge {
@@ -96,53 +99,60 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         roots: raw_roots,
         chunks,
         objects: n,
+        ids,
         ..
     } = scan;
 
-    // The parallel pass: fill per-object arrays in file order.
+    // Number objects by address, from the identifiers the first pass collected.
+    let (id_map, order) = IdMap::build(&ids);
+    let number = |k: usize| order.number(&id_map, &ids, k);
+    let duplicates = id_map.duplicates();
+    if duplicates > 0 {
+        warnings.push(format!(
+            "{duplicates} object identifiers occur more than once; references resolve to one of them"
+        ));
+    }
+    progress.mark("number");
+
+    // The parallel pass: each object's offset, class and length, stored at its number.
     progress.start(Phase::Index, data.len() as u64);
-    let mut ids = vec![0u64; n];
     let mut offsets = vec![0u64; n];
     let mut class_of = vec![0u32; n];
     let mut lens = vec![0u32; n];
     let problems = ReadProblems::default();
     {
-        let mut parts = Vec::with_capacity(chunks.len());
-        let (mut ri, mut ro, mut rc, mut rl) = (
-            ids.as_mut_slice(),
-            offsets.as_mut_slice(),
-            class_of.as_mut_slice(),
-            lens.as_mut_slice(),
+        let dest = (
+            SharedSlice::new(&mut offsets),
+            SharedSlice::new(&mut class_of),
+            SharedSlice::new(&mut lens),
         );
-        for ch in &chunks {
-            let (a, b) = ri.split_at_mut(ch.objects);
-            let (c, d) = ro.split_at_mut(ch.objects);
-            let (e, f) = rc.split_at_mut(ch.objects);
-            let (g, h) = rl.split_at_mut(ch.objects);
-            parts.push((ch, a, c, e, g));
-            (ri, ro, rc, rl) = (b, d, f, h);
-        }
-        parts
-            .into_par_iter()
-            .for_each(|(ch, ids, offs, cls, lens)| {
-                if progress.is_cancelled() {
-                    return;
-                }
-                let mut reader = ObjectReader::new(data, id_size, &classes, &lookup);
-                let mut k = 0;
-                reader.for_each(ch, |o| {
-                    if k < ids.len() {
-                        (ids[k], offs[k], cls[k], lens[k]) = (o.id, o.offset, o.class, o.length);
-                        k += 1;
+        chunks.par_iter().for_each(|ch| {
+            if progress.is_cancelled() {
+                return;
+            }
+            let mut reader = ObjectReader::new(data, id_size, &classes, &lookup);
+            let mut k = ch.first_object;
+            let end = ch.first_object + ch.objects;
+            reader.for_each(ch, |o| {
+                if k < end {
+                    let at = number(k) as usize;
+                    // SAFETY: `number` is a permutation of the positions, so each slot is
+                    // written by one object only (`write` checks the bounds).
+                    unsafe {
+                        dest.0.write(at, o.offset);
+                        dest.1.write(at, o.class);
+                        dest.2.write(at, o.length);
                     }
-                });
-                debug_assert_eq!(k, ch.objects, "chunk of object {}", ch.first_object);
-                problems.add(&reader);
-                for run in &ch.runs {
-                    progress.add((run.end - run.start) as u64);
-                    source.release(run.start, run.end - run.start);
+                    k += 1;
                 }
             });
+            debug_assert_eq!(k, end, "chunk of object {}", ch.first_object);
+            problems.add(&reader);
+            for run in &ch.runs {
+                progress.add((run.end - run.start) as u64);
+                source.release(run.start, run.end - run.start);
+            }
+        });
     }
     if progress.is_cancelled() {
         return Err(HprofError::Cancelled);
@@ -150,19 +160,24 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     problems.warn(&mut warnings);
     progress.mark("fill");
 
-    // Layout, then shallow sizes, still in file order.
+    // Layout (sampled from the first objects in file order), then shallow sizes.
     let sample = layout_sample(
         classes.class_class,
-        (0..n).map(|i| ObjectRecord {
-            offset: offsets[i],
-            id: ids[i],
-            class: class_of[i],
-            length: lens[i],
+        (0..n).map(|k| {
+            let o = number(k) as usize;
+            ObjectRecord {
+                offset: offsets[o],
+                id: ids[k],
+                class: class_of[o],
+                length: lens[o],
+            }
         }),
     );
+    drop(order);
+    drop(ids);
     let layout = layout::detect(id_size, &classes, &sample);
     apply_layout(&mut classes, &layout);
-    let (mut shallow, mut large_sizes) = {
+    let (shallow, large_sizes) = {
         let sizes = ShallowSizes::new(&classes, &layout);
         let large = std::sync::Mutex::new(FxHashMap::default());
         let shallow: Vec<u32> = (0..n)
@@ -182,26 +197,6 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     };
     drop(lens);
     progress.mark("shallow");
-
-    // Number objects by address.
-    let (id_map, order) = IdMap::build(&ids);
-    if !matches!(order, Order::Sorted) {
-        let number = |i: usize| order.number(&id_map, &ids, i);
-        (offsets, class_of, shallow) = scatter(number, &offsets, &class_of, &shallow);
-        large_sizes = large_sizes
-            .into_iter()
-            .map(|(i, size)| (number(i as usize), size))
-            .collect();
-    }
-    drop(order);
-    drop(ids);
-    let duplicates = id_map.duplicates();
-    if duplicates > 0 {
-        warnings.push(format!(
-            "{duplicates} object identifiers occur more than once; references resolve to one of them"
-        ));
-    }
-    progress.mark("number");
 
     let mut class_objects = vec![None; classes.classes.len()];
     let mut class_by_object = Vec::new();
@@ -277,41 +272,30 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     Ok(index)
 }
 
-/// Moves the per-object arrays from file order to address order in one parallel pass:
-/// position `i` goes to `to(i)`, a permutation of the positions.
-fn scatter(
-    to: impl Fn(usize) -> ObjectId + Sync,
-    offsets: &[u64],
-    class_of: &[ClassIndex],
-    shallow: &[u32],
-) -> (Vec<u64>, Vec<ClassIndex>, Vec<u32>) {
-    struct Dest<T>(*mut T);
-    // SAFETY: each slot is written by exactly one task (`to` is a permutation).
-    unsafe impl<T: Send> Sync for Dest<T> {}
-    unsafe impl<T: Send> Send for Dest<T> {}
-    impl<T> Dest<T> {
-        /// SAFETY: caller guarantees `i` is in bounds and written by no other task.
-        unsafe fn write(&self, i: usize, v: T) {
-            unsafe { *self.0.add(i) = v };
+/// A slice that parallel tasks write at distinct positions.
+struct SharedSlice<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: tasks write distinct positions only (the caller's promise in `write`).
+unsafe impl<T: Send> Sync for SharedSlice<T> {}
+
+impl<T> SharedSlice<T> {
+    fn new(slice: &mut [T]) -> Self {
+        SharedSlice {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
         }
     }
-    let n = offsets.len();
-    let mut out = (vec![0u64; n], vec![0; n], vec![0u32; n]);
-    let dest = (
-        Dest(out.0.as_mut_ptr()),
-        Dest(out.1.as_mut_ptr()),
-        Dest(out.2.as_mut_ptr()),
-    );
-    (0..n).into_par_iter().with_min_len(1 << 12).for_each(|i| {
-        let r = to(i) as usize;
-        if r < n {
-            // SAFETY: in bounds (checked) and written once (permutation), while `out` lives.
-            unsafe {
-                dest.0.write(r, offsets[i]);
-                dest.1.write(r, class_of[i]);
-                dest.2.write(r, shallow[i]);
-            }
+
+    /// Writes `value` at `i` (ignored when out of bounds).
+    ///
+    /// SAFETY: no other task writes or reads position `i` meanwhile, and the slice outlives
+    /// this value.
+    unsafe fn write(&self, i: usize, value: T) {
+        if i < self.len {
+            unsafe { *self.ptr.add(i) = value };
         }
-    });
-    out
+    }
 }

@@ -44,7 +44,7 @@ impl Census {
             mut classes,
             lookup,
             mut warnings,
-        } = prepare(&source, progress)?;
+        } = prepare(&source, false, progress)?;
         let data = source.bytes();
         let id_size = header.id_size;
         let Scan {

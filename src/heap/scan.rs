@@ -54,16 +54,20 @@ pub(super) struct Scan<'a> {
     pub roots: Vec<GcRoot>,
     pub chunks: Vec<Chunk>,
     pub objects: usize,
+    /// Every object's identifier in file order, when asked for.
+    pub ids: Vec<u64>,
     pub unknown_tags: FxHashMap<u8, u32>,
     pub warnings: Vec<String>,
 }
 
-/// Scans every record once. `release` drops the pages of a surveyed chunk: the fill pass
-/// reads them again, and resident file pages count against the process's memory.
+/// Scans every record once; `collect_ids` keeps every object's identifier. `release` drops
+/// the pages of a surveyed chunk: the next pass reads them again, and resident file pages
+/// count against the process's memory.
 pub(super) fn scan_records<'a>(
     data: &'a [u8],
     start: usize,
     id_size: usize,
+    collect_ids: bool,
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Scan<'a>, HprofError> {
@@ -179,14 +183,10 @@ pub(super) fn scan_records<'a>(
     }
     let heap_bytes: usize = runs.iter().map(|r| r.end - r.start).sum();
     progress.add((data.len() - heap_bytes) as u64);
+    let chunks = group(runs);
+    let survey_of = |chunk: &Chunk| survey_chunk(data, id_size, chunk, collect_ids);
     survey(
-        &mut s,
-        data,
-        id_size,
-        &segments,
-        group(runs),
-        progress,
-        release,
+        &mut s, data, &segments, chunks, &survey_of, progress, release,
     )?;
     Ok(s)
 }
@@ -266,13 +266,19 @@ fn group(runs: Vec<Run>) -> Vec<Chunk> {
 #[derive(Default)]
 struct ChunkSurvey<'a> {
     objects: usize,
+    ids: Vec<u64>,
     class_dumps: Vec<(u64, ClassDump<'a>)>,
     roots: Vec<GcRoot>,
     /// The first bad sub-record: its run, the error, and where the good sub-records end.
     failure: Option<(usize, HprofError, usize)>,
 }
 
-fn survey_chunk<'a>(data: &'a [u8], id_size: usize, chunk: &Chunk) -> ChunkSurvey<'a> {
+fn survey_chunk<'a>(
+    data: &'a [u8],
+    id_size: usize,
+    chunk: &Chunk,
+    collect_ids: bool,
+) -> ChunkSurvey<'a> {
     let mut out = ChunkSurvey::default();
     for (ri, run) in chunk.runs.iter().enumerate() {
         let mut it = SubRecordIter::new(&data[run.start..run.end], run.start as u64, id_size);
@@ -285,14 +291,27 @@ fn survey_chunk<'a>(data: &'a [u8], id_size: usize, chunk: &Chunk) -> ChunkSurve
                     return out;
                 }
             };
+            let id = match r.record {
+                SubRecord::Instance { id, .. }
+                | SubRecord::ObjectArray { id, .. }
+                | SubRecord::PrimitiveArray { id, .. } => Some(id),
+                SubRecord::Class(c) => {
+                    out.class_dumps.push((r.offset, c));
+                    Some(c.class_id)
+                }
+                SubRecord::Root(_) | SubRecord::HeapDumpInfo { .. } => None,
+            };
+            if let Some(id) = id {
+                out.objects += 1;
+                if collect_ids {
+                    out.ids.push(id);
+                }
+            }
             match r.record {
                 SubRecord::Instance { .. }
                 | SubRecord::ObjectArray { .. }
-                | SubRecord::PrimitiveArray { .. } => out.objects += 1,
-                SubRecord::Class(c) => {
-                    out.objects += 1;
-                    out.class_dumps.push((r.offset, c));
-                }
+                | SubRecord::PrimitiveArray { .. }
+                | SubRecord::Class(_) => {}
                 SubRecord::Root(root) => out.roots.push(root),
                 SubRecord::HeapDumpInfo { .. } => {}
             }
@@ -308,9 +327,9 @@ fn survey_chunk<'a>(data: &'a [u8], id_size: usize, chunk: &Chunk) -> ChunkSurve
 fn survey<'a>(
     s: &mut Scan<'a>,
     data: &'a [u8],
-    id_size: usize,
     segments: &[Segment],
     mut chunks: Vec<Chunk>,
+    survey_of: &(dyn Fn(&Chunk) -> ChunkSurvey<'a> + Sync),
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(), HprofError> {
@@ -320,7 +339,7 @@ fn survey<'a>(
             if progress.is_cancelled() {
                 return ChunkSurvey::default();
             }
-            let found = survey_chunk(data, id_size, chunk);
+            let found = survey_of(chunk);
             for r in &chunk.runs {
                 release(r.start, r.end - r.start);
             }
@@ -344,6 +363,7 @@ fn survey<'a>(
         chunk.first_object = s.objects;
         chunk.objects = found.objects;
         s.objects += found.objects;
+        s.ids.extend(found.ids);
         s.class_dumps.extend(found.class_dumps);
         s.roots.extend(found.roots);
         if let Some((ri, error, last_good)) = found.failure {
@@ -416,7 +436,7 @@ mod tests {
             first_object: 0,
             objects: 0,
         };
-        let found = survey_chunk(&data, 8, &chunk);
+        let found = survey_chunk(&data, 8, &chunk, true);
         assert_eq!(found.roots.len(), 1000);
         let (_, error, last_good) = found.failure.expect("the bad tag is reported");
         assert_eq!(last_good, base + 9000);
