@@ -4,7 +4,8 @@
 use rayon::prelude::*;
 
 use super::graph::{
-    reverse, AdjacencyLists, Backward, Forward, Outgoing, Predecessors, ReferenceGraph, Successors,
+    reverse, AdjacencyLists, Backward, Forward, NodeBits, Outgoing, Predecessors, ReferenceGraph,
+    Successors,
 };
 use crate::heap::packed::U40Vec;
 use crate::heap::{HeapIndex, ObjectId};
@@ -128,18 +129,24 @@ pub fn spanning_tree<G: Successors>(g: &G, roots: &[u32]) -> SpanningTree {
     vertex.push(SUPER_ROOT);
     parent.push(NONE);
     {
-        // Successors are gathered per node when it is entered: (first successor, end) into `succ`.
+        // Successors not seen yet are gathered per node when it is entered: (first successor,
+        // end) into `succ`; they are tested again when their turn comes.
+        let mut seen = NodeBits::new(n);
         let mut succ: Vec<u32> = Vec::new();
         let mut stack: Vec<(u32, usize, usize)> = Vec::new();
         for &r in roots {
-            if pre_of[r as usize] != 0 {
+            if (r as usize) >= n || !seen.insert(r) {
                 continue;
             }
             pre_of[r as usize] = vertex.len() as u32;
             vertex.push(r);
             parent.push(0);
             let a = succ.len();
-            g.for_each_successor(r, |t| succ.push(t));
+            g.for_each_successor(r, |t| {
+                if !seen.contains(t) {
+                    succ.push(t)
+                }
+            });
             stack.push((pre_of[r as usize], a, succ.len()));
             while let Some(top) = stack.last_mut() {
                 if top.1 == top.2 {
@@ -151,13 +158,17 @@ pub fn spanning_tree<G: Successors>(g: &G, roots: &[u32]) -> SpanningTree {
                 let t = succ[top.1];
                 top.1 += 1;
                 let vnum = top.0;
-                if pre_of[t as usize] == 0 {
+                if seen.insert(t) {
                     let tnum = vertex.len() as u32;
                     pre_of[t as usize] = tnum;
                     vertex.push(t);
                     parent.push(vnum);
                     let a = succ.len();
-                    g.for_each_successor(t, |x| succ.push(x));
+                    g.for_each_successor(t, |x| {
+                        if !seen.contains(x) {
+                            succ.push(x)
+                        }
+                    });
                     stack.push((tnum, a, succ.len()));
                 }
             }

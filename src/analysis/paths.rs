@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use super::graph::{ReferenceGraph, Successors};
+use super::graph::{NodeBits, ReferenceGraph, Successors};
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
 
@@ -31,16 +31,18 @@ impl ShortestPathTree {
     /// Breadth-first from all GC roots over `g`'s successors, which decide the `mode`.
     pub fn compute<G: Successors>(index: &HeapIndex, g: &G, mode: PathMode) -> ShortestPathTree {
         let n = index.object_count();
-        // A root is its own parent; NONE marks objects not reached yet.
+        // A root is its own parent; NONE marks objects not reached.
         let mut parent = vec![NONE; n];
+        let mut seen = NodeBits::new(n);
         let mut queue = VecDeque::new();
         for r in super::dominators::root_objects(index) {
+            seen.insert(r);
             parent[r as usize] = r;
             queue.push_back(r);
         }
         while let Some(v) = queue.pop_front() {
             g.for_each_successor(v, |t: ObjectId| {
-                if parent[t as usize] == NONE {
+                if seen.insert(t) {
                     parent[t as usize] = v;
                     queue.push_back(t);
                 }
