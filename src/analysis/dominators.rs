@@ -200,14 +200,14 @@ pub fn dominators_of_spanning_tree<G: Predecessors>(
     let mut label: Vec<u32> = (0..=r as u32).collect();
     let mut ancestor: Vec<u32> = vec![NONE; r + 1];
     let mut path: Vec<u32> = Vec::new();
-    let mut is_root = vec![0u64; n.div_ceil(64)];
+    let mut is_root = NodeBits::new(n);
     for &root in roots {
-        is_root[root as usize / 64] |= 1 << (root % 64);
+        is_root.insert(root);
     }
     for w in (1..=r).rev() {
         let v = vertex[w];
         let mut s = semi[w];
-        if is_root[v as usize / 64] >> (v % 64) & 1 == 1 {
+        if is_root.contains(v) {
             s = 0;
         } else if g.has_single_predecessor(v) {
             // Its one referrer discovered it: the DFS parent, not yet linked.

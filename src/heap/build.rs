@@ -1,5 +1,6 @@
-//! Building the index: the first pass (`scan`) finds chunks, class dumps and roots; the
-//! second fills flat per-object arrays in parallel; then objects are numbered by address.
+//! Building the index: the first pass (`scan`) finds chunks, class dumps, roots and object
+//! identifiers; objects are numbered by address; the second pass fills flat per-object arrays
+//! at those numbers, in parallel.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -81,13 +82,14 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         mut classes,
         lookup,
         mut warnings,
-    } = prepare(&source, true, progress)?;
+    } = {
+        let bytes = source.bytes().len() as u64;
+        if bytes >= U40_LIMIT {
+            return Err(HprofError::TooLarge { bytes });
+        }
+        prepare(&source, true, progress)?
+    };
     let data = source.bytes();
-    if data.len() as u64 >= U40_LIMIT {
-        return Err(HprofError::TooLarge {
-            bytes: data.len() as u64,
-        });
-    }
     let id_size = header.id_size;
     let Scan {
         utf8,
