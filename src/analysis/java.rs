@@ -150,8 +150,13 @@ pub fn instances_of(index: &HeapIndex, names: &[&str]) -> Vec<ObjectId> {
     instances(index, &subclass_mask(index, names))
 }
 
-/// A static field's object, from the first class called `class` that has it.
-pub fn static_object(index: &HeapIndex, class: &str, field: &str) -> Option<ObjectId> {
+/// `read` of a static field, from the first class called `class` where it gives something.
+fn static_field<T>(
+    index: &HeapIndex,
+    class: &str,
+    field: &str,
+    read: impl Fn(Value) -> Option<T>,
+) -> Option<T> {
     index.classes().by_name(class).find_map(|c| {
         index
             .classes()
@@ -159,21 +164,18 @@ pub fn static_object(index: &HeapIndex, class: &str, field: &str) -> Option<Obje
             .statics
             .iter()
             .find(|s| &*s.name == field)
-            .and_then(|s| resolve(index, Some(s.value)))
+            .and_then(|s| read(s.value))
     })
+}
+
+/// A static field's object, from the first class called `class` that has it.
+pub fn static_object(index: &HeapIndex, class: &str, field: &str) -> Option<ObjectId> {
+    static_field(index, class, field, |v| resolve(index, Some(v)))
 }
 
 /// A static field's primitive value.
 pub fn static_int(index: &HeapIndex, class: &str, field: &str) -> Option<i64> {
-    index.classes().by_name(class).find_map(|c| {
-        index
-            .classes()
-            .get(c)
-            .statics
-            .iter()
-            .find(|s| &*s.name == field)
-            .and_then(|s| s.value.as_i64())
-    })
+    static_field(index, class, field, |v| v.as_i64())
 }
 
 /// Elements of an object array (nulls skipped), at most `limit`.

@@ -7,16 +7,9 @@ use super::Command;
 use crate::format;
 use crate::progress::Phase;
 
-/// Phases shown, in order (decompression only for gzip files, shown when it happens).
-const SHOWN: [Phase; 7] = [
-    Phase::Decompress,
-    Phase::Read,
-    Phase::Index,
-    Phase::Graph,
-    Phase::Dominators,
-    Phase::RetainedSizes,
-    Phase::Hints,
-];
+/// Phases shown, in order: all but `Done` (decompression only for gzip files, shown when it
+/// happens).
+const SHOWN: &[Phase] = Phase::ALL.split_last().expect("phases").1;
 
 /// Remembers when each phase was seen to finish, since the loader only reports the current one.
 #[derive(Default)]
