@@ -232,7 +232,11 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 let index = open(&dump, &progress)?;
                 let analysis = analyse(index.clone(), strong_only, &progress)?;
                 progress.mark("analysis");
-                build_report(&index, Some(&analysis), options)
+                let report = build_report(&index, Some(&analysis), options);
+                // The process ends once the report is out: giving a gigabyte of arrays back
+                // to the kernel page by page would only delay the exit.
+                std::mem::forget(analysis);
+                report
             };
             progress.mark("report");
             if json {

@@ -81,6 +81,24 @@ fn resident_mb() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
+/// CPU seconds (user, system) this process has used (Linux; zeros elsewhere), for benchmark
+/// logs: a phase whose CPU time is close to its wall time ran on one core.
+fn cpu_seconds() -> (f64, f64) {
+    // Fields 14 and 15 of /proc/self/stat, after the parenthesised command name, in
+    // USER_HZ ticks (100 per second on Linux).
+    let ticks = |s: &str, k: usize| s.split_whitespace().nth(k)?.parse::<u64>().ok();
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 1..];
+            Some((
+                ticks(rest, 11)? as f64 / 100.0,
+                ticks(rest, 12)? as f64 / 100.0,
+            ))
+        })
+        .unwrap_or((0.0, 0.0))
+}
+
 /// A snapshot of [`Progress`] for display.
 #[derive(Debug, Clone, Copy)]
 pub struct ProgressSnapshot {
@@ -129,8 +147,9 @@ impl Progress {
     /// With `HEAPSIGHT_TIMINGS` set, prints how long the current phase has run so far.
     pub fn mark(&self, step: &str) {
         if self.log_timings {
+            let (user, system) = cpu_seconds();
             eprintln!(
-                "[timing]   {step:<14} {:>8.3} s  rss {} MB",
+                "[timing]   {step:<14} {:>8.3} s  rss {} MB  cpu {user:.2}+{system:.2} s",
                 self.snapshot().phase_elapsed_s,
                 resident_mb()
             );

@@ -4,8 +4,8 @@
 use rayon::prelude::*;
 
 use super::graph::{
-    reverse, AdjacencyLists, Backward, Forward, NodeBits, Outgoing, Predecessors, ReferenceGraph,
-    Successors,
+    prefetch_element, reverse, AdjacencyLists, Backward, Distance, Forward, NodeBits, Outgoing,
+    Predecessors, ReferenceGraph, Successors,
 };
 use crate::heap::packed::U40Vec;
 use crate::heap::{HeapIndex, ObjectId};
@@ -157,6 +157,9 @@ pub fn spanning_tree<G: Successors>(g: &G, roots: &[u32]) -> SpanningTree {
                 }
                 let t = succ[top.1];
                 top.1 += 1;
+                if let Some(&next) = succ.get(top.1).filter(|_| top.1 < top.2) {
+                    g.prefetch(next, Distance::Near);
+                }
                 let vnum = top.0;
                 if seen.insert(t) {
                     let tnum = vertex.len() as u32;
@@ -166,6 +169,8 @@ pub fn spanning_tree<G: Successors>(g: &G, roots: &[u32]) -> SpanningTree {
                     let a = succ.len();
                     g.for_each_successor(t, |x| {
                         if !seen.contains(x) {
+                            g.prefetch(x, Distance::Far);
+                            prefetch_element(&pre_of, x as usize);
                             succ.push(x)
                         }
                     });
@@ -204,7 +209,15 @@ pub fn dominators_of_spanning_tree<G: Predecessors>(
     for &root in roots {
         is_root.insert(root);
     }
+    const FAR: usize = 16;
+    const NEAR: usize = 8;
     for w in (1..=r).rev() {
+        if w > FAR {
+            g.prefetch(vertex[w - FAR], Distance::Far);
+        }
+        if w > NEAR {
+            g.prefetch(vertex[w - NEAR], Distance::Near);
+        }
         let v = vertex[w];
         let mut s = semi[w];
         if is_root.contains(v) {
@@ -214,6 +227,11 @@ pub fn dominators_of_spanning_tree<G: Predecessors>(
             s = parent[w];
         } else {
             g.for_each_predecessor(v, |p| {
+                // 0, the super-root, is the least a semi-dominator can be: the rest of the
+                // list cannot lower it. (Classes have every instance as a referrer.)
+                if s == 0 {
+                    return;
+                }
                 let pp = pre_of[p as usize];
                 if pp == 0 {
                     return;
@@ -325,25 +343,9 @@ pub fn compute(
         .collect();
     let (child_offsets, mut children) = reverse(&DominatorEdges(&idom), n).into_parts();
     progress.mark("children");
+    sort_children(&child_offsets, &mut children, &retained_of);
     let by_retained =
         |a: &ObjectId, b: &ObjectId| retained_of(*b).cmp(&retained_of(*a)).then(a.cmp(b));
-    {
-        let mut slices: Vec<&mut [ObjectId]> = Vec::new();
-        let mut rest: &mut [ObjectId] = &mut children;
-        for i in 0..n {
-            let len = (child_offsets[i + 1] - child_offsets[i]) as usize;
-            if len > 1 {
-                let (a, b) = rest.split_at_mut(len);
-                slices.push(a);
-                rest = b;
-            } else {
-                rest = &mut rest[len..];
-            }
-        }
-        slices
-            .par_iter_mut()
-            .for_each(|s| s.sort_unstable_by(by_retained));
-    }
     top_level.sort_unstable_by(by_retained);
     progress.mark("sorted");
 
@@ -360,6 +362,54 @@ pub fn compute(
         reachable_bytes,
         unreachable_objects: (n - r) as u64,
         unreachable_bytes: total - reachable_bytes,
+    }
+}
+
+/// Sorts each node's children list: largest retained size first, then by object number.
+fn sort_children(
+    offsets: &[u32],
+    children: &mut [ObjectId],
+    retained: &(impl Fn(ObjectId) -> u64 + Sync),
+) {
+    // Jobs over ranges of nodes (and so of `children`); lists of a big array's elements,
+    // millions long, are left for a parallel sort on keys read once.
+    const NODES_PER_JOB: usize = 1 << 16;
+    const LONG: usize = 1 << 12;
+    let n = offsets.len() - 1;
+    let mut jobs: Vec<(usize, usize, &mut [ObjectId])> = Vec::with_capacity(n / NODES_PER_JOB + 1);
+    let mut rest = children;
+    for lo in (0..n).step_by(NODES_PER_JOB) {
+        let hi = (lo + NODES_PER_JOB).min(n);
+        let (part, tail) = rest.split_at_mut((offsets[hi] - offsets[lo]) as usize);
+        jobs.push((lo, hi, part));
+        rest = tail;
+    }
+    let by_retained = |a: &ObjectId, b: &ObjectId| retained(*b).cmp(&retained(*a)).then(a.cmp(b));
+    let long: Vec<&mut [ObjectId]> = jobs
+        .into_par_iter()
+        .flat_map_iter(|(lo, hi, mut part)| {
+            let mut long = Vec::new();
+            for v in lo..hi {
+                let (list, tail) = part.split_at_mut((offsets[v + 1] - offsets[v]) as usize);
+                part = tail;
+                if list.len() > LONG {
+                    long.push(list);
+                } else if list.len() > 1 {
+                    list.sort_unstable_by(by_retained);
+                }
+            }
+            long
+        })
+        .collect();
+    for list in long {
+        let mut keyed: Vec<(std::cmp::Reverse<u64>, ObjectId)> = list
+            .par_iter()
+            .map(|&o| (std::cmp::Reverse(retained(o)), o))
+            .collect();
+        keyed.par_sort_unstable();
+        list.par_iter_mut()
+            .zip(keyed.par_iter())
+            .for_each(|(slot, &(_, o))| *slot = o);
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use super::graph::{NodeBits, ReferenceGraph, Successors};
+use super::graph::{Distance, NodeBits, ReferenceGraph, Successors};
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
 
@@ -34,17 +34,29 @@ impl ShortestPathTree {
         // A root is its own parent; NONE marks objects not reached.
         let mut parent = vec![NONE; n];
         let mut seen = NodeBits::new(n);
-        let mut queue = VecDeque::new();
+        // The queue is every reached object in order: a plain array read at `head`.
+        let mut queue: Vec<ObjectId> = Vec::new();
         for r in super::dominators::root_objects(index) {
-            seen.insert(r);
-            parent[r as usize] = r;
-            queue.push_back(r);
+            if (r as usize) < n && seen.insert(r) {
+                parent[r as usize] = r;
+                queue.push(r);
+            }
         }
-        while let Some(v) = queue.pop_front() {
+        const FAR: usize = 16;
+        const NEAR: usize = 8;
+        let mut head = 0;
+        while let Some(&v) = queue.get(head) {
+            if let Some(&ahead) = queue.get(head + FAR) {
+                g.prefetch(ahead, Distance::Far);
+            }
+            if let Some(&ahead) = queue.get(head + NEAR) {
+                g.prefetch(ahead, Distance::Near);
+            }
+            head += 1;
             g.for_each_successor(v, |t: ObjectId| {
                 if seen.insert(t) {
                     parent[t as usize] = v;
-                    queue.push_back(t);
+                    queue.push(t);
                 }
             });
         }

@@ -34,7 +34,8 @@ pub(super) struct ObjectReader<'a> {
     unknown: ClassIndex,
     object_array: ClassIndex,
     last: (u64, ClassIndex),
-    expected_bytes: FxHashMap<ClassIndex, usize>,
+    /// Bytes of field values per class, worked out on first use (`usize::MAX`: not yet).
+    expected_bytes: Vec<usize>,
     unknown_class: u64,
     field_mismatch: u64,
 }
@@ -59,7 +60,7 @@ impl<'a> ObjectReader<'a> {
             unknown,
             object_array,
             last: (u64::MAX, 0),
-            expected_bytes: FxHashMap::default(),
+            expected_bytes: vec![usize::MAX; classes.len()],
             unknown_class: 0,
             field_mismatch: 0,
         }
@@ -81,61 +82,71 @@ impl<'a> ObjectReader<'a> {
         }
     }
 
+    fn expected_bytes(&mut self, c: ClassIndex) -> usize {
+        let Some(&want) = self.expected_bytes.get(c as usize) else {
+            return usize::MAX;
+        };
+        if want != usize::MAX {
+            return want;
+        }
+        let want = self
+            .classes
+            .all_fields(c)
+            .map(|f| f.ty.size_in_dump(self.id_size))
+            .sum();
+        self.expected_bytes[c as usize] = want;
+        want
+    }
+
     /// Calls `f` for each object of the chunk, in file order.
     pub fn for_each(&mut self, chunk: &Chunk, mut f: impl FnMut(ObjectRecord)) {
         let (data, id_size) = (self.data, self.id_size);
-        let records = chunk.runs.iter().flat_map(|run| {
-            SubRecordIter::new(&data[run.start..run.end], run.start as u64, id_size)
-        });
-        for r in records {
-            // The scan cut a bad chunk short before its first error.
-            let Ok(r) = r else { break };
-            let (id, class, length) = match r.record {
-                SubRecord::Instance {
-                    id,
-                    class_id,
-                    fields,
-                    ..
-                } => {
-                    let c = self.resolve(class_id, self.unknown);
-                    let (classes, id_size) = (self.classes, self.id_size);
-                    let want = *self.expected_bytes.entry(c).or_insert_with(|| {
-                        classes
-                            .all_fields(c)
-                            .map(|f| f.ty.size_in_dump(id_size))
-                            .sum()
-                    });
-                    if want != fields.len() && c != self.unknown {
-                        self.field_mismatch += 1;
+        // Nested loops, not a flattened iterator: records are big enough that the adapter's
+        // copies of each one cost more than reading it.
+        for run in &chunk.runs {
+            for r in SubRecordIter::new(&data[run.start..run.end], run.start as u64, id_size) {
+                // The scan cut a bad chunk short before its first error.
+                let Ok(r) = r else { return };
+                let (id, class, length) = match r.record {
+                    SubRecord::Instance {
+                        id,
+                        class_id,
+                        fields,
+                        ..
+                    } => {
+                        let c = self.resolve(class_id, self.unknown);
+                        if self.expected_bytes(c) != fields.len() && c != self.unknown {
+                            self.field_mismatch += 1;
+                        }
+                        (id, c, 0)
                     }
-                    (id, c, 0)
-                }
-                SubRecord::ObjectArray {
+                    SubRecord::ObjectArray {
+                        id,
+                        class_id,
+                        elements,
+                        ..
+                    } => (
+                        id,
+                        self.resolve(class_id, self.object_array),
+                        elements.len() as u32,
+                    ),
+                    SubRecord::PrimitiveArray {
+                        id, elem, length, ..
+                    } => (id, self.classes.primitive_arrays[elem as usize], length),
+                    SubRecord::Class(c) => (
+                        c.class_id,
+                        self.classes.class_class,
+                        self.lookup.get(&c.class_id).copied().unwrap_or(u32::MAX),
+                    ),
+                    SubRecord::Root(_) | SubRecord::HeapDumpInfo { .. } => continue,
+                };
+                f(ObjectRecord {
+                    offset: r.offset,
                     id,
-                    class_id,
-                    elements,
-                    ..
-                } => (
-                    id,
-                    self.resolve(class_id, self.object_array),
-                    elements.len() as u32,
-                ),
-                SubRecord::PrimitiveArray {
-                    id, elem, length, ..
-                } => (id, self.classes.primitive_arrays[elem as usize], length),
-                SubRecord::Class(c) => (
-                    c.class_id,
-                    self.classes.class_class,
-                    self.lookup.get(&c.class_id).copied().unwrap_or(u32::MAX),
-                ),
-                SubRecord::Root(_) | SubRecord::HeapDumpInfo { .. } => continue,
-            };
-            f(ObjectRecord {
-                offset: r.offset,
-                id,
-                class,
-                length,
-            });
+                    class,
+                    length,
+                });
+            }
         }
     }
 }
