@@ -4,10 +4,11 @@
 use rayon::prelude::*;
 
 use super::graph::{
-    prefetch_element, reverse, AdjacencyLists, Backward, Distance, Forward, NodeBits, Outgoing,
+    reverse, AdjacencyLists, Backward, Distance, Forward, NodeBits, Outgoing,
     Predecessors, ReferenceGraph, Successors,
 };
 use crate::heap::packed::U40Vec;
+use crate::prefetch::prefetch;
 use crate::heap::{HeapIndex, ObjectId};
 use crate::progress::{Phase, Progress};
 
@@ -81,6 +82,13 @@ impl DominatorTree {
             d = self.idom[d as usize];
         }
         out
+    }
+
+    /// Warms the cache for `retained(o)` and `children(o)`.
+    #[inline]
+    pub fn prefetch(&self, o: ObjectId) {
+        self.retained.prefetch(o as usize);
+        prefetch(&self.child_offsets, o as usize);
     }
 
     pub fn memory_bytes(&self) -> usize {
@@ -170,7 +178,7 @@ pub fn spanning_tree<G: Successors>(g: &G, roots: &[u32]) -> SpanningTree {
                     g.for_each_successor(t, |x| {
                         if !seen.contains(x) {
                             g.prefetch(x, Distance::Far);
-                            prefetch_element(&pre_of, x as usize);
+                            prefetch(&pre_of, x as usize);
                             succ.push(x)
                         }
                     });
@@ -472,7 +480,7 @@ pub fn retained_by_group(
     let Split {
         mut total,
         paths,
-        items,
+        tasks,
     } = split_subtrees(tree, &group, groups);
     struct Walk {
         total: Vec<u64>,
@@ -486,10 +494,9 @@ pub fn retained_by_group(
         active: vec![0; groups],
         stack: Vec::new(),
     };
-    let walked = items
+    let walked = tasks
         .par_iter()
-        .with_min_len(64)
-        .fold(fresh, |mut w, &(root, path)| {
+        .fold(fresh, |mut w, &(path, subtrees)| {
             let path = &paths[path as usize];
             for &g in path {
                 w.active[g as usize] += 1;
@@ -501,17 +508,24 @@ pub fn retained_by_group(
                 }
                 w.active[g] += 1;
                 w.stack.push((o, 0));
+                // The children are entered next: fetch what entering them reads.
+                for &k in tree.children(o).iter().take(PREFETCH_CHILDREN) {
+                    prefetch(index.class_of_all(), k as usize);
+                    tree.prefetch(k);
+                }
             };
-            enter(root, &mut w);
-            while let Some(&(o, next)) = w.stack.last() {
-                if let Some(&k) = tree.children(o).get(next as usize) {
-                    if let Some(top) = w.stack.last_mut() {
-                        top.1 += 1;
+            for &root in subtrees {
+                enter(root, &mut w);
+                while let Some(&(o, next)) = w.stack.last() {
+                    if let Some(&k) = tree.children(o).get(next as usize) {
+                        if let Some(top) = w.stack.last_mut() {
+                            top.1 += 1;
+                        }
+                        enter(k, &mut w);
+                    } else {
+                        w.active[group(o) as usize] -= 1;
+                        w.stack.pop();
                     }
-                    enter(k, &mut w);
-                } else {
-                    w.active[group(o) as usize] -= 1;
-                    w.stack.pop();
                 }
             }
             for &g in path {
@@ -531,54 +545,61 @@ pub fn retained_by_group(
     total
 }
 
+/// Children whose data a walk of the dominator tree fetches ahead when entering a node.
+const PREFETCH_CHILDREN: usize = 16;
+
 /// The dominator tree cut for parallel walks.
-struct Split {
+struct Split<'t> {
     /// What the nodes above the cut add, per group.
     total: Vec<u64>,
     /// Groups on the path from the super-root to a cut.
     paths: Vec<Vec<u32>>,
-    /// Subtrees to walk: (root, index into `paths`).
-    items: Vec<(ObjectId, u32)>,
+    /// Subtrees to walk: runs of roots below the same path (an index into `paths`).
+    tasks: Vec<(u32, &'t [ObjectId])>,
 }
 
 /// Nodes retaining more than a share of the heap are counted here, and their children become
 /// subtrees to walk.
-fn split_subtrees(tree: &DominatorTree, group: &impl Fn(ObjectId) -> u32, groups: usize) -> Split {
+fn split_subtrees<'t>(
+    tree: &'t DominatorTree,
+    group: &impl Fn(ObjectId) -> u32,
+    groups: usize,
+) -> Split<'t> {
     const MAX_PATH: usize = 64;
     const MAX_SPLITS: usize = 4096;
+    const TASK: usize = 4096;
     let big = (tree.reachable_bytes / 256).max(1);
     let mut total = vec![0u64; groups];
     let mut paths: Vec<Vec<u32>> = vec![Vec::new()];
-    let mut items: Vec<(ObjectId, u32)> = tree.top_level().iter().map(|&t| (t, 0)).collect();
+    let mut tasks = Vec::new();
     let mut splits = 0;
-    let mut i = 0;
-    while i < items.len() {
-        let (o, path) = items[i];
-        let kids = tree.children(o);
-        let splittable = tree.retained(o) > big
-            && !kids.is_empty()
-            && paths[path as usize].len() < MAX_PATH
-            && splits < MAX_SPLITS;
-        if !splittable {
-            i += 1;
-            continue;
+    // Lists sorted by retained size, largest first: only a prefix of each can be split, and
+    // the rest (a big array's million elements) become tasks without a look at each.
+    let mut lists: Vec<(&'t [ObjectId], u32)> = vec![(tree.top_level(), 0)];
+    while let Some((list, path)) = lists.pop() {
+        let (bigs, small) = list.split_at(list.partition_point(|&o| tree.retained(o) > big));
+        tasks.extend(small.chunks(TASK).map(|run| (path, run)));
+        for (i, &o) in bigs.iter().enumerate() {
+            let kids = tree.children(o);
+            if kids.is_empty() || paths[path as usize].len() >= MAX_PATH || splits >= MAX_SPLITS {
+                tasks.push((path, &bigs[i..=i]));
+                continue;
+            }
+            splits += 1;
+            let g = group(o);
+            let mut below = paths[path as usize].clone();
+            if !below.contains(&g) {
+                total[g as usize] += tree.retained(o);
+            }
+            below.push(g);
+            paths.push(below);
+            lists.push((kids, (paths.len() - 1) as u32));
         }
-        splits += 1;
-        let g = group(o);
-        let mut below = paths[path as usize].clone();
-        if !below.contains(&g) {
-            total[g as usize] += tree.retained(o);
-        }
-        below.push(g);
-        paths.push(below);
-        let below = (paths.len() - 1) as u32;
-        items.swap_remove(i);
-        items.extend(kids.iter().map(|&k| (k, below)));
     }
     Split {
         total,
         paths,
-        items,
+        tasks,
     }
 }
 

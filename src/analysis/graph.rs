@@ -6,6 +6,7 @@ use rayon::prelude::*;
 
 use crate::heap::{ClassIndex, ClassKind, HeapIndex, ObjectId};
 use crate::hprof::{BasicType, SubRecord, SubRecordIter};
+use crate::prefetch::prefetch;
 use crate::progress::Progress;
 
 /// Compressed sparse rows: the neighbours of `v` are `targets[offsets[v]..offsets[v + 1]]`.
@@ -40,10 +41,10 @@ impl Csr {
     #[inline]
     pub fn prefetch(&self, v: ObjectId, distance: Distance) {
         match distance {
-            Distance::Far => prefetch_element(&self.offsets, v as usize),
+            Distance::Far => prefetch(&self.offsets, v as usize),
             Distance::Near => {
                 if let Some(&a) = self.offsets.get(v as usize) {
-                    prefetch_element(&self.targets, a as usize)
+                    prefetch(&self.targets, a as usize)
                 }
             }
         }
@@ -394,22 +395,6 @@ pub trait Successors {
 pub enum Distance {
     Far,
     Near,
-}
-
-/// Asks the CPU to bring `slice[i]` into cache; does nothing when `i` is out of bounds.
-#[inline(always)]
-pub fn prefetch_element<T>(slice: &[T], i: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(x) = slice.get(i) {
-        // A prefetch never faults and reads nothing back: it only warms the cache.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                (x as *const T).cast::<i8>(),
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (slice, i);
 }
 
 /// Predecessors of a graph whose nodes are `0..n`.

@@ -135,13 +135,23 @@ pub fn instances(index: &HeapIndex, mask: &[bool]) -> Vec<ObjectId> {
     if !mask.iter().any(|&m| m) {
         return Vec::new();
     }
-    let class_of = index.class_of_all();
-    class_of
-        .par_iter()
-        .with_min_len(1 << 16)
+    // Plain loops over runs: rayon's enumerate/filter adapters copied every item through the
+    // stack, which made this scan of every object cost more than the rules that called it.
+    const RUN: usize = 1 << 16;
+    index
+        .class_of_all()
+        .par_chunks(RUN)
         .enumerate()
-        .filter(|(_, &c)| mask.get(c as usize).copied().unwrap_or(false))
-        .map(|(o, _)| o as ObjectId)
+        .flat_map_iter(|(k, run)| {
+            let first = (k * RUN) as ObjectId;
+            let mut found = Vec::new();
+            for (i, &c) in run.iter().enumerate() {
+                if mask.get(c as usize) == Some(&true) {
+                    found.push(first + i as ObjectId);
+                }
+            }
+            found
+        })
         .collect()
 }
 
