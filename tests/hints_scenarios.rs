@@ -476,3 +476,29 @@ fn clean_service_gets_no_leak_hint() {
         .iter()
         .any(|c| c.as_str().unwrap().contains("native memory")));
 }
+
+#[test]
+fn duplicate_strings_count_string_values_only() {
+    let Some(s) = run("DuplicateValues", &["-Xms256m", "-Xmx256m"], &[], false) else {
+        return;
+    };
+    check_evidence_shape(&s);
+    let h = s.hint("duplicate_strings");
+    // 20 values × 15,000 copies: 14,999 extra copies of each, a String (24 bytes with
+    // compressed oops) and its byte[18] (40 bytes) apiece. The JDK's own repeated strings add
+    // a little; the 100,000 equal byte[]s outside strings (4 MB) add nothing.
+    let ours = 20 * 14_999 * (24 + 40);
+    let wasted = num(h, "wasted_bytes");
+    assert!(
+        (ours..ours + (1 << 20)).contains(&wasted),
+        "wasted {wasted}, ours {ours}: {h:#}"
+    );
+    assert!(num(h, "distinct_duplicated") >= 20, "{h:#}");
+    let top = labels(h);
+    for line in top.lines().take(5) {
+        assert!(
+            line.contains("\"duplicate-value-") && line.contains("×15,000"),
+            "{top}"
+        );
+    }
+}

@@ -4,12 +4,12 @@
 use rayon::prelude::*;
 
 use super::graph::{
-    reverse, AdjacencyLists, Backward, Distance, Forward, NodeBits, Outgoing,
-    Predecessors, ReferenceGraph, Successors,
+    reverse, AdjacencyLists, Backward, Distance, Forward, NodeBits, Outgoing, Predecessors,
+    ReferenceGraph, Successors,
 };
 use crate::heap::packed::U40Vec;
-use crate::prefetch::prefetch;
 use crate::heap::{HeapIndex, ObjectId};
+use crate::prefetch::prefetch;
 use crate::progress::{Phase, Progress};
 
 /// `idom` of objects the super-root dominates directly.

@@ -36,6 +36,8 @@ pub struct Analysis {
     pub retained_by_class: Vec<u64>,
     /// Unreachable instances and bytes per class (by class index).
     pub unreachable_by_class: Vec<(u64, u64)>,
+    /// Repeated `byte[]`/`char[]` contents, for the duplicate-strings hint.
+    pub repeated_values: hints::waste::RepeatedValues,
 }
 
 impl Analysis {
@@ -47,15 +49,16 @@ impl Analysis {
         let mode = options.references;
         let outgoing = graph::build_outgoing(&index, progress)?;
         progress.start(Phase::Dominators, index.object_count() as u64);
-        // The two forward walks side by side, before the incoming lists exist; the outgoing
-        // lists go as soon as they are reversed.
-        let (shortest_paths, spanning) = rayon::join(
+        // The two forward walks side by side. The breadth-first one ends first: its core then
+        // reads the string values for the duplicate-strings hint (index-only work).
+        let ((shortest_paths, repeated_values), spanning) = rayon::join(
             || {
                 let strong = Forward {
                     outgoing: &outgoing,
                     with_weak: false,
                 };
-                ShortestPathTree::compute(&index, &strong, PathMode::ExcludeWeak)
+                let paths = ShortestPathTree::compute(&index, &strong, PathMode::ExcludeWeak);
+                (paths, hints::waste::RepeatedValues::new(&index))
             },
             || dominators::depth_first(&index, &outgoing, mode),
         );
@@ -83,6 +86,7 @@ impl Analysis {
             histogram,
             retained_by_class,
             unreachable_by_class,
+            repeated_values,
         })
     }
 }

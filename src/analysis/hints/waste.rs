@@ -9,7 +9,7 @@ use super::{evidence, hint, Category, Hint, Severity};
 use crate::analysis::java;
 use crate::analysis::Analysis;
 use crate::format::{bytes, percent, thousands};
-use crate::heap::{ClassKind, ObjectId, ObjectView};
+use crate::heap::{ClassKind, HeapIndex, ObjectId, ObjectView};
 
 /// Waste below this many bytes is never reported.
 pub const WASTE_MIN_BYTES: u64 = 4 << 20;
@@ -22,6 +22,64 @@ pub fn worth(wasted: u64, reachable: u64) -> bool {
     wasted >= WASTE_MIN_BYTES && wasted as f64 >= reachable as f64 * WASTE_SHARE
 }
 
+/// Arrays that may back a string (`byte[]`, `char[]` of up to 4096 elements) whose contents
+/// occur more than once, as (hash of the contents, length, array), sorted. Needs only the
+/// index, so it is worked out while the dominators are (which run on one core); the rule then
+/// keeps the arrays a `String` owns.
+pub struct RepeatedValues {
+    keyed: Vec<(u64, u32, ObjectId)>,
+}
+
+/// Arrays longer than this are not string values worth comparing.
+const STRING_VALUE_MAX_LEN: u32 = 4096;
+
+impl RepeatedValues {
+    pub fn new(index: &HeapIndex) -> RepeatedValues {
+        let mask: Vec<bool> = index
+            .classes()
+            .classes
+            .iter()
+            .map(|c| {
+                matches!(
+                    c.kind,
+                    ClassKind::PrimitiveArray(crate::hprof::BasicType::Byte)
+                        | ClassKind::PrimitiveArray(crate::hprof::BasicType::Char)
+                )
+            })
+            .collect();
+        let arrays = java::instances(index, &mask);
+        let mut keyed: Vec<(u64, u32, ObjectId)> = java::read_objects(index, &arrays, |arr| {
+            let Some(ObjectView::PrimitiveArray { data, length, .. }) = index.view(arr) else {
+                return None;
+            };
+            if length > STRING_VALUE_MAX_LEN {
+                return None;
+            }
+            let mut h = FxHasher::default();
+            h.write(data);
+            Some((h.finish(), length, arr))
+        });
+        keyed.par_sort_unstable();
+        // Only values seen twice or more can be duplicates, whichever arrays the rule keeps.
+        let same = |a: &(u64, u32, ObjectId), b: &(u64, u32, ObjectId)| (a.0, a.1) == (b.0, b.1);
+        let repeated: Vec<bool> = (0..keyed.len())
+            .into_par_iter()
+            .map(|i| {
+                (i > 0 && same(&keyed[i - 1], &keyed[i]))
+                    || keyed.get(i + 1).is_some_and(|next| same(&keyed[i], next))
+            })
+            .collect();
+        let mut flags = repeated.into_iter();
+        keyed.retain(|_| flags.next().unwrap_or(false));
+        keyed.shrink_to_fit();
+        RepeatedValues { keyed }
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.keyed.len() * std::mem::size_of::<(u64, u32, ObjectId)>()
+    }
+}
+
 fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {
     let index = &a.index;
     let tree = &a.dominators;
@@ -31,39 +89,14 @@ fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {
         return;
     };
     let string_size = index.classes().get(string_class).instance_size as u64;
-    let classes = index.classes();
-    let mask: Vec<bool> = classes
-        .classes
-        .iter()
-        .map(|c| {
-            matches!(
-                c.kind,
-                ClassKind::PrimitiveArray(crate::hprof::BasicType::Byte)
-                    | ClassKind::PrimitiveArray(crate::hprof::BasicType::Char)
-            )
-        })
-        .collect();
-    // String values: byte[]/char[] dominated by a String.
-    let arrays = java::instances(index, &mask);
-    let mut keyed: Vec<(u64, u32, ObjectId)> = java::read_objects(index, &arrays, |arr| {
+    // String values: arrays dominated by a String.
+    let owned = |arr: ObjectId| {
         let d = tree.idom(arr);
-        if !tree.is_reachable(arr) || (d as usize) >= index.object_count() {
-            return None;
-        }
-        if index.class_of(d) != string_class {
-            return None;
-        }
-        let Some(ObjectView::PrimitiveArray { data, length, .. }) = index.view(arr) else {
-            return None;
-        };
-        if length > 4096 {
-            return None;
-        }
-        let mut h = FxHasher::default();
-        h.write(data);
-        Some((h.finish(), length, arr))
-    });
-    keyed.par_sort_unstable();
+        tree.is_reachable(arr)
+            && (d as usize) < index.object_count()
+            && index.class_of(d) == string_class
+    };
+    let keyed = &a.repeated_values.keyed;
     let mut groups: Vec<(u64, u64, ObjectId)> = Vec::new(); // (wasted, count, sample)
     let mut i = 0;
     while i < keyed.len() {
@@ -71,10 +104,13 @@ fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {
         while j < keyed.len() && keyed[j].0 == keyed[i].0 && keyed[j].1 == keyed[i].1 {
             j += 1;
         }
-        let n = (j - i) as u64;
-        if n > 1 {
-            let per = index.shallow_size(keyed[i].2) + string_size;
-            groups.push(((n - 1) * per, n, keyed[i].2));
+        let mut owned_arrays = keyed[i..j].iter().map(|e| e.2).filter(|&arr| owned(arr));
+        if let Some(sample) = owned_arrays.next() {
+            let n = 1 + owned_arrays.count() as u64;
+            if n > 1 {
+                let per = index.shallow_size(sample) + string_size;
+                groups.push(((n - 1) * per, n, sample));
+            }
         }
         i = j;
     }
