@@ -209,9 +209,10 @@ pub fn dominators_of_spanning_tree<G: Predecessors>(
     let r = vertex.len() - 1;
 
     // Semi-dominators (Lengauer–Tarjan's first phase, with iterative path compression).
-    let mut semi: Vec<u32> = (0..=r as u32).collect();
-    let mut label: Vec<u32> = (0..=r as u32).collect();
-    let mut ancestor: Vec<u32> = vec![NONE; r + 1];
+    // Filled on every core: first touches of fresh pages cost more than the values.
+    let mut semi: Vec<u32> = (0..=r as u32).into_par_iter().collect();
+    let mut label: Vec<u32> = (0..=r as u32).into_par_iter().collect();
+    let mut ancestor: Vec<u32> = (0..=r).into_par_iter().map(|_| NONE).collect();
     let mut path: Vec<u32> = Vec::new();
     let mut is_root = NodeBits::new(n);
     for &root in roots {
@@ -255,7 +256,6 @@ pub fn dominators_of_spanning_tree<G: Predecessors>(
     }
     drop(ancestor);
     drop(label);
-    drop(pre_of);
 
     // Immediate dominators: the nearest-common-ancestor step of semi-NCA.
     let mut idom_pre = parent;
@@ -267,15 +267,17 @@ pub fn dominators_of_spanning_tree<G: Predecessors>(
         idom_pre[w] = d;
     }
     drop(semi);
-    let mut idom = vec![UNREACHABLE; n];
-    for w in 1..=r {
-        let d = idom_pre[w];
-        idom[vertex[w] as usize] = if d == 0 {
-            SUPER_ROOT
-        } else {
-            vertex[d as usize]
-        };
-    }
+    let idom: Vec<u32> = pre_of
+        .par_iter()
+        .map(|&w| match w {
+            0 => UNREACHABLE,
+            w => match idom_pre[w as usize] {
+                0 => SUPER_ROOT,
+                d => vertex[d as usize],
+            },
+        })
+        .collect();
+    drop(pre_of);
     vertex.remove(0);
     (idom, vertex)
 }

@@ -321,6 +321,23 @@ fn survey_chunk<'a>(
     out
 }
 
+/// The parts joined, copied on every core (hundreds of MB on big dumps).
+fn concat_parallel(parts: Vec<Vec<u64>>) -> Vec<u64> {
+    let mut all = vec![0u64; parts.iter().map(Vec::len).sum()];
+    let mut slots: Vec<&mut [u64]> = Vec::with_capacity(parts.len());
+    let mut rest: &mut [u64] = &mut all;
+    for p in &parts {
+        let (slot, tail) = rest.split_at_mut(p.len());
+        slots.push(slot);
+        rest = tail;
+    }
+    slots
+        .into_par_iter()
+        .zip(parts)
+        .for_each(|(slot, part)| slot.copy_from_slice(&part));
+    all
+}
+
 /// Surveys the chunks in parallel, then merges what they found in file order. The first bad
 /// sub-record ends the scan: with an error, or with a warning when the file ends inside its
 /// heap-dump record (a truncated dump keeps everything before it).
@@ -359,11 +376,12 @@ fn survey<'a>(
         return Err(HprofError::Cancelled);
     }
     let mut kept = chunks.len();
+    let mut id_parts: Vec<Vec<u64>> = Vec::with_capacity(chunks.len());
     for (ci, (chunk, found)) in chunks.iter_mut().zip(surveys).enumerate() {
         chunk.first_object = s.objects;
         chunk.objects = found.objects;
         s.objects += found.objects;
-        s.ids.extend(found.ids);
+        id_parts.push(found.ids);
         s.class_dumps.extend(found.class_dumps);
         s.roots.extend(found.roots);
         if let Some((ri, error, last_good)) = found.failure {
@@ -395,6 +413,7 @@ fn survey<'a>(
     }
     chunks.truncate(kept);
     s.chunks = chunks;
+    s.ids = concat_parallel(id_parts);
     progress.set(data.len() as u64);
     Ok(())
 }
