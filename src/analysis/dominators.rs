@@ -84,13 +84,6 @@ impl DominatorTree {
         out
     }
 
-    /// Warms the cache for `retained(o)` and `children(o)`.
-    #[inline]
-    pub fn prefetch(&self, o: ObjectId) {
-        self.retained.prefetch(o as usize);
-        prefetch(&self.child_offsets, o as usize);
-    }
-
     pub fn memory_bytes(&self) -> usize {
         self.idom.len() * 4
             + self.retained.memory_bytes()
@@ -165,6 +158,7 @@ pub fn spanning_tree<G: Successors>(g: &G, roots: &[u32]) -> SpanningTree {
                 }
                 let t = succ[top.1];
                 top.1 += 1;
+                // Successors are entered in list order: fetch the next one's list now.
                 if let Some(&next) = succ.get(top.1).filter(|_| top.1 < top.2) {
                     g.prefetch(next, Distance::Near);
                 }
@@ -218,15 +212,7 @@ pub fn dominators_of_spanning_tree<G: Predecessors>(
     for &root in roots {
         is_root.insert(root);
     }
-    const FAR: usize = 16;
-    const NEAR: usize = 8;
     for w in (1..=r).rev() {
-        if w > FAR {
-            g.prefetch(vertex[w - FAR], Distance::Far);
-        }
-        if w > NEAR {
-            g.prefetch(vertex[w - NEAR], Distance::Near);
-        }
         let v = vertex[w];
         let mut s = semi[w];
         if is_root.contains(v) {
@@ -510,11 +496,6 @@ pub fn retained_by_group(
                 }
                 w.active[g] += 1;
                 w.stack.push((o, 0));
-                // The children are entered next: fetch what entering them reads.
-                for &k in tree.children(o).iter().take(PREFETCH_CHILDREN) {
-                    prefetch(index.class_of_all(), k as usize);
-                    tree.prefetch(k);
-                }
             };
             for &root in subtrees {
                 enter(root, &mut w);
@@ -546,9 +527,6 @@ pub fn retained_by_group(
     }
     total
 }
-
-/// Children whose data a walk of the dominator tree fetches ahead when entering a node.
-const PREFETCH_CHILDREN: usize = 16;
 
 /// The dominator tree cut for parallel walks.
 struct Split<'t> {

@@ -403,9 +403,6 @@ pub trait Predecessors {
     /// Whether `v` has exactly one incoming edge. Most objects of a Java heap have one
     /// referrer, which lets the dominator computation skip their search.
     fn has_single_predecessor(&self, v: u32) -> bool;
-    /// As [`Successors::prefetch`], for the predecessors.
-    #[inline]
-    fn prefetch(&self, _v: u32, _distance: Distance) {}
 }
 
 /// References from each object: the outgoing lists, and `referent`s when `with_weak`.
@@ -448,10 +445,6 @@ impl Predecessors for Backward<'_> {
     #[inline]
     fn has_single_predecessor(&self, v: u32) -> bool {
         self.graph.incoming.degree(v) == 1 && !(self.with_weak && self.graph.has_weak_to(v))
-    }
-    #[inline]
-    fn prefetch(&self, v: u32, distance: Distance) {
-        self.graph.incoming.prefetch(v, distance)
     }
 }
 

@@ -27,13 +27,6 @@ impl U40Vec {
         Some((*self.high.get(i)? as u64) << 32 | *self.low.get(i)? as u64)
     }
 
-    /// Warms the cache for `get(i)`.
-    #[inline]
-    pub fn prefetch(&self, i: usize) {
-        crate::prefetch::prefetch(&self.low, i);
-        crate::prefetch::prefetch(&self.high, i);
-    }
-
     pub fn len(&self) -> usize {
         self.low.len()
     }
