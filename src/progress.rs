@@ -69,16 +69,18 @@ impl Default for Progress {
     }
 }
 
-/// Resident memory of this process in MB (Linux; 0 elsewhere), for benchmark logs.
-fn resident_mb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb / 1024)
+/// Resident memory of this process in MB, now and at its peak so far (Linux; zeros
+/// elsewhere), for benchmark logs.
+fn resident_mb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// CPU seconds (user, system) this process has used (Linux; zeros elsewhere), for benchmark
@@ -148,10 +150,10 @@ impl Progress {
     pub fn mark(&self, step: &str) {
         if self.log_timings {
             let (user, system) = cpu_seconds();
+            let (rss, peak) = resident_mb();
             eprintln!(
-                "[timing]   {step:<14} {:>8.3} s  rss {} MB  cpu {user:.2}+{system:.2} s",
+                "[timing]   {step:<14} {:>8.3} s  rss {rss} MB (peak {peak})  cpu {user:.2}+{system:.2} s",
                 self.snapshot().phase_elapsed_s,
-                resident_mb()
             );
         }
     }

@@ -121,6 +121,37 @@ pub struct SpanningTree {
     parent: Vec<u32>,
 }
 
+impl SpanningTree {
+    /// Frees the node of each preorder number (4 bytes per object) while memory is tightest:
+    /// the incoming lists are built while the outgoing ones still exist.
+    pub fn release_vertex(&mut self) {
+        self.vertex = Vec::new();
+    }
+
+    /// Rebuilds what `release_vertex` freed from its inverse, `pre_of`: each worker owns a
+    /// range of preorder numbers and scans every node.
+    pub fn restore_vertex(&mut self) {
+        let len = self.parent.len();
+        let mut vertex = vec![0u32; len];
+        let per_worker = len.div_ceil(rayon::current_num_threads().max(1)).max(1);
+        let pre_of = &self.pre_of;
+        vertex
+            .par_chunks_mut(per_worker)
+            .enumerate()
+            .for_each(|(k, out)| {
+                let lo = k * per_worker;
+                for (v, &p) in pre_of.iter().enumerate() {
+                    if let Some(slot) = (p as usize).checked_sub(lo).and_then(|i| out.get_mut(i)) {
+                        *slot = v as u32;
+                    }
+                }
+            });
+        // Preorder number 0, which unreachable nodes also have, is the super-root's.
+        vertex[0] = SUPER_ROOT;
+        self.vertex = vertex;
+    }
+}
+
 pub fn spanning_tree<G: Successors>(g: &G, roots: &[u32]) -> SpanningTree {
     let n = g.node_count();
     // Depth-first preorder from the super-root (preorder number 0).
@@ -753,6 +784,11 @@ mod tests {
             roots.sort_unstable();
             roots.dedup();
             let g = Adjacency::new(n, &edges);
+            let mut tree = spanning_tree(&g, &roots);
+            let vertex = tree.vertex.clone();
+            tree.release_vertex();
+            tree.restore_vertex();
+            prop_assert_eq!(&tree.vertex, &vertex);
             let (idom, order) = immediate_dominators(&g, &roots);
             prop_assert_eq!(&idom, &naive_idom(&g, &roots));
             // Preorder puts every dominator before what it dominates.

@@ -63,7 +63,10 @@ impl Analysis {
             || dominators::depth_first(&index, &outgoing, mode),
         );
         progress.mark("forward walks");
+        let mut spanning = spanning;
+        spanning.release_vertex();
         let graph = ReferenceGraph::new(outgoing);
+        spanning.restore_vertex();
         progress.mark("incoming");
         let dominators = dominators::compute(&index, &graph, spanning, mode, progress);
         let (retained_by_class, (unreachable_by_class, histogram)) = rayon::join(
