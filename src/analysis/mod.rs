@@ -51,7 +51,7 @@ impl Analysis {
         progress.start(Phase::Dominators, index.object_count() as u64);
         // The two forward walks side by side. The breadth-first one ends first: its core then
         // reads the string values for the duplicate-strings hint (index-only work).
-        let ((shortest_paths, repeated_values), spanning) = rayon::join(
+        let ((shortest_paths, repeated_values), mut spanning) = rayon::join(
             || {
                 let strong = Forward {
                     outgoing: &outgoing,
@@ -63,7 +63,6 @@ impl Analysis {
             || dominators::depth_first(&index, &outgoing, mode),
         );
         progress.mark("forward walks");
-        let mut spanning = spanning;
         spanning.release_vertex();
         let graph = ReferenceGraph::new(outgoing);
         spanning.restore_vertex();
