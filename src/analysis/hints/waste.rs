@@ -74,10 +74,6 @@ impl RepeatedValues {
         keyed.shrink_to_fit();
         RepeatedValues { keyed }
     }
-
-    pub fn memory_bytes(&self) -> usize {
-        self.keyed.len() * std::mem::size_of::<(u64, u32, ObjectId)>()
-    }
 }
 
 fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {
