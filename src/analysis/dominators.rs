@@ -371,9 +371,7 @@ pub fn compute(
     let (child_offsets, mut children) = reverse(&DominatorEdges(&idom), n).into_parts();
     progress.mark("children");
     sort_children(&child_offsets, &mut children, &retained_of);
-    let by_retained =
-        |a: &ObjectId, b: &ObjectId| retained_of(*b).cmp(&retained_of(*a)).then(a.cmp(b));
-    top_level.sort_unstable_by(by_retained);
+    top_level.sort_unstable_by(larger_retained_first(&retained_of));
     progress.mark("sorted");
 
     let total = index.total_shallow_bytes();
@@ -392,7 +390,14 @@ pub fn compute(
     }
 }
 
-/// Sorts each node's children list: largest retained size first, then by object number.
+/// The order of children lists: largest retained size first, then by object number.
+fn larger_retained_first(
+    retained: &impl Fn(ObjectId) -> u64,
+) -> impl Fn(&ObjectId, &ObjectId) -> std::cmp::Ordering + '_ {
+    move |a, b| retained(*b).cmp(&retained(*a)).then(a.cmp(b))
+}
+
+/// Sorts each node's children list by [`larger_retained_first`].
 fn sort_children(
     offsets: &[u32],
     children: &mut [ObjectId],
@@ -411,7 +416,7 @@ fn sort_children(
         jobs.push((lo, hi, part));
         rest = tail;
     }
-    let by_retained = |a: &ObjectId, b: &ObjectId| retained(*b).cmp(&retained(*a)).then(a.cmp(b));
+    let by_retained = larger_retained_first(retained);
     let long: Vec<&mut [ObjectId]> = jobs
         .into_par_iter()
         .flat_map_iter(|(lo, hi, mut part)| {
@@ -422,7 +427,7 @@ fn sort_children(
                 if list.len() > LONG {
                     long.push(list);
                 } else if list.len() > 1 {
-                    list.sort_unstable_by(by_retained);
+                    list.sort_unstable_by(&by_retained);
                 }
             }
             long

@@ -24,10 +24,15 @@ pub fn worth(wasted: u64, reachable: u64) -> bool {
 
 /// Arrays that may back a string (`byte[]`, `char[]` of up to 4096 elements) whose contents
 /// occur more than once, as (hash of the contents, length, array), sorted. Needs only the
-/// index, so it is worked out while the dominators are (which run on one core); the rule then
-/// keeps the arrays a `String` owns.
+/// index, so `Analysis::run` works it out on a core the dominator DFS leaves free; the rule
+/// then keeps the arrays a `String` owns.
 pub struct RepeatedValues {
     keyed: Vec<(u64, u32, ObjectId)>,
+}
+
+/// Entries of [`RepeatedValues`] with the same contents.
+fn same_value(a: &(u64, u32, ObjectId), b: &(u64, u32, ObjectId)) -> bool {
+    (a.0, a.1) == (b.0, b.1)
 }
 
 /// Arrays longer than this are not string values worth comparing.
@@ -61,17 +66,12 @@ impl RepeatedValues {
         });
         keyed.par_sort_unstable();
         // Only values seen twice or more can be duplicates, whichever arrays the rule keeps.
-        let same = |a: &(u64, u32, ObjectId), b: &(u64, u32, ObjectId)| (a.0, a.1) == (b.0, b.1);
-        let repeated: Vec<bool> = (0..keyed.len())
-            .into_par_iter()
-            .map(|i| {
-                (i > 0 && same(&keyed[i - 1], &keyed[i]))
-                    || keyed.get(i + 1).is_some_and(|next| same(&keyed[i], next))
-            })
+        let keyed = keyed
+            .chunk_by(same_value)
+            .filter(|group| group.len() > 1)
+            .flatten()
+            .copied()
             .collect();
-        let mut flags = repeated.into_iter();
-        keyed.retain(|_| flags.next().unwrap_or(false));
-        keyed.shrink_to_fit();
         RepeatedValues { keyed }
     }
 }
@@ -92,15 +92,9 @@ fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {
             && (d as usize) < index.object_count()
             && index.class_of(d) == string_class
     };
-    let keyed = &a.repeated_values.keyed;
     let mut groups: Vec<(u64, u64, ObjectId)> = Vec::new(); // (wasted, count, sample)
-    let mut i = 0;
-    while i < keyed.len() {
-        let mut j = i + 1;
-        while j < keyed.len() && keyed[j].0 == keyed[i].0 && keyed[j].1 == keyed[i].1 {
-            j += 1;
-        }
-        let mut owned_arrays = keyed[i..j].iter().map(|e| e.2).filter(|&arr| owned(arr));
+    for group in a.repeated_values.keyed.chunk_by(same_value) {
+        let mut owned_arrays = group.iter().map(|e| e.2).filter(|&arr| owned(arr));
         if let Some(sample) = owned_arrays.next() {
             let n = 1 + owned_arrays.count() as u64;
             if n > 1 {
@@ -108,7 +102,6 @@ fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {
                 groups.push(((n - 1) * per, n, sample));
             }
         }
-        i = j;
     }
     let wasted: u64 = groups.iter().map(|g| g.0).sum();
     if !worth(wasted, reachable) {
