@@ -1452,6 +1452,11 @@ impl HeapBuilder {
         self
     }
 
+    /// The next object gets this address; later ones follow as the addressing says.
+    pub fn place_next_at(&mut self, address: u64) {
+        self.next_addr = address;
+    }
+
     pub fn set_addressing(&mut self, a: Addressing) {
         self.addressing = a;
         self.next_addr = match a {
