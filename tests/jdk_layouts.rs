@@ -62,6 +62,13 @@ fn run(major: Option<u32>, gc: &str, flags: &[&str]) -> Option<Run> {
         vm.snapshot(&dump)
             .unwrap_or_else(|e| panic!("{label}: jmap failed: {e:#}\n{}", vm.stderr()))
     };
+    let mut snapshot = snapshot;
+    if major == Some(11) {
+        // JDK 11 names a lambda `Foo$$Lambda$1/0x…` in jmap but `Foo$$Lambda$1` in the dump.
+        for h in [&mut snapshot.before, &mut snapshot.after] {
+            *h = without_hidden_suffix(h);
+        }
+    }
     let json = report_json(&dump);
     let histogram = histogram_of(&json);
     let comparison = Comparison::new(
@@ -98,6 +105,21 @@ fn run(major: Option<u32>, gc: &str, flags: &[&str]) -> Option<Run> {
         let _ = dir.keep();
     }
     Some(run)
+}
+
+fn without_hidden_suffix(h: &Histogram) -> Histogram {
+    let mut out = Histogram::new();
+    for (name, stats) in h {
+        let name = match name.find("/0x") {
+            Some(at) if name.contains("$$Lambda$") => {
+                let dims = &name[name.trim_end_matches("[]").len()..];
+                format!("{}{dims}", &name[..at])
+            }
+            _ => name.clone(),
+        };
+        jvm::add_row(&mut out, &name, *stats);
+    }
+    out
 }
 
 fn report_json(dump: &Path) -> Value {

@@ -144,6 +144,10 @@ fn resolve<'m, L: Clone>(
             known = Some(k);
             break;
         }
+        // A corrupt dump's superclass cycle: lay the cycle out once, from its first class.
+        if pending.contains(&k) {
+            break;
+        }
         pending.push(k);
     }
     let mut sup = known;

@@ -235,25 +235,6 @@ pub struct LayoutSample {
 pub fn detect(id_size: usize, classes: &ClassTable, samples: &[LayoutSample]) -> ObjectLayout {
     let (jdk, jdk_reason) = vm::guess(classes);
     let alignment = detect_alignment(samples);
-    let shapes: &[Shape] = if id_size == 4 {
-        &[Shape::Bits32]
-    } else if jdk >= Jdk::Jdk25 {
-        &[
-            Shape::Compressed,
-            Shape::WideRefs,
-            Shape::Compact,
-            Shape::CompactWideRefs,
-            Shape::Uncompressed,
-            Shape::WideClassPointer,
-        ]
-    } else {
-        &[
-            Shape::Compressed,
-            Shape::WideRefs,
-            Shape::Uncompressed,
-            Shape::WideClassPointer,
-        ]
-    };
     // The generation's own rules first: the other rules must win outright.
     let jdks: &[Jdk] = match jdk {
         Jdk::Jdk11 => &[Jdk::Jdk11, Jdk::Jdk17],
@@ -262,7 +243,7 @@ pub fn detect(id_size: usize, classes: &ClassTable, samples: &[LayoutSample]) ->
     };
     let mut best: Option<(u64, ObjectLayout, Vec<u32>)> = None;
     for &j in jdks {
-        for &shape in shapes {
+        for &shape in shapes_for(j, id_size) {
             let layout = ObjectLayout::new(shape, j, alignment);
             let sizes = layout.instance_sizes(classes);
             let hits = matching_pairs(&layout, classes, &sizes, samples);
@@ -279,10 +260,18 @@ pub fn detect(id_size: usize, classes: &ClassTable, samples: &[LayoutSample]) ->
     } else {
         "the addresses fit the other field layout rules better"
     };
+    let pairs = pairs(classes, samples).count() as u64;
+    // Addresses overrule the rules only where they are a heap's (most neighbours touch);
+    // a dump with made-up addresses keeps the computed sizes.
+    let trusted = pairs >= 1000 && matching * 10 >= pairs * 8;
     layout.evidence = AddressEvidence {
-        pairs: pairs(classes, samples).count() as u64,
+        pairs,
         matching,
-        corrected: corrections(&layout, classes, &sizes, samples),
+        corrected: if trusted {
+            corrections(&layout, classes, &sizes, samples)
+        } else {
+            Vec::new()
+        },
     };
     layout
 }
@@ -296,6 +285,36 @@ fn pairs<'s>(
         .windows(2)
         .filter(move |w| w[0].class != classes.class_class)
         .map(|w| (&w[0], &w[1]))
+}
+
+/// The shapes a generation's VMs can have, the default first. Before JDK 15 compressed class
+/// pointers need compressed oops; compact headers exist from JDK 24.
+fn shapes_for(jdk: Jdk, id_size: usize) -> &'static [Shape] {
+    if id_size == 4 {
+        &[Shape::Bits32]
+    } else if jdk >= Jdk::Jdk25 {
+        &[
+            Shape::Compressed,
+            Shape::WideRefs,
+            Shape::Compact,
+            Shape::CompactWideRefs,
+            Shape::Uncompressed,
+            Shape::WideClassPointer,
+        ]
+    } else if jdk >= Jdk::Jdk17 {
+        &[
+            Shape::Compressed,
+            Shape::WideRefs,
+            Shape::Uncompressed,
+            Shape::WideClassPointer,
+        ]
+    } else {
+        &[
+            Shape::Compressed,
+            Shape::Uncompressed,
+            Shape::WideClassPointer,
+        ]
+    }
 }
 
 fn sample_size(
