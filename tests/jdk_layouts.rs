@@ -31,7 +31,7 @@ const BYTES_EXCEPTIONS: &[&str] = &["java.lang.Class"];
 const KNOWN_SIZES: &[(&str, u64, u64)] = &[
     ("LayoutZoo$L1", 24, 24),
     ("LayoutZoo$L1I", 32, 24),
-    ("LayoutZoo$B3", 24, 16),
+    ("LayoutZoo$B2", 24, 16),
 ];
 
 struct Run {
