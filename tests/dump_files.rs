@@ -256,7 +256,7 @@ fn percentages_stay_within_100_on_a_truncated_dump() {
     std::fs::write(&path, &dump.raw[..cut]).unwrap();
     let p = path.to_str().unwrap();
     let json = run_json(&["report", p, "--json"], dir.path());
-    fn walk(v: &Value, key: &str, found: &mut Vec<(String, f64)>) {
+    fn walk(v: &Value, found: &mut Vec<(String, f64)>) {
         match v {
             Value::Object(m) => {
                 for (k, x) in m {
@@ -265,15 +265,15 @@ fn percentages_stay_within_100_on_a_truncated_dump() {
                             found.push((k.clone(), f));
                         }
                     }
-                    walk(x, k, found);
+                    walk(x, found);
                 }
             }
-            Value::Array(a) => a.iter().for_each(|x| walk(x, key, found)),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, found)),
             _ => {}
         }
     }
     let mut found = Vec::new();
-    walk(&json, "", &mut found);
+    walk(&json, &mut found);
     assert!(
         found.iter().all(|(_, f)| (0.0..=100.0).contains(f)),
         "{found:?}"

@@ -217,6 +217,13 @@ fn jdk11_serial_uncompressed_oops() {
 }
 
 #[test]
+fn jdk17_g1() {
+    let run = run(None, "g1", &["-XX:+UseG1GC"]);
+    check_known_sizes(&run, true);
+    check(run, "JDK 15-18", "compressed oops and class pointers");
+}
+
+#[test]
 fn jdk17_serial_uncompressed_oops() {
     let run = run(
         None,

@@ -354,7 +354,7 @@ fn packed(params: &Params, classes: &ClassTable, sup: Option<&Packed>, c: ClassI
     }
     let place = |space: &mut Space, slots: &[Slot], append: bool, out: &mut Vec<(u64, u64)>| {
         let mut prims: Vec<Slot> = slots.iter().copied().filter(|s| !s.oop).collect();
-        prims.sort_by(|a, b| b.size.cmp(&a.size));
+        prims.sort_by_key(|s| std::cmp::Reverse(s.size));
         let oops = slots.iter().copied().filter(|s| s.oop);
         for slot in prims.into_iter().chain(oops) {
             let at = if append {
