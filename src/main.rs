@@ -12,6 +12,7 @@ use heapsight::analysis::graph::build_graph;
 use heapsight::analysis::paths::{PathMode, RootIndex};
 use heapsight::analysis::{Analysis, AnalysisOptions};
 use heapsight::heap::{Census, HeapIndex};
+use heapsight::hprof::DumpSource;
 use heapsight::progress::Progress;
 use heapsight::report::{
     build_report, census_report, path_report, render_dominator_tree, render_paths, render_text,
@@ -80,6 +81,9 @@ enum Command {
         /// Dominator tree over strong references only (ignore Reference.referent)
         #[arg(long)]
         strong_only: bool,
+        /// Which heap dump of a file holding several (1 = first; default: the last)
+        #[arg(long = "dump", value_name = "N")]
+        dump_number: Option<usize>,
     },
     /// Print the shortest paths from GC roots to one object.
     Path {
@@ -94,6 +98,9 @@ enum Command {
         /// How many paths (to distinct GC roots)
         #[arg(long, default_value_t = 5)]
         limit: usize,
+        /// Which heap dump of a file holding several (1 = first; default: the last)
+        #[arg(long = "dump", value_name = "N")]
+        dump_number: Option<usize>,
     },
     /// Print the dominator tree as indented text.
     Dominators {
@@ -107,6 +114,9 @@ enum Command {
         /// Dominator tree over strong references only (ignore Reference.referent)
         #[arg(long)]
         strong_only: bool,
+        /// Which heap dump of a file holding several (1 = first; default: the last)
+        #[arg(long = "dump", value_name = "N")]
+        dump_number: Option<usize>,
     },
 }
 
@@ -143,10 +153,22 @@ fn emit_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     emit(&(serde_json::to_string_pretty(value)? + "\n"))
 }
 
-fn open(dump: &Path, progress: &Progress) -> anyhow::Result<Arc<HeapIndex>> {
-    let index = HeapIndex::open(dump, progress)
+/// Indexes heap dump `number` of the file (`None`: the last).
+fn open(dump: &Path, number: Option<usize>, progress: &Progress) -> anyhow::Result<Arc<HeapIndex>> {
+    let index = open_source(dump, number, progress)
+        .and_then(|source| HeapIndex::from_source(source, progress))
         .with_context(|| format!("cannot read {}", dump.display()))?;
     Ok(Arc::new(index))
+}
+
+fn open_source(
+    dump: &Path,
+    number: Option<usize>,
+    progress: &Progress,
+) -> Result<DumpSource, heapsight::hprof::HprofError> {
+    let mut source = DumpSource::open(dump, progress)?;
+    source.select_dump(number);
+    Ok(source)
 }
 
 fn analyse(
@@ -215,6 +237,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             top,
             histogram_only,
             strong_only,
+            dump_number: number,
         } => {
             let top = match top {
                 Some(0) => None,
@@ -225,11 +248,12 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             let options = ReportOptions { top };
             let report = if histogram_only {
                 // Counting per class needs no index: no object numbers, no per-object arrays.
-                let census = Census::open(&dump, &progress)
+                let census = open_source(&dump, number, &progress)
+                    .and_then(|source| Census::from_source(source, &progress))
                     .with_context(|| format!("cannot read {}", dump.display()))?;
                 census_report(&census, options)
             } else {
-                let index = open(&dump, &progress)?;
+                let index = open(&dump, number, &progress)?;
                 let analysis = analyse(index.clone(), strong_only, &progress)?;
                 progress.mark("analysis");
                 let report = build_report(&index, Some(&analysis), options);
@@ -251,9 +275,10 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             json,
             include_weak,
             limit,
+            dump_number,
         } => {
             let address = parse_id(&id)?;
-            let index = open(&dump, &progress)?;
+            let index = open(&dump, dump_number, &progress)?;
             let Some(target) = index.find(address) else {
                 bail!("no object with id 0x{address:x} in {}", dump.display());
             };
@@ -278,8 +303,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             depth,
             min_percent,
             strong_only,
+            dump_number,
         } => {
-            let analysis = analyse(open(&dump, &progress)?, strong_only, &progress)?;
+            let analysis = analyse(open(&dump, dump_number, &progress)?, strong_only, &progress)?;
             emit(&render_dominator_tree(&analysis, depth, min_percent))?;
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod advice;
 pub mod dominators;
+pub mod fillers;
 pub mod graph;
 pub mod hints;
 pub mod histogram;
@@ -77,6 +78,8 @@ impl Analysis {
                 )
             },
         );
+        let (histogram, unreachable_by_class) =
+            fillers::separate(&index, &dominators, histogram, unreachable_by_class);
         progress.mark("classes");
         let roots = RootIndex::new(&index);
         Ok(Analysis {

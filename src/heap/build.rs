@@ -5,17 +5,18 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::classes::{build_class_table, ClassIndex, ClassTable};
+use super::classes::{build_class_table, ClassIndex, ClassInfo, ClassKind, ClassTable};
 use super::idmap::IdMap;
 use super::layout;
 use super::packed::{U40Vec, U40_LIMIT};
 use super::reader::{
     apply_layout, layout_sample, ObjectReader, ObjectRecord, ReadProblems, ShallowSizes,
 };
-use super::scan::{scan_records, Scan};
+use super::scan::{scan_records, DumpList, Scan};
 use super::threads;
+use super::vm::{self, Jdk};
 use super::{HeapIndex, ObjectId, Root, LARGE_SIZE};
-use crate::hprof::{parse_header, DumpSource, Header, HprofError, RootKind};
+use crate::hprof::{parse_header, BasicType, DumpSource, Header, HprofError, RootKind};
 use crate::progress::{Phase, Progress};
 
 /// What every use of a dump starts from: its header, the first pass, and the class table.
@@ -25,6 +26,7 @@ pub(super) struct Prepared<'a> {
     pub classes: ClassTable,
     pub lookup: FxHashMap<u64, ClassIndex>,
     pub warnings: Vec<String>,
+    pub dumps: DumpList,
 }
 
 /// `collect_ids` keeps every object's identifier (in `scan.ids`), in file order.
@@ -42,11 +44,14 @@ pub(super) fn prepare<'a>(
         header.records_start,
         header.id_size,
         collect_ids,
+        source.selected_dump(),
         progress,
         &release,
     )?;
 
     let mut warnings = std::mem::take(&mut scan.warnings);
+    let dumps = std::mem::take(&mut scan.dumps);
+    warnings.extend(dumps.warning());
     if !scan.unknown_tags.is_empty() {
         let mut tags: Vec<_> = scan.unknown_tags.iter().collect();
         tags.sort();
@@ -64,7 +69,8 @@ pub(super) fn prepare<'a>(
         let &(off, len) = scan.utf8.get(&id)?;
         std::str::from_utf8(data.get(off as usize..off as usize + len as usize)?).ok()
     };
-    let (classes, lookup) = build_class_table(&scan.class_dumps, &scan.class_names, &utf8_text);
+    let (mut classes, lookup) = build_class_table(&scan.class_dumps, &scan.class_names, &utf8_text);
+    declare_filler_class(&mut classes);
     scan.class_dumps = Vec::new();
     Ok(Prepared {
         header,
@@ -72,7 +78,28 @@ pub(super) fn prepare<'a>(
         classes,
         lookup,
         warnings,
+        dumps,
     })
+}
+
+/// JDK 19+ VMs fill unused heap with `jdk.internal.vm.FillerElement[]` arrays, which the dump
+/// writes as `int[]`; the analysis counts them under this class (see `analysis::fillers`).
+fn declare_filler_class(classes: &mut ClassTable) {
+    let name = "jdk.internal.vm.FillerElement[]";
+    if vm::guess(classes).0 < Jdk::Jdk21 || classes.by_name(name).next().is_some() {
+        return;
+    }
+    classes.classes.push(ClassInfo {
+        id: 0,
+        name: name.to_string(),
+        kind: ClassKind::PrimitiveArray(BasicType::Int),
+        super_class: None,
+        loader_id: 0,
+        fields: Vec::new(),
+        statics: Vec::new(),
+        instance_size: 0,
+        dump_offset: None,
+    });
 }
 
 pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex, HprofError> {
@@ -82,6 +109,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         mut classes,
         lookup,
         mut warnings,
+        dumps,
     } = {
         let bytes = source.bytes().len() as u64;
         if bytes >= U40_LIMIT {
@@ -255,6 +283,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         threads: Vec::new(),
         utf8,
         warnings,
+        dumps,
     };
     progress.mark("roots");
     let root_stacks: FxHashMap<u32, u32> = raw_roots

@@ -13,7 +13,7 @@ use super::layout::{self, ObjectLayout};
 use super::reader::{
     apply_layout, layout_sample, ObjectReader, ReadProblems, ShallowSizes, LAYOUT_SAMPLE,
 };
-use super::scan::Scan;
+use super::scan::{DumpList, Scan};
 use crate::hprof::{DumpSource, Header, HprofError, RootKind};
 use crate::progress::{Phase, Progress};
 
@@ -29,6 +29,7 @@ pub struct Census {
     roots: FxHashMap<RootKind, u64>,
     threads: usize,
     warnings: Vec<String>,
+    dumps: DumpList,
 }
 
 impl Census {
@@ -44,6 +45,7 @@ impl Census {
             mut classes,
             lookup,
             mut warnings,
+            dumps,
         } = prepare(&source, false, progress)?;
         let data = source.bytes();
         let id_size = header.id_size;
@@ -143,6 +145,7 @@ impl Census {
             roots,
             threads: thread_serials.len(),
             warnings,
+            dumps,
         })
     }
 
@@ -182,5 +185,10 @@ impl Census {
 
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The heap dumps of the file and the one counted.
+    pub fn dumps(&self) -> &DumpList {
+        &self.dumps
     }
 }

@@ -1,12 +1,79 @@
-//! How the JVM lays objects out, which the dump does not say: reference size, header size,
-//! array base offset and alignment are inferred from the dump (see `detect`).
+//! How the JVM lays objects out, which the dump does not say: the JDK generation (from the
+//! classes the dump holds), header and reference sizes, array base offsets and alignment (by
+//! which candidate makes the most address-adjacent objects fill the gap to their successor),
+//! and per-class corrections where the addresses contradict the computed size.
 
 use super::classes::{ClassIndex, ClassKind, ClassTable};
+use super::fields::{self, Params};
+use super::vm::{self, Jdk};
 use crate::hprof::BasicType;
 
-/// Object layout parameters of the dumped JVM.
+/// Header and reference shape of a VM's objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// 64-bit, compressed oops and class pointers: the default for heaps under 32 GB.
+    Compressed,
+    /// 64-bit, uncompressed oops, compressed class pointers (JDK 15+ big heaps).
+    WideRefs,
+    /// 64-bit with nothing compressed.
+    Uncompressed,
+    /// Compressed oops without compressed class pointers.
+    WideClassPointer,
+    /// JDK 24+ compact object headers, compressed oops.
+    Compact,
+    /// JDK 24+ compact object headers, uncompressed oops.
+    CompactWideRefs,
+    /// A 32-bit VM (4-byte identifiers).
+    Bits32,
+}
+
+impl Shape {
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Compressed => "64-bit, compressed oops and class pointers",
+            Shape::WideRefs => "64-bit, uncompressed oops, compressed class pointers",
+            Shape::Uncompressed => "64-bit, uncompressed oops and class pointers",
+            Shape::WideClassPointer => "64-bit, compressed oops, uncompressed class pointers",
+            Shape::Compact => "64-bit, compact object headers, compressed oops",
+            Shape::CompactWideRefs => "64-bit, compact object headers, uncompressed oops",
+            Shape::Bits32 => "32-bit",
+        }
+    }
+
+    /// (header, reference, array base, array base for 8-byte elements, word).
+    fn sizes(self) -> (u32, u32, u32, u32, u32) {
+        match self {
+            Shape::Compressed => (12, 4, 16, 16, 8),
+            Shape::WideRefs => (12, 8, 16, 16, 8),
+            Shape::Uncompressed => (16, 8, 24, 24, 8),
+            Shape::WideClassPointer => (16, 4, 24, 24, 8),
+            Shape::Compact => (8, 4, 12, 16, 8),
+            Shape::CompactWideRefs => (8, 8, 12, 16, 8),
+            Shape::Bits32 => (8, 4, 12, 16, 4),
+        }
+    }
+}
+
+/// What the dump's object addresses say about the layout.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressEvidence {
+    /// Address-adjacent pairs of sampled objects.
+    pub pairs: u64,
+    /// Pairs whose gap equals the first object's computed size.
+    pub matching: u64,
+    /// Classes whose size was taken from the addresses because the layout contradicted
+    /// them: (class, computed size, size from the addresses).
+    pub corrected: Vec<(ClassIndex, u32, u32)>,
+}
+
+/// Object layout of the dumped JVM.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectLayout {
+    pub shape: Shape,
+    /// The JDK generation whose field layout, injected fields and `@Contended` apply.
+    pub jdk: Jdk,
+    /// Why that generation.
+    pub jdk_reason: &'static str,
     /// Bytes of an object header before the first field.
     pub header: u32,
     /// Bytes of a reference field or element (4 with compressed oops).
@@ -15,82 +82,53 @@ pub struct ObjectLayout {
     pub array_base: u32,
     /// Offset of the first element of an array of 8-byte elements.
     pub array_base_wide: u32,
+    /// Machine word size.
+    pub word: u32,
     /// Objects start at multiples of this (ObjectAlignmentInBytes).
     pub alignment: u32,
+    pub evidence: AddressEvidence,
 }
 
 impl ObjectLayout {
-    /// HotSpot 64-bit, compressed oops and class pointers: the default for heaps under 32 GB.
-    pub const COMPRESSED: ObjectLayout = ObjectLayout {
-        header: 12,
-        reference: 4,
-        array_base: 16,
-        array_base_wide: 16,
-        alignment: 8,
-    };
-    /// 64-bit without compressed oops, with compressed class pointers (JDK 15+ big heaps).
-    pub const WIDE_REFS: ObjectLayout = ObjectLayout {
-        header: 12,
-        reference: 8,
-        array_base: 16,
-        array_base_wide: 16,
-        alignment: 8,
-    };
-    /// 64-bit with nothing compressed.
-    pub const UNCOMPRESSED: ObjectLayout = ObjectLayout {
-        header: 16,
-        reference: 8,
-        array_base: 24,
-        array_base_wide: 24,
-        alignment: 8,
-    };
-    /// Compressed oops without compressed class pointers.
-    pub const WIDE_CLASS_POINTER: ObjectLayout = ObjectLayout {
-        header: 16,
-        reference: 4,
-        array_base: 24,
-        array_base_wide: 24,
-        alignment: 8,
-    };
-    /// JDK 24+ compact object headers.
-    pub const COMPACT_HEADERS: ObjectLayout = ObjectLayout {
-        header: 8,
-        reference: 4,
-        array_base: 12,
-        array_base_wide: 16,
-        alignment: 8,
-    };
-    /// 32-bit JVMs (4-byte identifiers).
-    pub const BITS32: ObjectLayout = ObjectLayout {
-        header: 8,
-        reference: 4,
-        array_base: 12,
-        array_base_wide: 16,
-        alignment: 8,
-    };
-
-    pub fn describe(&self) -> String {
-        let name = match *self {
-            l if l.same_shape(&Self::COMPRESSED) => "compressed oops and class pointers",
-            l if l.same_shape(&Self::WIDE_REFS) => "uncompressed oops, compressed class pointers",
-            l if l.same_shape(&Self::UNCOMPRESSED) => "uncompressed oops and class pointers",
-            l if l.same_shape(&Self::WIDE_CLASS_POINTER) => {
-                "compressed oops, uncompressed class pointers"
-            }
-            l if l.same_shape(&Self::COMPACT_HEADERS) => "compact object headers",
-            _ => "32-bit",
-        };
-        format!(
-            "{name} (header {} B, references {} B, alignment {} B)",
-            self.header, self.reference, self.alignment
-        )
+    pub fn new(shape: Shape, jdk: Jdk, alignment: u32) -> ObjectLayout {
+        let (header, reference, array_base, array_base_wide, word) = shape.sizes();
+        ObjectLayout {
+            shape,
+            jdk,
+            jdk_reason: "assumed",
+            header,
+            reference,
+            array_base,
+            array_base_wide,
+            word,
+            alignment,
+            evidence: AddressEvidence::default(),
+        }
     }
 
-    fn same_shape(&self, o: &ObjectLayout) -> bool {
-        self.header == o.header
-            && self.reference == o.reference
-            && self.array_base == o.array_base
-            && self.array_base_wide == o.array_base_wide
+    /// HotSpot 17, 64-bit, compressed oops and class pointers.
+    pub fn compressed() -> ObjectLayout {
+        ObjectLayout::new(Shape::Compressed, Jdk::Jdk17, 8)
+    }
+
+    /// The field layout rules in one phrase.
+    pub fn field_rules(&self) -> &'static str {
+        if self.jdk.packs_fields() {
+            "JDK 15+ field packing"
+        } else {
+            "pre-JDK 15 field grouping"
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} layout, {} (header {} B, references {} B, alignment {} B)",
+            self.jdk.name(),
+            self.shape.name(),
+            self.header,
+            self.reference,
+            self.alignment
+        )
     }
 
     #[inline]
@@ -120,44 +158,39 @@ impl ObjectLayout {
         self.align(base as u64 + esize * len as u64)
     }
 
-    /// Shallow size of an instance of class `i`, with HotSpot's injected fields and
-    /// `@Contended` padding for the JDK classes that have them.
-    pub fn instance_size(&self, classes: &ClassTable, i: ClassIndex) -> u32 {
-        // Lay out the superclass chain from java.lang.Object down.
-        let chain: Vec<ClassIndex> = classes.chain(i).collect();
-        let mut end = self.header as u64;
-        for &c in chain.iter().rev() {
-            let class = classes.get(c);
-            let mut own: u64 = class
-                .fields
-                .iter()
-                .map(|f| self.value_size(f.ty) as u64)
-                .sum();
-            own += injected_bytes(&class.name, self.reference);
-            match contended(&class.name) {
-                Contended::None => end += own,
-                Contended::Fields(names) => {
-                    let (group, rest): (Vec<_>, Vec<_>) =
-                        class.fields.iter().partition(|f| names.contains(&&*f.name));
-                    let plain: u64 = rest.iter().map(|f| self.value_size(f.ty) as u64).sum();
-                    end += plain + injected_bytes(&class.name, self.reference);
-                    if !group.is_empty() {
-                        let widest = group.iter().map(|f| self.value_size(f.ty)).max();
-                        let widest = widest.unwrap_or(1) as u64;
-                        let start = (end + CONTENDED_PADDING).div_ceil(widest) * widest;
-                        let size: u64 = group.iter().map(|f| self.value_size(f.ty) as u64).sum();
-                        end = start + size + CONTENDED_PADDING;
-                    }
-                }
-                Contended::WholeClass => {
-                    let widest = class.fields.iter().map(|f| self.value_size(f.ty)).max();
-                    let widest = widest.unwrap_or(1) as u64;
-                    let start = (end + CONTENDED_PADDING).div_ceil(widest) * widest;
-                    end = start + own + CONTENDED_PADDING;
-                }
+    fn params(&self) -> Params {
+        Params {
+            header: self.header,
+            oop: self.reference,
+            word: self.word,
+            alignment: self.alignment,
+            jdk: self.jdk,
+        }
+    }
+
+    /// Shallow size of one instance of every class (with injected fields, `@Contended`
+    /// padding and the corrections the addresses asked for); arrays get 0.
+    pub fn instance_sizes(&self, classes: &ClassTable) -> Vec<u32> {
+        let mut sizes = fields::instance_sizes(classes, &self.params());
+        for (c, size) in sizes.iter_mut().enumerate() {
+            if classes.classes[c].is_array() {
+                *size = 0;
             }
         }
-        self.align(end).min(u32::MAX as u64) as u32
+        for &(c, _, size) in &self.evidence.corrected {
+            if let Some(s) = sizes.get_mut(c as usize) {
+                *s = size;
+            }
+        }
+        sizes
+    }
+
+    /// Shallow size of one instance of class `i`.
+    pub fn instance_size(&self, classes: &ClassTable, i: ClassIndex) -> u32 {
+        self.instance_sizes(classes)
+            .get(i as usize)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Shallow size of a class object: a `java.lang.Class` instance plus its static fields.
@@ -188,52 +221,6 @@ fn value_type(v: &crate::hprof::Value) -> BasicType {
     }
 }
 
-const CONTENDED_PADDING: u64 = 128;
-
-/// Fields HotSpot injects into JDK classes; the dump's class descriptions do not show them.
-fn injected_bytes(class: &str, reference: u32) -> u64 {
-    match class {
-        "java.lang.ClassLoader" => 8,
-        "java.lang.Module" => 8,
-        "java.lang.invoke.MemberName" => 8,
-        // vmtarget (a native pointer) and vmholder (a reference).
-        "java.lang.invoke.ResolvedMethodName" => 8 + reference as u64,
-        "java.lang.invoke.MethodHandleNatives$CallSiteContext" => 16,
-        "java.lang.StackFrameInfo" => 2,
-        "java.lang.InternalError" => 1,
-        "java.lang.String" => 1,
-        _ => 0,
-    }
-}
-
-enum Contended {
-    None,
-    Fields(&'static [&'static str]),
-    WholeClass,
-}
-
-/// JDK classes whose `@Contended` annotations the JVM honours by default.
-fn contended(class: &str) -> Contended {
-    match class {
-        "java.lang.Thread" => Contended::Fields(&[
-            "threadLocalRandomSeed",
-            "threadLocalRandomProbe",
-            "threadLocalRandomSecondarySeed",
-        ]),
-        "java.util.concurrent.ForkJoinPool" => Contended::Fields(&["ctl", "parallelism"]),
-        "java.util.concurrent.ForkJoinPool$WorkQueue" => {
-            Contended::Fields(&["array", "stackPred", "base", "top"])
-        }
-        "java.util.concurrent.SubmissionPublisher$BufferedSubscription" => {
-            Contended::Fields(&["array", "head", "tail", "ctl", "demand", "waiting"])
-        }
-        "java.util.concurrent.ConcurrentHashMap$CounterCell"
-        | "java.util.concurrent.atomic.Striped64$Cell"
-        | "java.util.concurrent.Exchanger$Node" => Contended::WholeClass,
-        _ => Contended::None,
-    }
-}
-
 /// One object for layout voting: its address, class, and array length.
 pub struct LayoutSample {
     pub address: u64,
@@ -241,50 +228,164 @@ pub struct LayoutSample {
     pub length: u32,
 }
 
-/// Picks the layout under which the most address-adjacent objects exactly fill the gap to
-/// their successor (TLAB allocation makes most neighbours contiguous).
+/// Decides the layout: the JDK generation from the classes, then the shape (and, between
+/// JDK 14 and 15, the field rules) under which the most address-adjacent objects exactly fill
+/// the gap to their successor (TLAB allocation makes most neighbours contiguous), then
+/// corrections for classes whose neighbours contradict their computed size.
 pub fn detect(id_size: usize, classes: &ClassTable, samples: &[LayoutSample]) -> ObjectLayout {
-    if id_size == 4 {
-        return ObjectLayout::BITS32;
-    }
+    let (jdk, jdk_reason) = vm::guess(classes);
     let alignment = detect_alignment(samples);
-    let candidates = [
-        ObjectLayout::COMPRESSED,
-        ObjectLayout::WIDE_REFS,
-        ObjectLayout::UNCOMPRESSED,
-        ObjectLayout::WIDE_CLASS_POINTER,
-        ObjectLayout::COMPACT_HEADERS,
-    ];
-    let mut best = (
-        0usize,
-        ObjectLayout {
-            alignment,
-            ..ObjectLayout::COMPRESSED
-        },
-    );
-    for cand in candidates {
-        let layout = ObjectLayout { alignment, ..cand };
-        let mut table = classes.clone();
-        for c in 0..table.classes.len() {
-            let size = layout.instance_size(classes, c as ClassIndex);
-            table.classes[c].instance_size = size;
-        }
-        let size_of = |s: &LayoutSample| -> u64 {
-            match table.get(s.class).kind {
-                ClassKind::Instance => table.get(s.class).instance_size as u64,
-                ClassKind::ObjectArray => layout.array_size(BasicType::Object, s.length),
-                ClassKind::PrimitiveArray(t) => layout.array_size(t, s.length),
+    // The generation's own rules first: the other rules must win outright.
+    let jdks: &[Jdk] = match jdk {
+        Jdk::Jdk11 => &[Jdk::Jdk11, Jdk::Jdk17],
+        Jdk::Jdk17 => &[Jdk::Jdk17, Jdk::Jdk11],
+        _ => std::slice::from_ref(&jdk),
+    };
+    let mut best: Option<(u64, ObjectLayout, Vec<u32>)> = None;
+    for &j in jdks {
+        for &shape in shapes_for(j, id_size) {
+            let layout = ObjectLayout::new(shape, j, alignment);
+            let sizes = layout.instance_sizes(classes);
+            let hits = matching_pairs(&layout, classes, &sizes, samples);
+            if best.as_ref().is_none_or(|b| hits > b.0) {
+                best = Some((hits, layout, sizes));
             }
-        };
-        let hits = samples
-            .windows(2)
-            .filter(|w| w[1].address.wrapping_sub(w[0].address) == size_of(&w[0]))
-            .count();
-        if hits > best.0 {
-            best = (hits, layout);
         }
     }
-    best.1
+    let Some((matching, mut layout, sizes)) = best else {
+        return ObjectLayout::compressed();
+    };
+    layout.jdk_reason = if layout.jdk == jdk {
+        jdk_reason
+    } else {
+        "the addresses fit the other field layout rules better"
+    };
+    let pairs = pairs(classes, samples).count() as u64;
+    // Addresses overrule the rules only where they are a heap's (most neighbours touch);
+    // a dump with made-up addresses keeps the computed sizes.
+    let trusted = pairs >= 1000 && matching * 10 >= pairs * 8;
+    layout.evidence = AddressEvidence {
+        pairs,
+        matching,
+        corrected: if trusted {
+            corrections(&layout, classes, &sizes, samples)
+        } else {
+            Vec::new()
+        },
+    };
+    layout
+}
+
+/// Address-adjacent pairs whose first object has a computable size (not a class mirror).
+fn pairs<'s>(
+    classes: &'s ClassTable,
+    samples: &'s [LayoutSample],
+) -> impl Iterator<Item = (&'s LayoutSample, &'s LayoutSample)> + 's {
+    samples
+        .windows(2)
+        .filter(move |w| w[0].class != classes.class_class)
+        .map(|w| (&w[0], &w[1]))
+}
+
+/// The shapes a generation's VMs can have, the default first. Before JDK 15 compressed class
+/// pointers need compressed oops; compact headers exist from JDK 24.
+fn shapes_for(jdk: Jdk, id_size: usize) -> &'static [Shape] {
+    if id_size == 4 {
+        &[Shape::Bits32]
+    } else if jdk >= Jdk::Jdk25 {
+        &[
+            Shape::Compressed,
+            Shape::WideRefs,
+            Shape::Compact,
+            Shape::CompactWideRefs,
+            Shape::Uncompressed,
+            Shape::WideClassPointer,
+        ]
+    } else if jdk >= Jdk::Jdk17 {
+        &[
+            Shape::Compressed,
+            Shape::WideRefs,
+            Shape::Uncompressed,
+            Shape::WideClassPointer,
+        ]
+    } else {
+        &[
+            Shape::Compressed,
+            Shape::Uncompressed,
+            Shape::WideClassPointer,
+        ]
+    }
+}
+
+fn sample_size(
+    layout: &ObjectLayout,
+    classes: &ClassTable,
+    sizes: &[u32],
+    s: &LayoutSample,
+) -> u64 {
+    match classes.get(s.class).kind {
+        ClassKind::Instance => sizes[s.class as usize] as u64,
+        ClassKind::ObjectArray => layout.array_size(BasicType::Object, s.length),
+        ClassKind::PrimitiveArray(t) => layout.array_size(t, s.length),
+    }
+}
+
+fn matching_pairs(
+    layout: &ObjectLayout,
+    classes: &ClassTable,
+    sizes: &[u32],
+    samples: &[LayoutSample],
+) -> u64 {
+    pairs(classes, samples)
+        .filter(|(a, b)| {
+            b.address.wrapping_sub(a.address) == sample_size(layout, classes, sizes, a)
+        })
+        .count() as u64
+}
+
+/// Instance classes whose sampled neighbours never sit at the computed size but repeatedly
+/// at one smaller or larger gap: the VM laid them out differently (an injected field or
+/// padding this version has and the tables do not know). A gap below the computed size is
+/// proof on its own (an object cannot overlap the next); a larger one must repeat.
+fn corrections(
+    layout: &ObjectLayout,
+    classes: &ClassTable,
+    sizes: &[u32],
+    samples: &[LayoutSample],
+) -> Vec<(ClassIndex, u32, u32)> {
+    // Per class: pairs at the computed size, smallest gap and how often it occurs.
+    let mut seen: Vec<(u32, u64, u32)> = vec![(0, u64::MAX, 0); classes.len()];
+    for (a, b) in pairs(classes, samples) {
+        let c = a.class as usize;
+        if classes.classes[c].kind != ClassKind::Instance {
+            continue;
+        }
+        let gap = b.address.wrapping_sub(a.address);
+        let entry = &mut seen[c];
+        if gap == sizes[c] as u64 {
+            entry.0 += 1;
+        } else if gap < entry.1 {
+            *entry = (entry.0, gap, 1);
+        } else if gap == entry.1 {
+            entry.2 += 1;
+        }
+    }
+    let max_size = 1u64 << 20;
+    seen.iter()
+        .enumerate()
+        .filter_map(|(c, &(at_size, min_gap, times))| {
+            let computed = sizes[c] as u64;
+            let plausible = min_gap >= layout.header as u64
+                && min_gap < max_size
+                && min_gap % layout.alignment as u64 == 0;
+            let convincing = (min_gap < computed && times >= 2) || times >= 3;
+            (at_size == 0 && plausible && convincing).then_some((
+                c as ClassIndex,
+                computed as u32,
+                min_gap as u32,
+            ))
+        })
+        .collect()
 }
 
 fn detect_alignment(samples: &[LayoutSample]) -> u32 {
@@ -341,7 +442,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let l = ObjectLayout::COMPRESSED;
+        let l = ObjectLayout::compressed();
         assert_eq!(l.instance_size(&table, 0), 16);
         assert_eq!(l.instance_size(&table, 1), 24);
         assert_eq!(l.instance_size(&table, 2), 24);
@@ -350,7 +451,7 @@ mod tests {
         assert_eq!(l.array_size(Int, 3), 32);
         assert_eq!(l.array_size(Object, 5), 40);
         assert_eq!(l.array_size(Byte, 9), 32);
-        let u = ObjectLayout::UNCOMPRESSED;
+        let u = ObjectLayout::new(Shape::Uncompressed, Jdk::Jdk17, 8);
         assert_eq!(u.instance_size(&table, 3), 32);
         assert_eq!(u.array_size(Object, 1), 32);
     }

@@ -5,6 +5,7 @@
 mod build;
 mod census;
 pub mod classes;
+mod fields;
 pub mod idmap;
 pub mod layout;
 mod objects;
@@ -12,6 +13,7 @@ pub mod packed;
 mod reader;
 mod scan;
 pub mod threads;
+pub mod vm;
 
 use std::path::Path;
 
@@ -25,6 +27,7 @@ use idmap::IdMap;
 pub use layout::ObjectLayout;
 pub use objects::{FieldValue, ObjectView};
 use packed::U40Vec;
+pub use scan::{DumpList, DumpPart};
 pub use threads::{FrameInfo, ThreadInfo};
 
 /// Dense number of an object: its rank by address among all objects of the dump.
@@ -61,6 +64,7 @@ pub struct HeapIndex {
     threads: Vec<ThreadInfo>,
     utf8: FxHashMap<u64, (u64, u32)>,
     warnings: Vec<String>,
+    dumps: DumpList,
 }
 
 impl HeapIndex {
@@ -189,6 +193,11 @@ impl HeapIndex {
     /// Problems met while reading that did not stop it.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The heap dumps of the file and the one indexed.
+    pub fn dumps(&self) -> &DumpList {
+        &self.dumps
     }
 
     /// A UTF8 record's text.

@@ -182,15 +182,15 @@ impl ReadProblems {
     }
 }
 
-/// The first objects in file order (class objects left out), sorted by address. HotSpot
-/// writes each heap region in address order, so neighbours here are mostly neighbours in
-/// memory, which is what layout detection needs.
+/// The first objects in file order, sorted by address. HotSpot writes each heap region in
+/// address order, so neighbours here are mostly neighbours in memory, which is what layout
+/// detection needs. Class objects (mirrors) are kept: their size is not known, but they
+/// end the gap after the object before them.
 pub(super) fn layout_sample(
-    class_class: ClassIndex,
+    _class_class: ClassIndex,
     objects: impl Iterator<Item = ObjectRecord>,
 ) -> Vec<LayoutSample> {
     let mut sample: Vec<LayoutSample> = objects
-        .filter(|o| o.class != class_class)
         .take(LAYOUT_SAMPLE)
         .map(|o| LayoutSample {
             address: o.id,
@@ -204,9 +204,9 @@ pub(super) fn layout_sample(
 
 /// Sets each class's instance size from the layout.
 pub(super) fn apply_layout(classes: &mut ClassTable, layout: &ObjectLayout) {
-    for c in 0..classes.classes.len() {
-        let size = layout.instance_size(classes, c as ClassIndex);
-        classes.classes[c].instance_size = size;
+    let sizes = layout.instance_sizes(classes);
+    for (class, size) in classes.classes.iter_mut().zip(sizes) {
+        class.instance_size = size;
     }
 }
 

@@ -34,6 +34,67 @@ struct Segment {
     cut: bool,
 }
 
+/// One heap dump of a file that may hold several (the old hprof agent appends one per
+/// request): its HEAP DUMP record, or its segments up to a HEAP DUMP END.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpPart {
+    /// 1-based, in file order.
+    pub number: usize,
+    /// Microseconds after the file header's timestamp (the first record's time field).
+    pub time_us: u32,
+    /// File offset of its first heap-dump record.
+    pub offset: u64,
+    /// Object sub-records (instances, arrays, class dumps).
+    pub objects: usize,
+}
+
+/// The heap dumps of a file and the one read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DumpList {
+    pub parts: Vec<DumpPart>,
+    /// Index in `parts` of the dump read.
+    pub selected: usize,
+}
+
+impl DumpList {
+    /// The dump read, if the file has any.
+    pub fn current(&self) -> Option<&DumpPart> {
+        self.parts.get(self.selected)
+    }
+
+    /// The warning a file with several dumps gets: which one is read and how to pick another.
+    pub fn warning(&self) -> Option<String> {
+        if self.parts.len() < 2 {
+            return None;
+        }
+        let list: Vec<String> = self
+            .parts
+            .iter()
+            .map(|p| {
+                format!(
+                    "#{} at +{:.3} s ({} objects)",
+                    p.number,
+                    p.time_us as f64 / 1e6,
+                    p.objects
+                )
+            })
+            .collect();
+        let current = self.current()?;
+        Some(format!(
+            "this file holds {} heap dumps (the hprof agent appends one per request): {}; \
+             analysing #{}{}, not a merge of them; open another with --dump N",
+            self.parts.len(),
+            list.join(", "),
+            current.number,
+            if self.selected + 1 == self.parts.len() {
+                " (the last)"
+            } else {
+                ""
+            }
+        ))
+    }
+}
+
 /// Consecutive runs handed to one worker, and the object numbers (file order) they fill.
 pub(super) struct Chunk {
     pub runs: Vec<Run>,
@@ -58,21 +119,28 @@ pub(super) struct Scan<'a> {
     pub ids: Vec<u64>,
     pub unknown_tags: FxHashMap<u8, u32>,
     pub warnings: Vec<String>,
+    /// Every heap dump of the file; only the selected one is read.
+    pub dumps: DumpList,
 }
 
 /// Scans every record once; `collect_ids` keeps every object's identifier. `release` drops
 /// the pages of a surveyed chunk: the next pass reads them again, and resident file pages
 /// count against the process's memory.
+/// `dump` picks one of several heap dumps (1-based; `None`: the last).
 pub(super) fn scan_records<'a>(
     data: &'a [u8],
     start: usize,
     id_size: usize,
     collect_ids: bool,
+    dump: Option<usize>,
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Scan<'a>, HprofError> {
     let mut s = Scan::default();
     let mut segments: Vec<Segment> = Vec::new();
+    // The dump each segment belongs to; a segment list is open until its HEAP DUMP END.
+    let mut dump_of_segment: Vec<usize> = Vec::new();
+    let mut segments_open = false;
     let mut runs: Vec<Run> = Vec::new();
     // Reading a record header maps a whole page-cache folio (up to 2 MB on ext4 or xfs):
     // over 1 MB segments the walk alone would map the whole file.
@@ -151,6 +219,18 @@ pub(super) fn scan_records<'a>(
             } => {
                 let body_start = body_offset as usize;
                 let segment = segments.len() as u32;
+                let tag = data.get(offset).copied().unwrap_or(0);
+                if s.dumps.parts.is_empty() || tag == crate::hprof::records::tag::HEAP_DUMP || !segments_open {
+                    let time = data.get(offset + 1..offset + 5).unwrap_or(&[0; 4]);
+                    s.dumps.parts.push(DumpPart {
+                        number: s.dumps.parts.len() + 1,
+                        time_us: u32::from_be_bytes([time[0], time[1], time[2], time[3]]),
+                        offset: offset as u64,
+                        objects: 0,
+                    });
+                }
+                segments_open = tag == crate::hprof::records::tag::HEAP_DUMP_SEGMENT;
+                dump_of_segment.push(s.dumps.parts.len() - 1);
                 let cut = cut_runs(body, body_start, segment, id_size, CHUNK_BYTES, &mut runs, progress);
                 segments.push(Segment {
                     body_start,
@@ -177,16 +257,33 @@ pub(super) fn scan_records<'a>(
             | Record::HeapSummary { .. }
             | Record::AllocSites { .. }
             | Record::CpuSamples { .. }
-            | Record::ControlSettings { .. }
-            | Record::HeapDumpEnd => {}
+            | Record::ControlSettings { .. } => {}
+            Record::HeapDumpEnd => segments_open = false,
         }
     }
+    s.dumps.selected = match dump {
+        None => s.dumps.parts.len().saturating_sub(1),
+        Some(n) if (1..=s.dumps.parts.len()).contains(&n) => n - 1,
+        Some(n) => {
+            return Err(HprofError::NoSuchDump {
+                requested: n,
+                available: s.dumps.parts.len(),
+            })
+        }
+    };
     let heap_bytes: usize = runs.iter().map(|r| r.end - r.start).sum();
     progress.add((data.len() - heap_bytes) as u64);
-    let chunks = group(runs);
+    let chunks = group(runs, &dump_of_segment);
     let survey_of = |chunk: &Chunk| survey_chunk(data, id_size, chunk, collect_ids);
     survey(
-        &mut s, data, &segments, chunks, &survey_of, progress, release,
+        &mut s,
+        data,
+        &segments,
+        &dump_of_segment,
+        chunks,
+        &survey_of,
+        progress,
+        release,
     )?;
     Ok(s)
 }
@@ -232,8 +329,14 @@ fn cut_runs(
     true
 }
 
-/// Groups consecutive runs into chunks of about `CHUNK_BYTES`.
-fn group(runs: Vec<Run>) -> Vec<Chunk> {
+/// Groups consecutive runs of one dump into chunks of about `CHUNK_BYTES`.
+fn group(runs: Vec<Run>, dump_of_segment: &[usize]) -> Vec<Chunk> {
+    let dump_of = |r: &Run| {
+        dump_of_segment
+            .get(r.segment as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     let mut chunks = Vec::new();
     let mut current = Chunk {
         runs: Vec::new(),
@@ -242,6 +345,21 @@ fn group(runs: Vec<Run>) -> Vec<Chunk> {
     };
     let mut bytes = 0;
     for r in runs {
+        if current
+            .runs
+            .last()
+            .is_some_and(|last| dump_of(last) != dump_of(&r))
+        {
+            chunks.push(std::mem::replace(
+                &mut current,
+                Chunk {
+                    runs: Vec::new(),
+                    first_object: 0,
+                    objects: 0,
+                },
+            ));
+            bytes = 0;
+        }
         current.runs.push(r);
         bytes += r.end - r.start;
         if bytes >= CHUNK_BYTES {
@@ -341,10 +459,12 @@ fn concat_parallel(parts: Vec<Vec<u64>>) -> Vec<u64> {
 /// Surveys the chunks in parallel, then merges what they found in file order. The first bad
 /// sub-record ends the scan: with an error, or with a warning when the file ends inside its
 /// heap-dump record (a truncated dump keeps everything before it).
+#[allow(clippy::too_many_arguments)]
 fn survey<'a>(
     s: &mut Scan<'a>,
     data: &'a [u8],
     segments: &[Segment],
+    dump_of_segment: &[usize],
     mut chunks: Vec<Chunk>,
     survey_of: &(dyn Fn(&Chunk) -> ChunkSurvey<'a> + Sync),
     progress: &Progress,
@@ -377,7 +497,22 @@ fn survey<'a>(
     }
     let mut kept = chunks.len();
     let mut id_parts: Vec<Vec<u64>> = Vec::with_capacity(chunks.len());
+    let mut other_dump = vec![false; chunks.len()];
     for (ci, (chunk, found)) in chunks.iter_mut().zip(surveys).enumerate() {
+        let dump = chunk
+            .runs
+            .first()
+            .and_then(|r| dump_of_segment.get(r.segment as usize))
+            .copied()
+            .unwrap_or(0);
+        if let Some(part) = s.dumps.parts.get_mut(dump) {
+            part.objects += found.objects;
+        }
+        if dump != s.dumps.selected {
+            // Another dump of the file: counted for the list, not read.
+            other_dump[ci] = true;
+            continue;
+        }
         chunk.first_object = s.objects;
         chunk.objects = found.objects;
         s.objects += found.objects;
@@ -412,6 +547,8 @@ fn survey<'a>(
         }
     }
     chunks.truncate(kept);
+    let mut keep = other_dump.iter().map(|&other| !other);
+    chunks.retain(|_| keep.next().unwrap_or(true));
     s.chunks = chunks;
     s.ids = concat_parallel(id_parts);
     progress.set(data.len() as u64);
@@ -486,7 +623,7 @@ mod tests {
                 segment: i as u32,
             })
             .collect();
-        let chunks = group(runs);
+        let chunks = group(runs, &[0; 10]);
         assert_eq!(
             chunks.iter().map(|c| c.runs.len()).collect::<Vec<_>>(),
             [3, 3, 3, 1]

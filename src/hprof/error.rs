@@ -40,6 +40,19 @@ pub enum HprofError {
     Gzip { offset: u64, message: String },
     #[error("the dump is {bytes} bytes: heapsight indexes dumps below 1 TiB (byte 1099511627776)")]
     TooLarge { bytes: u64 },
+    #[error(
+        "not enough space to unpack {path}: it needs {needed_desc} in {dir} (the temporary \
+         directory; set TMPDIR to use another), which has {available} bytes free"
+    )]
+    NoSpace {
+        path: String,
+        /// "68157440 bytes", "at least 68157440 bytes".
+        needed_desc: String,
+        dir: String,
+        available: u64,
+    },
+    #[error("there is no heap dump number {requested} in this file: it holds {available}")]
+    NoSuchDump { requested: usize, available: usize },
     #[error("cancelled")]
     Cancelled,
 }

@@ -1,4 +1,6 @@
-//! The dump's bytes: the file mapped read-only, or, for gzip, a decompressed temporary copy.
+//! The dump's bytes: the file mapped read-only, or, for gzip, a decompressed copy in an
+//! unlinked temporary file (in `TMPDIR`): it has no name from the start, so nothing is left
+//! behind whatever ends the process (a panic, Ctrl+C, a kill).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -28,8 +30,10 @@ pub struct DumpSource {
     map: Option<Mmap>,
     path: PathBuf,
     compression: Compression,
-    // Keeps a decompressed copy alive (and deletes it on drop).
-    _decompressed: Option<tempfile::NamedTempFile>,
+    // The unlinked decompressed copy; its space is freed when the file and the map close.
+    _decompressed: Option<File>,
+    /// Which of several heap dumps in the file to read (1-based; `None`: the last).
+    dump: Option<usize>,
 }
 
 impl DumpSource {
@@ -58,6 +62,7 @@ impl DumpSource {
             path: path.to_path_buf(),
             compression: Compression::None,
             _decompressed: None,
+            dump: None,
         })
     }
 
@@ -75,11 +80,23 @@ impl DumpSource {
             progress,
         };
         let mut decoder = MultiGzDecoder::new(counting);
-        let mut temp = tempfile::Builder::new()
-            .prefix("heapsight-")
-            .suffix(".hprof")
-            .tempfile()
-            .map_err(io_err)?;
+        let dir = std::env::temp_dir();
+        let lower_bound = unpacked_size_lower_bound(path, compressed_bytes);
+        let no_space = |needed_desc: String| HprofError::NoSpace {
+            path: path.display().to_string(),
+            needed_desc,
+            dir: dir.display().to_string(),
+            available: fs4::available_space(&dir).unwrap_or(0),
+        };
+        if let Ok(available) = fs4::available_space(&dir) {
+            if available < lower_bound {
+                return Err(no_space(format!("at least {lower_bound} bytes")));
+            }
+        }
+        let mut temp = tempfile::tempfile_in(&dir).map_err(|source| HprofError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let mut buf = vec![0u8; 1 << 20];
         let mut written: u64 = 0;
         loop {
@@ -97,15 +114,21 @@ impl DumpSource {
                     })
                 }
             };
-            temp.write_all(&buf[..n]).map_err(io_err)?;
+            if let Err(e) = temp.write_all(&buf[..n]) {
+                if e.kind() == io::ErrorKind::StorageFull {
+                    let at_least = lower_bound.max(written + n as u64);
+                    return Err(no_space(format!("more than {at_least} bytes")));
+                }
+                return Err(io_err(e));
+            }
             written += n as u64;
         }
         temp.flush().map_err(io_err)?;
         let map = if written == 0 {
             None
         } else {
-            // SAFETY: our own temporary file, mapped read-only and kept until drop.
-            Some(unsafe { Mmap::map(temp.as_file()) }.map_err(io_err)?)
+            // SAFETY: our own unlinked temporary file, mapped read-only and kept until drop.
+            Some(unsafe { Mmap::map(&temp) }.map_err(io_err)?)
         };
         Ok(DumpSource {
             map,
@@ -115,7 +138,17 @@ impl DumpSource {
                 block_size,
             },
             _decompressed: Some(temp),
+            dump: None,
         })
+    }
+
+    /// Reads heap dump number `n` (1-based) of a file holding several; `None`: the last.
+    pub fn select_dump(&mut self, n: Option<usize>) {
+        self.dump = n;
+    }
+
+    pub fn selected_dump(&self) -> Option<usize> {
+        self.dump
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -145,6 +178,27 @@ impl DumpSource {
             map.unchecked_advise_range(UncheckedAdvice::DontNeed, aligned, end - aligned)
         };
     }
+}
+
+/// The unpacked size as far as the file tells without unpacking: the last member's ISIZE
+/// (the size modulo 4 GiB), lifted to at least half the compressed size. A lower bound: a
+/// member may pass 4 GiB, and jcmd's chunked files have many members.
+fn unpacked_size_lower_bound(path: &Path, compressed_bytes: u64) -> u64 {
+    let isize = (|| {
+        use std::io::{Seek, SeekFrom};
+        let mut f = File::open(path).ok()?;
+        f.seek(SeekFrom::End(-4)).ok()?;
+        let mut tail = [0u8; 4];
+        f.read_exact(&mut tail).ok()?;
+        Some(u32::from_le_bytes(tail) as u64)
+    })();
+    let Some(mut bytes) = isize else {
+        return compressed_bytes / 2;
+    };
+    while bytes < compressed_bytes / 2 {
+        bytes += 1 << 32;
+    }
+    bytes
 }
 
 struct CountingReader<'p, R> {

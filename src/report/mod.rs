@@ -9,8 +9,8 @@ use crate::analysis::advice::{jvm_advice, Advice};
 use crate::analysis::hints::{leak_hints, Hint};
 use crate::analysis::histogram::{histogram, Histogram};
 use crate::analysis::Analysis;
-use crate::format::{bytes, percent, thousands};
-use crate::heap::{Census, ClassTable, HeapIndex, ObjectLayout};
+use crate::format::{bytes, clamp_percent, percent, percent_of, thousands};
+use crate::heap::{Census, ClassTable, DumpList, HeapIndex, ObjectLayout};
 use crate::hprof::{Compression, DumpSource, Header};
 
 mod dominators;
@@ -26,6 +26,13 @@ pub struct Report {
     pub timestamp_ms: u64,
     pub compressed: bool,
     pub layout: String,
+    /// Which VM and object layout the sizes assume, and why.
+    pub vm: VmReport,
+    /// The heap dumps of the file (the hprof agent appends one per request); only `dump` is
+    /// analysed.
+    pub dumps: Vec<DumpEntry>,
+    /// Number (1-based) of the dump analysed; 0 when the file has no heap dump.
+    pub dump: usize,
     pub summary: Summary,
     pub histogram: Vec<HistogramEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,6 +44,75 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advice: Option<Advice>,
     pub warnings: Vec<String>,
+}
+
+/// The VM generation and object layout assumed for shallow sizes, with the evidence.
+#[derive(Debug, Serialize)]
+pub struct VmReport {
+    /// `JDK 9-14`, `JDK 24+`, ...
+    pub jdk: String,
+    /// What in the dump points to that generation.
+    pub reason: String,
+    /// Header and references: `64-bit, compressed oops and class pointers`, `32-bit`, ...
+    pub layout: String,
+    /// `pre-JDK 15 field grouping` or `JDK 15+ field packing`.
+    pub field_rules: String,
+    pub header_bytes: u32,
+    pub reference_bytes: u32,
+    pub alignment_bytes: u32,
+    /// How many address-adjacent sampled objects sit exactly their computed size apart.
+    pub address_check: AddressCheck,
+    /// Classes sized from the addresses because the layout rules contradicted them.
+    pub sized_from_addresses: Vec<CorrectedClass>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DumpEntry {
+    pub number: usize,
+    pub timestamp_ms: u64,
+    pub objects: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AddressCheck {
+    pub pairs: u64,
+    pub matching: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CorrectedClass {
+    pub class: String,
+    pub computed_bytes: u32,
+    pub bytes: u32,
+}
+
+impl VmReport {
+    fn of(layout: &ObjectLayout, classes: &ClassTable) -> VmReport {
+        VmReport {
+            jdk: layout.jdk.name().to_string(),
+            reason: layout.jdk_reason.to_string(),
+            layout: layout.shape.name().to_string(),
+            field_rules: layout.field_rules().to_string(),
+            header_bytes: layout.header,
+            reference_bytes: layout.reference,
+            alignment_bytes: layout.alignment,
+            address_check: AddressCheck {
+                pairs: layout.evidence.pairs,
+                matching: layout.evidence.matching,
+            },
+            sized_from_addresses: layout
+                .evidence
+                .corrected
+                .iter()
+                .filter(|c| (c.0 as usize) < classes.len())
+                .map(|&(c, computed, size)| CorrectedClass {
+                    class: classes.get(c).name.clone(),
+                    computed_bytes: computed,
+                    bytes: size,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -94,6 +170,7 @@ struct DumpFacts<'a> {
     gc_roots: BTreeMap<String, u64>,
     threads: u64,
     warnings: &'a [String],
+    dumps: &'a DumpList,
 }
 
 /// The report of the dump and its histogram, without retention.
@@ -107,6 +184,18 @@ fn histogram_report(facts: DumpFacts<'_>, hist: &Histogram, options: ReportOptio
         timestamp_ms: facts.header.timestamp_ms,
         compressed: !matches!(facts.source.compression(), Compression::None),
         layout: facts.layout.describe(),
+        vm: VmReport::of(facts.layout, classes),
+        dumps: facts
+            .dumps
+            .parts
+            .iter()
+            .map(|p| DumpEntry {
+                number: p.number,
+                timestamp_ms: facts.header.timestamp_ms + p.time_us as u64 / 1000,
+                objects: p.objects as u64,
+            })
+            .collect(),
+        dump: facts.dumps.current().map_or(0, |p| p.number),
         summary: Summary {
             objects: facts.objects,
             classes: classes
@@ -161,6 +250,7 @@ pub fn census_report(census: &Census, options: ReportOptions) -> Report {
         gc_roots,
         threads: census.thread_count() as u64,
         warnings: census.warnings(),
+        dumps: census.dumps(),
     };
     histogram_report(
         facts,
@@ -196,6 +286,7 @@ pub fn build_report(
         gc_roots,
         threads: index.threads().len() as u64,
         warnings: index.warnings(),
+        dumps: index.dumps(),
     };
     let mut report = histogram_report(facts, hist, options);
     let Some(a) = analysis else {
@@ -225,7 +316,11 @@ pub fn build_report(
             })
             .collect(),
     );
-    let hints = leak_hints(a);
+    let mut hints = leak_hints(a);
+    // A share of the live heap never exceeds it, whatever the dump (a truncated one included).
+    for h in &mut hints {
+        h.percent_of_heap = clamp_percent(h.percent_of_heap);
+    }
     report.advice = Some(jvm_advice(a, &hints));
     report.hints = Some(hints);
     report
@@ -244,6 +339,23 @@ pub fn render_text(r: &Report) -> String {
         if r.compressed { ", gzip" } else { "" },
         r.layout
     );
+    let v = &r.vm;
+    let _ = writeln!(
+        out,
+        "  VM: {} ({}), {}; {} of {} address-adjacent objects sit exactly their computed size apart",
+        v.jdk,
+        v.reason,
+        v.field_rules,
+        thousands(v.address_check.matching),
+        thousands(v.address_check.pairs)
+    );
+    for c in &v.sized_from_addresses {
+        let _ = writeln!(
+            out,
+            "  {} sized {} B from the addresses (layout rules say {} B)",
+            c.class, c.bytes, c.computed_bytes
+        );
+    }
     let _ = writeln!(
         out,
         "  {} objects, {} classes, {} shallow, {} threads",
@@ -267,7 +379,7 @@ pub fn render_text(r: &Report) -> String {
             out,
             "  reachable {} ({}); unreachable garbage not yet collected: {} objects, {}",
             bytes(reach),
-            percent(reach, s.shallow_bytes),
+            percent_of(reach, s.shallow_bytes, "the dump"),
             thousands(un_o),
             bytes(un_b)
         );
@@ -307,7 +419,7 @@ pub fn render_text(r: &Report) -> String {
         );
     }
     if let Some(doms) = &r.dominators {
-        out.push_str("\nbiggest objects (dominator tree, top level):\n");
+        out.push_str("\nbiggest objects (dominator tree, top level; % of the reachable heap):\n");
         for d in doms.iter().take(20) {
             let _ = writeln!(
                 out,
@@ -354,7 +466,7 @@ fn render_hints(out: &mut String, hints: &[Hint]) {
             i + 1,
             h.title,
             bytes(h.retained_bytes),
-            h.percent_of_heap
+            clamp_percent(h.percent_of_heap)
         );
         for line in h.explanation.lines() {
             let _ = writeln!(out, "   {line}");

@@ -1081,10 +1081,10 @@ impl LayoutSpec {
 }
 
 /// Bytes HotSpot injects into JDK classes that the builder may declare (the dump does not show
-/// them; a reader must add them).
-fn injected_bytes(class: &str) -> u64 {
-    match class {
-        "java.lang.String" => 1,
+/// them; a reader must add them): JDK 17+ `String.flags`, so with compact strings only.
+fn injected_bytes(class: &str, style: StringStyle) -> u64 {
+    match (class, style) {
+        ("java.lang.String", StringStyle::Compact) => 1,
         _ => 0,
     }
 }
@@ -1452,6 +1452,11 @@ impl HeapBuilder {
         self
     }
 
+    /// The next object gets this address; later ones follow as the addressing says.
+    pub fn place_next_at(&mut self, address: u64) {
+        self.next_addr = address;
+    }
+
     pub fn set_addressing(&mut self, a: Addressing) {
         self.addressing = a;
         self.next_addr = match a {
@@ -1776,7 +1781,7 @@ impl HeapBuilder {
                 .iter()
                 .map(|(_, t)| t.heap_size(layout))
                 .sum::<u64>();
-            size += injected_bytes(&def.name);
+            size += injected_bytes(&def.name, self.string_style);
             c = def.super_id;
             steps += 1;
         }

