@@ -24,6 +24,8 @@ pub struct Report {
     pub format: String,
     pub id_size: usize,
     pub timestamp_ms: u64,
+    /// `timestamp_ms` as a date: `2026-11-30 05:12 UTC`.
+    pub dump_taken: String,
     pub compressed: bool,
     pub layout: String,
     pub summary: Summary,
@@ -105,6 +107,7 @@ fn histogram_report(facts: DumpFacts<'_>, hist: &Histogram, options: ReportOptio
         format: facts.header.version.as_str().to_string(),
         id_size: facts.header.id_size,
         timestamp_ms: facts.header.timestamp_ms,
+        dump_taken: crate::analysis::hints::present::date_time(facts.header.timestamp_ms),
         compressed: !matches!(facts.source.compression(), Compression::None),
         layout: facts.layout.describe(),
         summary: Summary {
@@ -235,7 +238,7 @@ pub fn build_report(
 pub fn render_text(r: &Report) -> String {
     let mut out = String::new();
     let s = &r.summary;
-    let _ = writeln!(out, "{}", r.file);
+    let _ = writeln!(out, "{} (dump taken {})", r.file, r.dump_taken);
     let _ = writeln!(
         out,
         "  {}, {}-byte identifiers{}; {}",
@@ -265,7 +268,7 @@ pub fn render_text(r: &Report) -> String {
     ) {
         let _ = writeln!(
             out,
-            "  reachable {} ({}); unreachable garbage not yet collected: {} objects, {}",
+            "  reachable {} ({} of the dump's bytes); unreachable garbage not yet collected: {} objects, {}",
             bytes(reach),
             percent(reach, s.shallow_bytes),
             thousands(un_o),
@@ -307,7 +310,9 @@ pub fn render_text(r: &Report) -> String {
         );
     }
     if let Some(doms) = &r.dominators {
-        out.push_str("\nbiggest objects (dominator tree, top level):\n");
+        out.push_str(
+            "\nbiggest objects (dominator tree, top level; retained bytes, share of the live heap):\n",
+        );
         for d in doms.iter().take(20) {
             let _ = writeln!(
                 out,
@@ -348,18 +353,20 @@ fn render_hints(out: &mut String, hints: &[Hint]) {
             .ok()
             .and_then(|v| v.as_str().map(str::to_uppercase))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "\n{}. [{sev}] {} ({}, {:.1}% of the live heap)",
-            i + 1,
-            h.title,
-            bytes(h.retained_bytes),
-            h.percent_of_heap
-        );
+        let _ = writeln!(out, "\n{}. [{sev}] {}", i + 1, h.title);
+        let _ = writeln!(out, "   At stake: {}", h.summary);
         for line in h.explanation.lines() {
             let _ = writeln!(out, "   {line}");
         }
         let _ = writeln!(out, "   Fix: {}", h.fix);
+        if !h.facts.is_empty() {
+            let facts: Vec<String> = h
+                .facts
+                .iter()
+                .map(|f| format!("{}: {}", f.label, f.value))
+                .collect();
+            let _ = writeln!(out, "   Numbers: {}", facts.join("; "));
+        }
         for e in h.evidence.iter().take(8) {
             let _ = writeln!(
                 out,

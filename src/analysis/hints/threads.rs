@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{evidence, hint, simple_name, Category, Hint, Severity};
+use super::{evidence, hint, simple_name, Category, Certainty, Hint, Stake};
 use crate::analysis::java;
 use crate::analysis::Analysis;
 use crate::heap::ObjectId;
@@ -40,10 +40,11 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             "many_threads",
             Category::Threads,
             if members.len() >= 200 {
-                Severity::Medium
+                Certainty::Likely
             } else {
-                Severity::Low
+                Certainty::Possible
             },
+            Stake::Retained,
             format!(
                 "{} threads named \"{pattern}\" ({} threads in all)",
                 members.len(),
@@ -100,10 +101,11 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             "app_threads",
             Category::Threads,
             if stopped {
-                Severity::High
+                Certainty::Certain
             } else {
-                Severity::Low
+                Certainty::Possible
             },
+            Stake::Retained,
             format!(
                 "{} thread(s) started by {}{} are alive",
                 threads.len(),
