@@ -202,3 +202,47 @@ fn bundled_sample_has_two_leak_hints() {
     assert!(leaks.contains(&"clients_not_closed"), "{leaks:?}");
     check_nothing_counted_twice(&a, &hints);
 }
+
+/// On a truncated dump (here the sample cut at 90%: its GC roots, written last, are lost)
+/// every hint says that reachability is partial, and none calls objects garbage.
+#[test]
+fn truncated_dump_says_reachability_is_partial() {
+    use heapsight::analysis::hints::{leak_hints, Category};
+    use heapsight::analysis::{Analysis, AnalysisOptions};
+    use heapsight::heap::HeapIndex;
+    use heapsight::progress::Progress;
+    use std::io::Read;
+    use std::sync::Arc;
+
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(heapsight::ui::SAMPLE_DUMP)
+        .read_to_end(&mut raw)
+        .expect("sample decompresses");
+    raw.truncate(raw.len() * 9 / 10);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.hprof");
+    std::fs::write(&path, &raw).unwrap();
+    let progress = Progress::new();
+    let index = HeapIndex::open(&path, &progress).expect("a truncated dump still opens");
+    assert!(index
+        .warnings()
+        .iter()
+        .any(|w| w.contains("the dump is truncated")));
+    let a = Analysis::run(Arc::new(index), AnalysisOptions::default(), &progress).unwrap();
+    let hints = leak_hints(&a);
+    assert!(!hints.is_empty());
+    for h in &hints {
+        println!("[{:?}] {} | {}", h.severity, h.title, h.summary);
+        assert!(h.partial_reachability, "{h:#?}");
+        assert!(h.explanation.contains("Reachability is partial"), "{h:#?}");
+        let text = format!("{} {} {}", h.title, h.explanation, h.fix);
+        for claim in ["not a leak", "garbage not yet collected", "Nothing to fix"] {
+            assert!(!text.contains(claim), "{claim:?} in {text}");
+        }
+    }
+    let g = hints
+        .iter()
+        .find(|h| h.category == Category::Garbage)
+        .expect("the unread part is reported");
+    assert!(g.title.contains("incomplete"), "{}", g.title);
+}

@@ -446,11 +446,12 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             Stake::Retained,
             if stopped_reachable.is_empty() {
                 format!(
-                    "{} {} loaders define {} classes of the same names (class loader leak \
-                     after redeploy?)",
+                    "{} {} loaders define {} class {} in common (class loader leak after \
+                     redeploy?)",
                     members.len(),
                     simple_name(&lname),
-                    thousands(dup.len() as u64)
+                    thousands(dup.len() as u64),
+                    if dup.len() == 1 { "name" } else { "names" }
                 )
             } else {
                 format!(

@@ -247,9 +247,13 @@ fn finish(a: &Analysis, hints: Vec<Hint>) -> Vec<Hint> {
         };
         h.percent_of_heap = percent_of(h.retained_bytes, base);
         h.percent_base_bytes = base;
-        h.percent_base = format!("{base_words} ({})", bytes(base));
+        h.percent_base = if a.dominators.reachable_bytes == 0 && h.stake != Stake::Unreachable {
+            format!("{base_words} (nothing reachable was read)")
+        } else {
+            format!("{base_words} ({})", bytes(base))
+        };
         h.summary = format!(
-            "{} {}, {}% of {}",
+            "{} {}, {:.1}% of {}",
             bytes(h.retained_bytes),
             h.stake.words(),
             h.percent_of_heap,

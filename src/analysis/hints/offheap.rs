@@ -273,7 +273,8 @@ fn javacpp(a: &Analysis, out: &mut Vec<Hint>) {
         },
         Stake::EstimatedNative,
         format!(
-            "{} javacpp Pointers ({} own native memory the heap dump cannot size)",
+            "{} javacpp Pointers, {} of them owning native memory (the javacpp limits count \
+             it against the whole process)",
             thousands(pointers.len() as u64),
             thousands(owning.len() as u64)
         ),

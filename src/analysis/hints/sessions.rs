@@ -321,7 +321,10 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
                 ),
                 _ => (
                     Certainty::Likely,
-                    format!("{} live sessions", thousands(counts.reachable)),
+                    format!(
+                        "many live sessions, each keeping its attributes until it times out \
+                         ({timeout_text})"
+                    ),
                     format!(
                         "Shorten the session timeout ({timeout_text} now), avoid creating \
                          sessions for stateless or bot traffic (request.getSession(false)), \

@@ -10,6 +10,8 @@ use crate::heap::ObjectId;
 
 /// A pool of this many threads (same name pattern) is worth a hint.
 pub const MANY_THREADS: usize = 32;
+/// A thread's stack reservation by default on 64-bit Linux (-Xss1m).
+pub const DEFAULT_STACK_BYTES: u64 = 1 << 20;
 
 pub fn many(count: usize) -> bool {
     count >= MANY_THREADS
@@ -44,14 +46,18 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             } else {
                 Certainty::Possible
             },
-            Stake::Retained,
+            Stake::EstimatedNative,
             format!(
                 "{} threads named \"{pattern}\" ({} threads in all)",
                 members.len(),
                 total
             ),
         );
-        h.retained_bytes = retained;
+        // At stake: their native stacks (the heap they keep is the thread-local hint's).
+        h.retained_bytes = members.len() as u64 * DEFAULT_STACK_BYTES;
+        h.numbers.insert("retained_bytes".into(), retained);
+        h.numbers
+            .insert("estimated_native_bytes".into(), h.retained_bytes);
         h.numbers.insert("threads".into(), members.len() as u64);
         h.numbers.insert("total_threads".into(), total as u64);
         for &(o, name) in members.iter().take(5) {
