@@ -246,3 +246,39 @@ fn truncated_dump_says_reachability_is_partial() {
         .expect("the unread part is reported");
     assert!(g.title.contains("incomplete"), "{}", g.title);
 }
+
+/// A plain leak below a web application's class loader (a static list of the running web
+/// app, no seed pattern): the suspect is the static field, found by descending through the
+/// loader, its class list and the class; not the loader or its list.
+#[test]
+fn suspect_below_a_web_app_loader_names_the_static_field() {
+    let args = ["webapp=", "cache=5000", "oss=50"];
+    let Some(s) = run("MixedIncidents", NO_GC_768M, &args, true) else {
+        return;
+    };
+    table(&s);
+    check_all(&s);
+    let suspects: Vec<&Value> = s
+        .hints()
+        .iter()
+        .filter(|h| h["rule"] == "leak_suspect")
+        .collect();
+    assert_eq!(suspects.len(), 1, "{:#}", s.report["hints"]);
+    let h = suspects[0];
+    assert!(title(h).contains("static ShopCache.ORDERS"), "{h:#}");
+    assert_eq!(num(h, "accumulated_objects"), 5000);
+    let owner = evidence(h, "owner");
+    assert_eq!(
+        owner[0]["label"],
+        "static field com.example.shop.ShopCache.ORDERS",
+        "{}",
+        labels(h)
+    );
+    assert!(h["fix"]
+        .as_str()
+        .unwrap()
+        .contains("com.example.shop.ShopCache.ORDERS"));
+    // Its bytes are not the class-loader leak's: the running web app holds them.
+    check_clients(&s, 50);
+    check_webapp(&s);
+}

@@ -252,6 +252,14 @@ pub fn check_no_loader_list_blamed(s: &Scenario) {
                 .contains("Find who adds to Object[]"),
             "{h:#}"
         );
+        if h["rule"] == "leak_suspect" {
+            let t = h["title"].as_str().unwrap();
+            assert!(
+                !t.contains("ClassLoader"),
+                "{}: a loader blamed: {t}",
+                s.label
+            );
+        }
     }
 }
 

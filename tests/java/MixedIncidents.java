@@ -31,7 +31,10 @@ import org.apache.catalina.session.StandardSession;
  *       {@code elasticsearch[_client_][generic][T#n]} threads, each with a Netty
  *       InternalThreadLocalMap holding B bytes (incident 003);
  *   <li>{@code inflaters=N}: N Inflaters used and kept without end(), N more dropped without
- *       end() (incident 004).
+ *       end() (incident 004);
+ *   <li>{@code cache=N}: the running web application (needs {@code webapp=DIR}) caches N orders
+ *       of 4 KB in its static list {@code ShopCache.ORDERS}: a plain leak below the web app's
+ *       class loader, no seed pattern.
  * </ul>
  *
  * <p>Runs on JDK 11 and later. Run with a young generation large enough that no collection
@@ -58,10 +61,17 @@ public class MixedIncidents {
         int es = intArg(args, "es", 0);
         int netty = intArg(args, "netty", 64 * 1024);
         int inflaters = intArg(args, "inflaters", 0);
+        int cache = intArg(args, "cache", 0);
         String webapp = stringArg(args, "webapp");
 
         if (webapp != null) {
             redeploy(webapp);
+            if (cache > 0) {
+                currentWebapp
+                        .loadClass("com.example.shop.ShopCache")
+                        .getMethod("fill", int.class, int.class)
+                        .invoke(null, cache, 4096);
+            }
         }
         if (live + expired > 0) {
             sessions(live, expired, attr);

@@ -181,6 +181,10 @@ fn class_groups(a: &Analysis, threshold: u64, reachable: u64, covered: &[ObjectI
             let c = classes.get(r.class);
             matches!(c.kind, ClassKind::Instance)
                 && !matches!(c.name.as_str(), "java.lang.String" | "java.lang.Class")
+                // Loaders hold every class of an application: containers, not suspects.
+                && !classes
+                    .chain(r.class)
+                    .any(|k| classes.get(k).name == "java.lang.ClassLoader")
         })
         .map(|r| (r.class, a.retained_by_class[r.class as usize]))
         .filter(|&(_, retained)| retained >= threshold)
