@@ -61,7 +61,7 @@ pub fn run(name: &str, flags: &[&str], args: &[&str], webapp: bool) -> Option<Sc
     let class_names =
         jvm::javac(&sources, &classes).unwrap_or_else(|e| panic!("{name} does not compile: {e:#}"));
     let mut all_args: Vec<String> = Vec::new();
-    let placeholder = args.iter().any(|a| *a == "webapp=");
+    let placeholder = args.contains(&"webapp=");
     if webapp {
         let mut web = Vec::new();
         java_files(&src.join("hints").join("webapp"), &mut web);
@@ -348,14 +348,6 @@ pub fn check_all(s: &Scenario) {
     check_readable(s);
     let (a, hints) = analyse(s);
     check_nothing_counted_twice(&a, &hints);
-}
-
-/// The leak hints of a rule.
-pub fn leaks<'a>(s: &'a Scenario, rule: &str) -> Vec<&'a Value> {
-    s.hints()
-        .iter()
-        .filter(|h| h["rule"] == rule && h["category"] == "leak")
-        .collect()
 }
 
 /// Position (1-based) of the first hint of `rule` in the ranked list.

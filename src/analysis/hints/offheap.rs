@@ -84,7 +84,8 @@ fn zstreams(a: &Analysis, class: &str, per: u64, out: &mut Vec<Hint>) {
          called): {} reachable, {} unreachable waiting for the GC to run their \
          cleaner/finalizer. Each holds native memory outside the Java heap (about {} each once \
          used), allocated with malloc: the heap looks small while the process's RSS grows, \
-         and glibc may keep freed memory in per-thread arenas.",
+         and glibc may keep freed memory in per-thread arenas. (Named from {MIN_UNENDED} \
+         streams not ended, whatever else the heap holds; the estimate sets the rank.)",
         thousands(n),
         thousands(reachable.len() as u64),
         thousands(garbage),

@@ -417,6 +417,11 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
     if counts.unreachable == 0 {
         h.explanation = format!("{live_text} {problem}");
     }
+    h.explanation.push_str(&format!(
+        " (Sessions are named from {MIN_SESSIONS} in the dump; live ones are the problem when \
+         {MIN_SESSIONS} or more are past their timeout, or {} or more are live.)",
+        thousands(MIN_SESSIONS * 10)
+    ));
     h.fix = fix;
     h.retained_bytes = retained;
     h.claimed = live;
