@@ -268,7 +268,7 @@ pub fn render_text(r: &Report) -> String {
     ) {
         let _ = writeln!(
             out,
-            "  reachable {} ({} of the dump's bytes); unreachable garbage not yet collected: {} objects, {}",
+            "  reachable {} ({}); unreachable garbage not yet collected: {} objects, {}",
             bytes(reach),
             percent(reach, s.shallow_bytes),
             thousands(un_o),
@@ -310,9 +310,7 @@ pub fn render_text(r: &Report) -> String {
         );
     }
     if let Some(doms) = &r.dominators {
-        out.push_str(
-            "\nbiggest objects (dominator tree, top level; retained bytes, share of the live heap):\n",
-        );
+        out.push_str("\nbiggest objects (dominator tree, top level):\n");
         for d in doms.iter().take(20) {
             let _ = writeln!(
                 out,

@@ -481,7 +481,7 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
         sample.sort_unstable();
         sample.truncate(5);
         h.explanation = format!(
-            "{} instances of {lname} exist{}; {} class names are defined by more than one of \
+            "{} instances of {lname} exist{}; {} class {} defined by more than one of \
              them (e.g. {}). After a redeploy the old loader and every class it defined (with \
              their static fields) should be collected; one reference from a longer-lived \
              object keeps them all in the heap and in Metaspace ({} at stake in the heap).\n{}",
@@ -492,6 +492,11 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
                 String::new()
             },
             thousands(dup.len() as u64),
+            if dup.len() == 1 {
+                "name is"
+            } else {
+                "names are"
+            },
             sample.join(", "),
             bytes(at_stake),
             texts.join("\n")

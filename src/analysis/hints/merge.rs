@@ -109,7 +109,7 @@ fn absorb(a: &Analysis, into: &mut Hint, suspect: &Hint) {
         into.numbers.insert("suspect_accumulated_objects".into(), n);
     }
     into.explanation.push_str(&format!(
-        "\nThe generic leak-suspect analysis points at the same memory: {} It is reported \
+        "\nThe generic leak-suspect analysis points at the same memory: {}. It is reported \
          here, once, because this pattern explains it.",
         suspect.title.trim_start_matches("Leak suspect: ")
     ));

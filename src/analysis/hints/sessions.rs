@@ -267,12 +267,15 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
     // The live part: how many, held by what, whether it is the problem.
     let live_text = format!(
         "{} of {} {simple} objects are live ({} in the managers' session maps; {held_by}); \
-         {} of the live ones have been idle longer than their {timeout_text} at the dump's \
-         time ({when}){}.",
+         {} of the live ones had been idle longer than the session timeout ({}) when the \
+         dump was taken ({when}){}.",
         thousands(counts.reachable),
         thousands(counts.total),
         thousands(in_maps),
         thousands(counts.reachable_expired),
+        timeout_s.map_or("none set".to_string(), |t| present::duration_ms(
+            t as u64 * 1000
+        )),
         oldest_idle_ms.map_or(String::new(), |ms| format!(
             ", the longest for {}",
             present::duration_ms(ms)
