@@ -9,182 +9,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+#[path = "hints_scenarios/run.rs"]
+mod run;
 
+#[path = "hints_scenarios/mixed.rs"]
+mod mixed;
+
+use run::*;
 use serde_json::Value;
-use support::jvm::{self, Compiled, Jvm};
-
-/// Large young generation and fixed heap: no GC once a scenario has made its garbage.
-const NO_GC_512M: &[&str] = &["-Xms512m", "-Xmx512m", "-Xmn400m"];
-
-struct Scenario {
-    label: String,
-    dir: tempfile::TempDir,
-    report: Value,
-}
-
-impl Drop for Scenario {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.dir.disable_cleanup(true);
-            eprintln!("{}: keeping {}", self.label, self.dir.path().display());
-        }
-    }
-}
-
-fn java_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            java_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "java") {
-            out.push(p);
-        }
-    }
-}
-
-/// Compiles, runs and dumps `name`; `None` without a JDK. `webapp` also compiles the
-/// `tests/java/hints/webapp` tree into `<work>/webapp` and passes that directory first.
-fn run(name: &str, flags: &[&str], args: &[&str], webapp: bool) -> Option<Scenario> {
-    if !jvm::jdk_available() {
-        return None;
-    }
-    let started = Instant::now();
-    let dir = jvm::work_dir(&format!("hints-{name}")).expect("work directory");
-    let src = jvm::java_sources_dir();
-    let mut sources = vec![src.join(format!("{name}.java"))];
-    java_files(&src.join("hints").join("lib"), &mut sources);
-    let classes = dir.path().join("classes");
-    let class_names =
-        jvm::javac(&sources, &classes).unwrap_or_else(|e| panic!("{name} does not compile: {e:#}"));
-    let mut all_args: Vec<String> = Vec::new();
-    if webapp {
-        let mut web = Vec::new();
-        java_files(&src.join("hints").join("webapp"), &mut web);
-        let out = dir.path().join("webapp");
-        jvm::javac(&web, &out).unwrap_or_else(|e| panic!("webapp does not compile: {e:#}"));
-        all_args.push(out.to_str().unwrap().to_string());
-    }
-    all_args.extend(args.iter().map(|s| s.to_string()));
-    let arg_refs: Vec<&str> = all_args.iter().map(|s| s.as_str()).collect();
-    let compiled = Compiled {
-        main_class: name.to_string(),
-        classes_dir: classes,
-        class_names,
-    };
-    let dump = dir.path().join(format!("{name}.hprof"));
-    {
-        let jvm = Jvm::start(&compiled, flags, &arg_refs, dir.path())
-            .unwrap_or_else(|e| panic!("{name}: the JVM did not get ready: {e:#}"));
-        jvm.dump(&dump)
-            .unwrap_or_else(|e| panic!("{name}: jmap failed: {e:#}\n{}", jvm.stderr()));
-    }
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_heapsight"));
-    cmd.args(["report", dump.to_str().unwrap(), "--json", "--top", "5"]);
-    let out = jvm::run_checked(&mut cmd, jvm::TOOL_TIMEOUT)
-        .unwrap_or_else(|e| panic!("heapsight failed: {e:#}"))
-        .stdout;
-    let report: Value = serde_json::from_str(&out).expect("report JSON");
-    println!(
-        "{name}: {:.1?}; hints:\n{}",
-        started.elapsed(),
-        report["hints"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| format!("  [{}] {} {}", h["severity"], h["rule"], h["title"]))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    Some(Scenario {
-        label: name.to_string(),
-        dir,
-        report,
-    })
-}
-
-impl Scenario {
-    fn hints(&self) -> &Vec<Value> {
-        self.report["hints"].as_array().expect("hints array")
-    }
-
-    fn hint(&self, rule: &str) -> &Value {
-        self.hints()
-            .iter()
-            .find(|h| h["rule"] == rule)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{}: no {rule} hint in {:#}",
-                    self.label, self.report["hints"]
-                )
-            })
-    }
-
-    fn flag(&self, flag: &str) -> &Value {
-        self.report["advice"]["flags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["flag"] == flag)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{}: no {flag} advice in {:#}",
-                    self.label, self.report["advice"]["flags"]
-                )
-            })
-    }
-
-    fn has_flag(&self, flag: &str) -> bool {
-        self.report["advice"]["flags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["flag"] == flag)
-    }
-
-    fn live(&self) -> u64 {
-        self.report["advice"]["live_set_bytes"].as_u64().unwrap()
-    }
-}
-
-fn num(h: &Value, key: &str) -> u64 {
-    h["numbers"][key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no number {key} in {h:#}"))
-}
-
-fn evidence<'a>(h: &'a Value, role: &str) -> Vec<&'a Value> {
-    h["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["role"] == role)
-        .collect()
-}
-
-fn labels(h: &Value) -> String {
-    h["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| format!("{}: {}", e["role"], e["label"]))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Every evidence entry names an object by number and by hex id.
-fn check_evidence_shape(s: &Scenario) {
-    for h in s.hints() {
-        for e in h["evidence"].as_array().unwrap() {
-            assert!(e["object"].is_u64(), "{e}");
-            assert!(e["id"].as_str().unwrap().starts_with("0x"), "{e}");
-        }
-        assert!(!h["fix"].as_str().unwrap().is_empty());
-        assert!(!h["explanation"].as_str().unwrap().is_empty());
-    }
-}
 
 /// `2g`, `768m` → bytes.
 fn size(v: &Value) -> u64 {
@@ -216,7 +48,7 @@ fn tomcat_sessions_are_garbage_not_a_leak() {
     let Some(s) = run("TomcatSessions", &flags, &["20000", "300"], false) else {
         return;
     };
-    check_evidence_shape(&s);
+    check_all(&s);
     let h = s.hint("sessions");
     assert_eq!(h["category"], "garbage", "{h:#}");
     assert_eq!(num(h, "sessions"), 20_300);
@@ -271,7 +103,7 @@ fn oss_clients_never_shut_down() {
     let Some(s) = run("OssClientLeak", NO_GC_512M, &["300"], false) else {
         return;
     };
-    check_evidence_shape(&s);
+    check_all(&s);
     let h = s.hint("clients_not_closed");
     assert_eq!(h["category"], "leak");
     assert_eq!(num(h, "instances"), 300, "{h:#}");
@@ -298,30 +130,30 @@ fn oss_clients_never_shut_down() {
     // Each manager keeps 4 × 16 KB of buffers.
     assert!(num(h, "retained_bytes") >= 300 * 4 * 16 * 1024);
     // MAT-style: the reaper's list is the leak suspect, its array (capacity ≥ 300) the
-    // accumulation point, with the 300 managers under it.
-    let suspect = s.hint("leak_suspect");
-    let acc = evidence(suspect, "accumulation point");
-    assert_eq!(acc.len(), 1, "{}", labels(suspect));
+    // accumulation point, with the 300 managers under it. One cause, one hint: the clients
+    // hint shows the suspect's numbers as its evidence.
+    let acc = evidence(h, "leak suspect: accumulation point");
+    assert_eq!(acc.len(), 1, "{}", labels(h));
     assert!(
         acc[0]["label"]
             .as_str()
             .unwrap()
             .starts_with("java.lang.Object["),
         "{}",
-        labels(suspect)
+        labels(h)
     );
-    assert!(suspect["title"]
-        .as_str()
-        .unwrap()
-        .contains("IdleConnectionReaper.connectionManagers"));
-    assert_eq!(num(suspect, "accumulated_objects"), 300);
-    // The same list is not reported a second time as a group of ArrayLists.
-    assert_eq!(
-        s.hints()
-            .iter()
-            .filter(|h| h["rule"] == "leak_suspect")
-            .count(),
-        1,
+    let owner = evidence(h, "leak suspect: owner");
+    assert!(
+        owner[0]["label"].as_str().unwrap().contains(
+            "static field com.aliyun.oss.common.comm.IdleConnectionReaper.connectionManagers"
+        ),
+        "{}",
+        labels(h)
+    );
+    assert_eq!(num(h, "suspect_accumulated_objects"), 300);
+    assert!(num(h, "suspect_retained_bytes") >= num(h, "retained_bytes") - 4096);
+    assert!(
+        !s.hints().iter().any(|h| h["rule"] == "leak_suspect"),
         "{:#}",
         s.report["hints"]
     );
@@ -332,7 +164,7 @@ fn webapp_redeploy_leaks_its_loader() {
     let Some(s) = run("WebappRedeploy", &["-Xmx256m"], &[], true) else {
         return;
     };
-    check_evidence_shape(&s);
+    check_all(&s);
     let h = s.hint("classloader_leak");
     assert_eq!(h["severity"], "high");
     assert_eq!(num(h, "loaders"), 2, "{h:#}");
@@ -369,10 +201,13 @@ fn webapp_redeploy_leaks_its_loader() {
         fix.contains("ThreadLocal.remove()") && fix.contains("deregisterDriver"),
         "{fix}"
     );
-    // The app thread of the stopped loader, by the threads rule too.
-    let t = s.hint("app_threads");
-    assert_eq!(t["severity"], "high");
-    assert!(labels(t).contains("shop-stats-collector"));
+    // The app thread of the stopped loader is one of its pins, not a second hint.
+    assert!(
+        !s.hints().iter().any(|h| h["rule"] == "app_threads"),
+        "{:#}",
+        s.report["hints"]
+    );
+    assert!(h["title"].as_str().unwrap().contains("pinned by"), "{h:#}");
     // Metaspace, not PermGen, on JDK 17.
     let meta = s.flag("-XX:MaxMetaspaceSize");
     assert!(size(&meta["value"]) >= 256 << 20);
@@ -384,7 +219,7 @@ fn netty_thread_locals_on_client_pool() {
     let Some(s) = run("NettyThreadLocals", &["-Xmx256m"], &["40", "262144"], false) else {
         return;
     };
-    check_evidence_shape(&s);
+    check_all(&s);
     let h = s.hint("thread_local_cache");
     assert!(
         h["title"]
@@ -418,7 +253,7 @@ fn inflaters_and_direct_buffers_off_heap() {
     let Some(s) = run("InflaterLeak", NO_GC_512M, &["1000", "1000"], false) else {
         return;
     };
-    check_evidence_shape(&s);
+    check_all(&s);
     let h = s.hint("zstream_not_ended");
     assert_eq!(h["category"], "off_heap");
     assert!(h["title"].as_str().unwrap().contains("Inflater"));
@@ -452,7 +287,7 @@ fn clean_service_gets_no_leak_hint() {
     let Some(s) = run("CleanService", &["-Xms256m", "-Xmx256m"], &[], false) else {
         return;
     };
-    check_evidence_shape(&s);
+    check_all(&s);
     let bad: Vec<&Value> = s
         .hints()
         .iter()
@@ -482,7 +317,7 @@ fn duplicate_strings_count_string_values_only() {
     let Some(s) = run("DuplicateValues", &["-Xms256m", "-Xmx256m"], &[], false) else {
         return;
     };
-    check_evidence_shape(&s);
+    check_all(&s);
     let h = s.hint("duplicate_strings");
     // 20 values × 15,000 copies: 14,999 extra copies of each, a String (24 bytes with
     // compressed oops) and its byte[18] (40 bytes) apiece. The JDK's own repeated strings add

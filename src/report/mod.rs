@@ -24,6 +24,8 @@ pub struct Report {
     pub format: String,
     pub id_size: usize,
     pub timestamp_ms: u64,
+    /// `timestamp_ms` as a date: `2026-11-30 05:12 UTC`.
+    pub dump_taken: String,
     pub compressed: bool,
     pub layout: String,
     /// Which VM and object layout the sizes assume, and why.
@@ -182,6 +184,7 @@ fn histogram_report(facts: DumpFacts<'_>, hist: &Histogram, options: ReportOptio
         format: facts.header.version.as_str().to_string(),
         id_size: facts.header.id_size,
         timestamp_ms: facts.header.timestamp_ms,
+        dump_taken: crate::analysis::hints::present::date_time(facts.header.timestamp_ms),
         compressed: !matches!(facts.source.compression(), Compression::None),
         layout: facts.layout.describe(),
         vm: VmReport::of(facts.layout, classes),
@@ -330,7 +333,7 @@ pub fn build_report(
 pub fn render_text(r: &Report) -> String {
     let mut out = String::new();
     let s = &r.summary;
-    let _ = writeln!(out, "{}", r.file);
+    let _ = writeln!(out, "{} (dump taken {})", r.file, r.dump_taken);
     let _ = writeln!(
         out,
         "  {}, {}-byte identifiers{}; {}",
@@ -460,18 +463,20 @@ fn render_hints(out: &mut String, hints: &[Hint]) {
             .ok()
             .and_then(|v| v.as_str().map(str::to_uppercase))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "\n{}. [{sev}] {} ({}, {:.1}% of the live heap)",
-            i + 1,
-            h.title,
-            bytes(h.retained_bytes),
-            clamp_percent(h.percent_of_heap)
-        );
+        let _ = writeln!(out, "\n{}. [{sev}] {}", i + 1, h.title);
+        let _ = writeln!(out, "   At stake: {}", h.summary);
         for line in h.explanation.lines() {
             let _ = writeln!(out, "   {line}");
         }
         let _ = writeln!(out, "   Fix: {}", h.fix);
+        if !h.facts.is_empty() {
+            let facts: Vec<String> = h
+                .facts
+                .iter()
+                .map(|f| format!("{}: {}", f.label, f.value))
+                .collect();
+            let _ = writeln!(out, "   Numbers: {}", facts.join("; "));
+        }
         for e in h.evidence.iter().take(8) {
             let _ = writeln!(
                 out,

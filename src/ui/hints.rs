@@ -95,6 +95,7 @@ fn hint_card(ui: &mut Ui, i: usize, h: &Hint, out: &mut Vec<Command>) {
             );
             let kind = match h.category {
                 Category::Leak => "leak",
+                Category::Garbage if h.partial_reachability => "unreachable (partial dump)",
                 Category::Garbage => "garbage, not a leak",
                 Category::OffHeap => "off-heap",
                 Category::Threads => "threads",
@@ -102,14 +103,7 @@ fn hint_card(ui: &mut Ui, i: usize, h: &Hint, out: &mut Vec<Command>) {
             };
             ui.label(RichText::new(kind).small().weak());
             if h.retained_bytes > 0 {
-                ui.label(
-                    RichText::new(format!(
-                        "{} ({:.1}%)",
-                        format::bytes(h.retained_bytes),
-                        h.percent_of_heap
-                    ))
-                    .small(),
-                );
+                ui.label(RichText::new(&h.summary).small());
             }
         });
         ui.label(RichText::new(&h.title).strong());
@@ -121,16 +115,12 @@ fn hint_card(ui: &mut Ui, i: usize, h: &Hint, out: &mut Vec<Command>) {
                 ui.add_space(4.0);
                 ui.label(RichText::new("Fix").strong());
                 ui.label(&h.fix);
-                if !h.numbers.is_empty() {
+                if !h.facts.is_empty() {
                     ui.add_space(4.0);
                     egui::Grid::new(("hint-numbers", i)).show(ui, |ui| {
-                        for (k, v) in &h.numbers {
-                            ui.label(RichText::new(k).weak());
-                            ui.label(if k.contains("bytes") {
-                                format::bytes(*v)
-                            } else {
-                                format::thousands(*v)
-                            });
+                        for f in &h.facts {
+                            ui.label(RichText::new(&f.label).weak());
+                            ui.label(&f.value);
                             ui.end_row();
                         }
                     });

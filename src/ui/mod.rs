@@ -39,9 +39,41 @@ pub fn install_style(ctx: &egui::Context) {
     ctx.all_styles_mut(|style| style.interaction.selectable_labels = false);
 }
 
-/// The gzip sample dump shipped in `assets/`.
+/// The gzip sample dump of `assets/`, embedded so an installed binary can open it.
+pub const SAMPLE_DUMP: &[u8] = include_bytes!("../../assets/sample.hprof.gz");
+
+/// The sample dump as a file: the embedded bytes written into the user's cache directory
+/// (`~/.cache/heapsight/sample.hprof.gz` on Linux), only when missing or different and
+/// atomically (a temporary file renamed into place); the system's temporary directory when
+/// the cache directory is not writable.
 pub fn sample_dump_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample.hprof.gz")
+    let dirs = [dirs::cache_dir(), Some(std::env::temp_dir())];
+    let mut first = None;
+    for dir in dirs.into_iter().flatten() {
+        let path = dir.join("heapsight").join("sample.hprof.gz");
+        if write_sample(&path).is_ok() {
+            return path;
+        }
+        first.get_or_insert(path);
+    }
+    // Nowhere writable: opening the path reports why.
+    first.unwrap_or_else(|| PathBuf::from("sample.hprof.gz"))
+}
+
+fn write_sample(path: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let same = std::fs::metadata(path).is_ok_and(|m| m.len() == SAMPLE_DUMP.len() as u64)
+        && std::fs::read(path).is_ok_and(|b| b == SAMPLE_DUMP);
+    if same {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(SAMPLE_DUMP)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// Opens the window; with `path`, loads that dump at once, then goes to `after_load`.

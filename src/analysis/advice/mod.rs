@@ -387,9 +387,12 @@ pub fn jvm_advice(a: &Analysis, hints: &[Hint]) -> Advice {
 
     // Shrinking: much garbage and a heap that can grow and shrink.
     let garbage_case = has(hints, "garbage")
-        || hints
-            .iter()
-            .any(|h| h.rule == "sessions" && h.category == super::hints::Category::Garbage)
+        || hints.iter().any(|h| {
+            h.rule == "sessions"
+                && (h.category == super::hints::Category::Garbage
+                    || h.numbers.get("unreachable").copied().unwrap_or(0)
+                        >= super::hints::sessions::MIN_SESSIONS)
+        })
         || flags.max_heap_free_ratio == Some(100);
     let fixed_heap = matches!((flags.initial_heap, flags.max_heap), (Some(a), Some(b)) if a == b);
     if garbage_case && !fixed_heap {

@@ -7,7 +7,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{evidence, hint, label_of, simple_name, Category, Evidence, Hint, Severity};
+use super::{evidence, hint, label_of, simple_name, Category, Certainty, Evidence, Hint, Stake};
 use crate::analysis::java::{self, Fields};
 use crate::analysis::Analysis;
 use crate::format::{bytes, thousands};
@@ -337,6 +337,8 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
         let mut kinds: FxHashSet<&'static str> = FxHashSet::default();
         let mut at_stake = 0u64;
         let mut pin_count = 0u64;
+        let mut claimed: Vec<ObjectId> = Vec::new();
+        let mut pin_names: Vec<String> = Vec::new();
         for &i in &suspects {
             let l = members[i];
             let state = match &states[i] {
@@ -345,10 +347,12 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             };
             let classes = by_loader.get(&index.address(l)).map_or(&[][..], |v| &v[..]);
             let mut bytes_here = tree.retained(l);
+            claimed.push(l);
             for &c in classes {
                 if let Some(co) = index.class_object(c) {
                     if !tree.dominators_of(co).contains(&l) {
                         bytes_here += tree.retained(co);
+                        claimed.push(co);
                     }
                 }
             }
@@ -372,6 +376,21 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             let mut lines = Vec::new();
             for p in ps.iter().take(20) {
                 kinds.insert(p.kind);
+                let short = match p.kind {
+                    "thread-local" => "a ThreadLocal value on a pooled thread".to_string(),
+                    "jdbc driver" => "a JDBC driver in DriverManager".to_string(),
+                    "timer" => "a Timer thread".to_string(),
+                    "thread" => format!(
+                        "thread \"{}\"",
+                        java::field_string(index, p.object, "name").unwrap_or_default()
+                    ),
+                    "static field" => "a static field of a shared class".to_string(),
+                    "context class loader" => "a thread's context class loader".to_string(),
+                    other => other.to_string(),
+                };
+                if !pin_names.contains(&short) {
+                    pin_names.push(short);
+                }
                 ev.push(evidence(
                     a,
                     p.object,
@@ -410,35 +429,44 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             }
         }
         let stopped_total = states.iter().filter(|s| s.is_stopped()).count() as u64;
-        let severity = if !stopped_reachable.is_empty() {
-            Severity::High
+        let certainty = if !stopped_reachable.is_empty() {
+            Certainty::Certain
         } else {
-            Severity::Medium
+            Certainty::Possible
+        };
+        let pinned_by = if pin_names.is_empty() {
+            String::new()
+        } else {
+            format!(", pinned by {}", pin_names.join(", "))
         };
         let mut h = hint(
             "classloader_leak",
             Category::Leak,
-            severity,
+            certainty,
+            Stake::Retained,
             if stopped_reachable.is_empty() {
                 format!(
-                    "{} {} loaders define {} classes of the same names (class loader leak \
-                     after redeploy?)",
+                    "{} {} loaders define {} class {} in common (class loader leak after \
+                     redeploy?)",
                     members.len(),
                     simple_name(&lname),
-                    thousands(dup.len() as u64)
+                    thousands(dup.len() as u64),
+                    if dup.len() == 1 { "name" } else { "names" }
                 )
             } else {
                 format!(
-                    "Class loader leak: {} stopped {} still reachable ({} loaders of this class, \
-                     {} duplicated classes)",
+                    "Class loader leak: {} stopped {} still reachable{pinned_by} ({} loaders of \
+                     this class, {} class {} defined by more than one)",
                     stopped_reachable.len(),
                     simple_name(&lname),
                     members.len(),
-                    thousands(dup.len() as u64)
+                    thousands(dup.len() as u64),
+                    if dup.len() == 1 { "name" } else { "names" }
                 )
             },
         );
         h.retained_bytes = at_stake;
+        h.claimed = claimed;
         h.evidence = ev;
         for (k, v) in [
             ("loaders", members.len() as u64),
@@ -453,7 +481,7 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
         sample.sort_unstable();
         sample.truncate(5);
         h.explanation = format!(
-            "{} instances of {lname} exist{}; {} class names are defined by more than one of \
+            "{} instances of {lname} exist{}; {} class {} defined by more than one of \
              them (e.g. {}). After a redeploy the old loader and every class it defined (with \
              their static fields) should be collected; one reference from a longer-lived \
              object keeps them all in the heap and in Metaspace ({} at stake in the heap).\n{}",
@@ -464,6 +492,11 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
                 String::new()
             },
             thousands(dup.len() as u64),
+            if dup.len() == 1 {
+                "name is"
+            } else {
+                "names are"
+            },
             sample.join(", "),
             bytes(at_stake),
             texts.join("\n")

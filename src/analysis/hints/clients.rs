@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{evidence, hint, label_of, simple_name, Category, Hint, Severity};
+use super::{evidence, hint, label_of, simple_name, Category, Certainty, Hint, Stake};
 use crate::analysis::java;
 use crate::analysis::Analysis;
 use crate::format::{bytes, thousands};
@@ -167,23 +167,26 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             Some(c) => index.classes().get(c).name.clone(),
             None => java::class_name(index, r.holder).to_string(),
         };
-        let severity = if members.len() >= 100 || retained * 10 >= reachable {
-            Severity::High
-        } else {
-            Severity::Medium
-        };
+        let known = known_owner(&holder_class);
         let mut h = hint(
             "clients_not_closed",
             Category::Leak,
-            severity,
+            if known.is_some() {
+                Certainty::Certain
+            } else {
+                Certainty::Likely
+            },
+            Stake::Retained,
             format!(
-                "{} {} instances held by {} (clients created per use and never closed?)",
+                "{} {} objects held by {}: clients created per use and never closed{}",
                 thousands(members.len() as u64),
                 simple_name(&class_name),
-                r.place
+                r.place,
+                if known.is_some() { "" } else { "?" }
             ),
         );
         h.retained_bytes = retained;
+        h.claimed = members.clone();
         h.numbers.insert("instances".into(), members.len() as u64);
         h.numbers.insert("retained_bytes".into(), retained);
         h.evidence.push(evidence(
@@ -212,7 +215,6 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
         for &m in members.iter().take(5) {
             h.evidence.push(evidence(a, m, "instance", None));
         }
-        let known = known_owner(&holder_class);
         let mut owners_text = String::new();
         if let Some((owners, _)) = known {
             let inst = java::instances_of(index, owners);
@@ -222,12 +224,13 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             h.numbers.insert("owner_instances_reachable".into(), live);
             if total > 0 {
                 owners_text = format!(
-                    " The dump holds {} {} objects ({} reachable, {} garbage): the clients were \
+                    " The dump holds {} {} objects ({} reachable, {} {}): the clients were \
                      dropped, but what they registered was not.",
                     thousands(total),
                     owners.join("/"),
                     thousands(live),
-                    thousands(total - live)
+                    thousands(total - live),
+                    super::unreachable_words(a)
                 );
             }
             for &o in inst.iter().take(3) {
@@ -238,18 +241,23 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             "{} holds {} {} objects ({} retained). One registry collecting many instances of a \
              client or connection-manager class is the signature of clients created per \
              request and never closed: each instance registers itself (or its connection \
-             pool) and only close()/shutdown() removes it.{owners_text}",
+             pool) and only close()/shutdown() removes it.{owners_text} (heapsight names \
+             any static or thread-held collection of {MIN_CLIENTS} or more client-like objects; \
+             its size sets the rank, {} of the {} live heap here.)",
             r.place,
             thousands(members.len() as u64),
             class_name,
-            bytes(retained)
+            bytes(retained),
+            crate::format::percent(retained, reachable),
+            bytes(reachable),
         );
         h.fix = match known {
             Some((_, fix)) => fix.to_string(),
             None => format!(
-                "Close or shut down each {} when done (try-with-resources), or create one \
-                 instance at startup and share it.",
-                simple_name(&class_name)
+                "Close or shut down each {} when done (try-with-resources) so that {} lets go \
+                 of it, or create one instance at startup and share it.",
+                simple_name(&class_name),
+                r.place
             ),
         };
         out.push(h);

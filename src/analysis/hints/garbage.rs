@@ -1,7 +1,7 @@
 //! Garbage mistaken for a leak: a large share of the dump is unreachable (not yet collected).
 //! Say so, per class, before anyone hunts for a leak that is not there.
 
-use super::{evidence, hint, Category, Hint, Severity};
+use super::{evidence, hint, Category, Certainty, Hint, Stake};
 use crate::analysis::java;
 use crate::analysis::Analysis;
 use crate::format::{bytes, percent, thousands};
@@ -33,20 +33,26 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
         .collect();
     by_class.sort_by_key(|&(_, _, b)| std::cmp::Reverse(b));
     by_class.truncate(10);
-    let severity = if garbage >= tree.reachable_bytes {
-        Severity::Medium
-    } else {
-        Severity::Low
-    };
+    let partial = super::partial_reachability(index);
     let mut h = hint(
         "garbage",
         Category::Garbage,
-        severity,
-        format!(
-            "{} of the dump ({}) is unreachable garbage not yet collected",
-            percent(garbage, total),
-            bytes(garbage)
-        ),
+        Certainty::Likely,
+        Stake::Unreachable,
+        if partial.is_some() {
+            format!(
+                "{} of the dump ({}) is not reachable from what this incomplete dump holds: \
+                 reachability is partial",
+                percent(garbage, total),
+                bytes(garbage)
+            )
+        } else {
+            format!(
+                "{} of the dump ({}) is unreachable garbage not yet collected",
+                percent(garbage, total),
+                bytes(garbage)
+            )
+        },
     );
     h.retained_bytes = garbage;
     h.numbers.insert("unreachable_bytes".into(), garbage);
@@ -87,6 +93,23 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
         .collect();
     for o in samples {
         h.evidence.push(evidence(a, o, "unreachable sample", None));
+    }
+    if let Some(why) = partial {
+        h.explanation = format!(
+            "{} objects ({}, {} of the dump) are not reachable from the GC roots and objects \
+             this dump holds, but the dump is incomplete ({why}): objects it lost may keep \
+             them alive, so they cannot be called garbage. The live heap read is {}. Biggest \
+             by class: {}.",
+            thousands(tree.unreachable_objects),
+            bytes(garbage),
+            percent(garbage, total),
+            bytes(tree.reachable_bytes),
+            lines.join("; ")
+        );
+        h.fix = "Take a complete heap dump (enough disk space; jmap -dump or \
+                 -XX:+HeapDumpOnOutOfMemoryError) before judging what is garbage."
+            .to_string();
+        return vec![h];
     }
     h.explanation = format!(
         "{} objects ({}, {} of the dump) are not reachable from any GC root: the collector \

@@ -2,7 +2,7 @@
 //! buffers that own native memory, pending finalizers, javacpp `Pointer`s. The heap dump
 //! cannot size native memory, but it can count who holds it.
 
-use super::{evidence, hint, strongly_reachable, Category, Hint, Severity};
+use super::{evidence, hint, strongly_reachable, Category, Certainty, Hint, Stake};
 use crate::analysis::java::{self, Fields};
 use crate::analysis::Analysis;
 use crate::format::{bytes, thousands};
@@ -52,18 +52,20 @@ fn zstreams(a: &Analysis, class: &str, per: u64, out: &mut Vec<Hint>) {
     let mut h = hint(
         "zstream_not_ended",
         Category::OffHeap,
-        if n >= 10_000 {
-            Severity::High
-        } else {
-            Severity::Medium
-        },
+        Certainty::Likely,
+        Stake::EstimatedNative,
         format!(
             "{} {simple} objects not ended (native zlib memory, ~{} estimated)",
             thousands(n),
             bytes(n * per)
         ),
     );
-    h.retained_bytes = reachable.iter().map(|&o| tree.retained(o)).sum();
+    // Ranked by the native memory at stake; the heap bytes are in the numbers.
+    h.retained_bytes = n * per;
+    h.numbers.insert(
+        "reachable_retained_bytes".into(),
+        reachable.iter().map(|&o| tree.retained(o)).sum(),
+    );
     h.numbers.insert("instances".into(), all.len() as u64);
     h.numbers.insert("not_ended".into(), n);
     h.numbers
@@ -82,7 +84,8 @@ fn zstreams(a: &Analysis, class: &str, per: u64, out: &mut Vec<Hint>) {
          called): {} reachable, {} unreachable waiting for the GC to run their \
          cleaner/finalizer. Each holds native memory outside the Java heap (about {} each once \
          used), allocated with malloc: the heap looks small while the process's RSS grows, \
-         and glibc may keep freed memory in per-thread arenas.",
+         and glibc may keep freed memory in per-thread arenas. (Named from {MIN_UNENDED} \
+         streams not ended, whatever else the heap holds; the estimate sets the rank.)",
         thousands(n),
         thousands(reachable.len() as u64),
         thousands(garbage),
@@ -133,10 +136,11 @@ fn direct_buffers(a: &Analysis, out: &mut Vec<Hint>) {
         "direct_buffers",
         Category::OffHeap,
         if max.is_some_and(|m| m > 0 && total * 10 >= m as u64 * 8) {
-            Severity::High
+            Certainty::Certain
         } else {
-            Severity::Medium
+            Certainty::Likely
         },
+        Stake::EstimatedNative,
         format!(
             "{} direct ByteBuffers own {} of native memory ({} of it in unreachable buffers)",
             thousands(owning.len() as u64),
@@ -144,11 +148,15 @@ fn direct_buffers(a: &Analysis, out: &mut Vec<Hint>) {
             bytes(dead_bytes)
         ),
     );
-    h.retained_bytes = owning
-        .iter()
-        .filter(|&&(b, _)| strongly_reachable(a, b))
-        .map(|&(b, _)| tree.retained(b))
-        .sum();
+    h.retained_bytes = total;
+    h.numbers.insert(
+        "reachable_retained_bytes".into(),
+        owning
+            .iter()
+            .filter(|&&(b, _)| strongly_reachable(a, b))
+            .map(|&(b, _)| tree.retained(b))
+            .sum(),
+    );
     h.numbers.insert("buffers".into(), owning.len() as u64);
     h.numbers.insert("capacity_bytes".into(), total);
     h.numbers
@@ -210,10 +218,11 @@ fn finalizers(a: &Analysis, out: &mut Vec<Hint>) {
         "pending_finalizers",
         Category::OffHeap,
         if pending >= 100_000 {
-            Severity::High
+            Certainty::Likely
         } else {
-            Severity::Medium
+            Certainty::Possible
         },
+        Stake::Retained,
         format!(
             "{} objects wait for finalization ({} finalizable objects registered)",
             thousands(pending),
@@ -259,12 +268,14 @@ fn javacpp(a: &Analysis, out: &mut Vec<Hint>) {
         "javacpp_pointers",
         Category::OffHeap,
         if owning.len() >= 1000 {
-            Severity::Medium
+            Certainty::Likely
         } else {
-            Severity::Low
+            Certainty::Possible
         },
+        Stake::EstimatedNative,
         format!(
-            "{} javacpp Pointers ({} own native memory the heap dump cannot size)",
+            "{} javacpp Pointers, {} of them owning native memory (the javacpp limits count \
+             it against the whole process)",
             thousands(pointers.len() as u64),
             thousands(owning.len() as u64)
         ),
@@ -279,6 +290,15 @@ fn javacpp(a: &Analysis, out: &mut Vec<Hint>) {
         h.numbers
             .insert("max_physical_bytes".into(), m.max(0) as u64);
     }
+    let native: u64 = owning
+        .iter()
+        .map(|&p| {
+            let capacity = java::field_int(index, p, "capacity").unwrap_or(0).max(0) as u64;
+            capacity.saturating_mul(pointer_element_bytes(java::class_name(index, p)))
+        })
+        .sum();
+    h.retained_bytes = native;
+    h.numbers.insert("estimated_native_bytes".into(), native);
     for &p in owning.iter().take(5) {
         h.evidence.push(evidence(a, p, "pointer", None));
     }
@@ -286,15 +306,28 @@ fn javacpp(a: &Analysis, out: &mut Vec<Hint>) {
         "org.bytedeco.javacpp Pointers allocate native memory and count it, together with the \
          process's whole RSS (physicalBytes), against limits derived from -Xmx by default \
          (maxBytes {}, maxPhysicalBytes {}). 'Cannot allocate new Pointer ... physicalBytes > \
-         maxPhysicalBytes' means the process, not the heap, hit the limit.",
+         maxPhysicalBytes' means the process, not the heap, hit the limit. The pointers that \
+         own memory here hold about {} (capacity × element size).",
         max_bytes.map_or("unknown".into(), |m| bytes(m.max(0) as u64)),
-        max_physical.map_or("unknown".into(), |m| bytes(m.max(0) as u64))
+        max_physical.map_or("unknown".into(), |m| bytes(m.max(0) as u64)),
+        bytes(native)
     );
     h.fix = "Deallocate pointers explicitly (close() / PointerScope) instead of waiting for \
              GC; raise -Dorg.bytedeco.javacpp.maxPhysicalBytes (or the container memory) \
              when the native working set is legitimate."
         .to_string();
     out.push(h);
+}
+
+/// Bytes per element of a javacpp pointer class (`IntPointer` → 4).
+fn pointer_element_bytes(class: &str) -> u64 {
+    match super::simple_name(class) {
+        "BytePointer" | "BoolPointer" => 1,
+        "ShortPointer" | "CharPointer" => 2,
+        "IntPointer" | "FloatPointer" => 4,
+        "LongPointer" | "DoublePointer" | "PointerPointer" | "SizeTPointer" | "CLongPointer" => 8,
+        _ => 1,
+    }
 }
 
 pub fn hints(a: &Analysis) -> Vec<Hint> {

@@ -2,7 +2,7 @@
 //! count, how many are still valid, how many are past their `maxInactiveInterval` at the
 //! dump's timestamp, and what holds them: the manager's `sessions` map, or nothing (garbage).
 
-use super::{evidence, hint, Category, Hint, Severity};
+use super::{evidence, hint, owner, present, Category, Certainty, Hint, Stake};
 use crate::analysis::graph::ReferenceReader;
 use crate::analysis::java::{self, Fields};
 use crate::analysis::Analysis;
@@ -144,6 +144,37 @@ fn garbage_closure(a: &Analysis, starts: &[ObjectId]) -> u64 {
     total
 }
 
+/// Which part of the sessions is a problem, if any: the live ones (held past their timeout,
+/// or very many), and the unreachable ones (garbage, never a leak).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub live: Option<Verdict>,
+    pub garbage: bool,
+}
+
+pub fn parts(c: &SessionCounts) -> Parts {
+    let live = if c.reachable_expired >= MIN_SESSIONS && c.reachable_expired * 2 >= c.reachable {
+        Some(Verdict::ExpiredButHeld)
+    } else if c.reachable >= MIN_SESSIONS * 10 {
+        Some(Verdict::ManyLive)
+    } else {
+        None
+    };
+    Parts {
+        live,
+        garbage: c.unreachable >= MIN_SESSIONS,
+    }
+}
+
+/// The most common positive value, for the session timeout.
+fn most_common(values: impl Iterator<Item = i64>) -> Option<i64> {
+    let mut v: Vec<i64> = values.filter(|&x| x > 0).collect();
+    v.sort_unstable();
+    v.chunk_by(|a, b| a == b)
+        .max_by_key(|g| g.len())
+        .map(|g| g[0])
+}
+
 pub fn hints(a: &Analysis) -> Vec<Hint> {
     let index = &a.index;
     let tree = &a.dominators;
@@ -160,12 +191,32 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
     for &s in &states {
         counts.add(s);
     }
-    let Some(verdict) = verdict(&counts) else {
+    let parts = parts(&counts);
+    if parts.live.is_none() && !parts.garbage {
         return Vec::new();
-    };
+    }
+    let partial = super::partial_reachability(index).is_some();
     let class = java::class_name(index, sessions[0]).to_string();
+    let simple = super::simple_name(&class).to_string();
+    let timeout_s = most_common(sessions.iter().map(|&o| {
+        Fields::of(index, o)
+            .int("maxInactiveInterval")
+            .unwrap_or(-1)
+    }));
+    let oldest_idle_ms = sessions
+        .iter()
+        .zip(&states)
+        .filter(|(_, s)| s.reachable)
+        .filter_map(|(&o, _)| {
+            let f = Fields::of(index, o);
+            let last = f
+                .int("thisAccessedTime")
+                .or_else(|| f.int("lastAccessedTime"))?;
+            (last > 0).then(|| (now as i64).saturating_sub(last).max(0) as u64)
+        })
+        .max();
 
-    // The managers and their maps.
+    // The managers, their maps and who holds them.
     let managers = java::instances_of(index, MANAGER_CLASSES);
     let mut in_maps = 0u64;
     let mut maps = Vec::new();
@@ -176,101 +227,207 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             maps.push((m, map, n));
         }
     }
-    let reachable_retained: u64 = sessions
+    maps.sort_by_key(|&(_, _, n)| std::cmp::Reverse(n));
+    let holders: Vec<String> = maps
         .iter()
-        .filter(|&&o| tree.is_reachable(o))
-        .map(|&o| tree.retained(o))
-        .sum();
+        .filter(|&&(_, map, n)| n > 0 && tree.is_reachable(map))
+        .take(3)
+        .map(|&(m, _, _)| {
+            let own = owner::owner(a, m);
+            format!(
+                "{}.sessions, held by {} ({})",
+                super::simple_name(java::class_name(index, m)),
+                own.text,
+                owner::path_text(a, &own, 8)
+            )
+        })
+        .collect();
+    let held_by = if holders.is_empty() {
+        "no session manager's map".to_string()
+    } else {
+        holders.join("; ")
+    };
+    let live: Vec<ObjectId> = sessions
+        .iter()
+        .copied()
+        .filter(|&o| tree.is_reachable(o))
+        .collect();
+    let reachable_retained: u64 = live.iter().map(|&o| tree.retained(o)).sum();
     let garbage: Vec<ObjectId> = sessions
         .iter()
         .copied()
         .filter(|&o| !tree.is_reachable(o))
         .collect();
     let garbage_bytes = garbage_closure(a, &garbage);
+    let timeout_text = timeout_s.map_or("no timeout".to_string(), |t| {
+        format!("timeout {}", present::duration_ms(t as u64 * 1000))
+    });
+    let when = present::date_time(now);
 
-    let (category, severity, title, explanation, fix, retained) = match verdict {
-        Verdict::Garbage => (
+    // The live part: how many, held by what, whether it is the problem.
+    let live_text = format!(
+        "{} of {} {simple} objects are live ({} in the managers' session maps; {held_by}); \
+         {} of the live ones had been idle longer than the session timeout ({}) when the \
+         dump was taken ({when}){}.",
+        thousands(counts.reachable),
+        thousands(counts.total),
+        thousands(in_maps),
+        thousands(counts.reachable_expired),
+        timeout_s.map_or("none set".to_string(), |t| present::duration_ms(
+            t as u64 * 1000
+        )),
+        oldest_idle_ms.map_or(String::new(), |ms| format!(
+            ", the longest for {}",
+            present::duration_ms(ms)
+        )),
+    );
+    let garbage_text = if partial {
+        format!(
+            "{} are not reachable from what this incomplete dump holds ({} with their \
+             attributes); reachability is partial, so whether they are garbage cannot be told.",
+            thousands(counts.unreachable),
+            bytes(garbage_bytes)
+        )
+    } else {
+        format!(
+            "{} are unreachable garbage ({} with their attributes; {} of them invalid or past \
+             their timeout): the manager already expired and removed them and the collector \
+             has not reclaimed them yet (typically promoted to the old generation, no \
+             old-generation/full GC since). `jmap -histo` counts them; `jmap -histo:live` \
+             would not. That part is not a leak.",
+            thousands(counts.unreachable),
+            bytes(garbage_bytes),
+            thousands(counts.unreachable_invalid_or_expired)
+        )
+    };
+    let garbage_fix = "For the unreachable sessions there is nothing to fix in the \
+         application: the next full GC frees them. If the process's memory (RSS) stays high, \
+         the heap grew and never shrinks: see the JVM advice (-XX:MinHeapFreeRatio / \
+         -XX:MaxHeapFreeRatio, or -Xms equal to -Xmx on purpose). Shorter session timeouts and \
+         not creating sessions for stateless requests (request.getSession(false)) reduce the \
+         churn.";
+    let (category, certainty, stake, retained, title, problem, fix) = match parts.live {
+        Some(v) => {
+            let (certainty, what, fix) = match v {
+                Verdict::ExpiredButHeld => (
+                    Certainty::Certain,
+                    format!(
+                        "{} live sessions are past their timeout yet still held",
+                        thousands(counts.reachable_expired)
+                    ),
+                    format!(
+                        "Make expiry run and let go of expired sessions: check that the \
+                         container's background processor runs (Tomcat: \
+                         backgroundProcessorDelay > 0, processExpiresFrequency), and that no \
+                         code keeps sessions or managers in its own collections ({held_by})."
+                    ),
+                ),
+                _ => (
+                    Certainty::Likely,
+                    format!(
+                        "many live sessions, each keeping its attributes until it times out \
+                         ({timeout_text})"
+                    ),
+                    format!(
+                        "Shorten the session timeout ({timeout_text} now), avoid creating \
+                         sessions for stateless or bot traffic (request.getSession(false)), \
+                         and keep session attributes small; they are held by {held_by}."
+                    ),
+                ),
+            };
+            let garbage_title = if parts.garbage {
+                format!(
+                    "; {} more are {} (not the problem)",
+                    thousands(counts.unreachable),
+                    super::unreachable_words(a)
+                )
+            } else {
+                String::new()
+            };
+            (
+                Category::Leak,
+                certainty,
+                Stake::Retained,
+                reachable_retained,
+                format!(
+                    "{} live {simple} objects retain {}, held by {}: {what}{garbage_title}",
+                    thousands(counts.reachable),
+                    bytes(reachable_retained),
+                    holders
+                        .first()
+                        .map(|_| maps_owner_short(a, &maps))
+                        .unwrap_or_else(|| "something other than a session manager".into()),
+                ),
+                format!("The problem is the live part: {what}."),
+                if parts.garbage {
+                    format!("{fix} {garbage_fix}")
+                } else {
+                    fix
+                },
+            )
+        }
+        None => (
             Category::Garbage,
-            Severity::Medium,
-            format!(
-                "{} {} objects, {} of them unreachable garbage ({}): not a leak",
-                thousands(counts.total),
-                super::simple_name(&class),
-                thousands(counts.unreachable),
-                bytes(garbage_bytes)
-            ),
-            format!(
-                "The dump holds {} sessions but only {} are reachable ({} in the managers' \
-                 session maps). {} unreachable sessions are invalid or past their \
-                 maxInactiveInterval at the dump's time: the manager already expired and \
-                 removed them, and together with their attributes they are {} of garbage the \
-                 collector has not reclaimed yet (typically they were promoted to the old \
-                 generation and no old-generation/full GC has run since). `jmap -histo` counts \
-                 them; `jmap -histo:live` would not.",
-                thousands(counts.total),
-                thousands(counts.reachable),
-                thousands(in_maps),
-                thousands(counts.unreachable_invalid_or_expired),
-                bytes(garbage_bytes)
-            ),
-            "Nothing to fix in the application: the next full GC frees them. If the process's \
-             memory (RSS) stays high, the heap grew and never shrinks: see the JVM advice \
-             (-XX:MinHeapFreeRatio / -XX:MaxHeapFreeRatio, or -Xms equal to -Xmx on purpose). \
-             Shorter session timeouts and not creating sessions for stateless requests \
-             (request.getSession(false)) reduce the churn."
-                .to_string(),
+            Certainty::Likely,
+            Stake::Unreachable,
             garbage_bytes,
-        ),
-        Verdict::ExpiredButHeld => (
-            Category::Leak,
-            Severity::High,
-            format!(
-                "{} {} objects past their timeout are still reachable",
-                thousands(counts.reachable_expired),
-                super::simple_name(&class)
-            ),
-            format!(
-                "{} of {} reachable sessions have been idle longer than their \
-                 maxInactiveInterval at the dump's time, yet are still held ({} in the \
-                 managers' session maps). Tomcat expires sessions from its background \
-                 processor; when it does not run, or something else references the sessions, \
-                 they pile up.",
-                thousands(counts.reachable_expired),
-                thousands(counts.reachable),
-                thousands(in_maps)
-            ),
-            "Check that the container's background processor runs (Tomcat: \
-             backgroundProcessorDelay > 0, processExpiresFrequency) and that no application \
-             code keeps sessions in its own collections (listeners, static maps)."
-                .to_string(),
-            reachable_retained,
-        ),
-        Verdict::ManyLive => (
-            Category::Leak,
-            Severity::Medium,
-            format!(
-                "{} live {} objects retain {}",
-                thousands(counts.reachable),
-                super::simple_name(&class),
-                bytes(reachable_retained)
-            ),
-            format!(
-                "{} sessions are reachable ({} valid), {} in the managers' session maps. Each \
-                 keeps its attributes until it times out.",
-                thousands(counts.reachable),
-                thousands(counts.valid),
-                thousands(in_maps)
-            ),
-            "Shorten the session timeout, avoid creating sessions for stateless or bot traffic \
-             (request.getSession(false)), and keep session attributes small."
-                .to_string(),
-            reachable_retained,
+            if partial {
+                format!(
+                    "{} of {} {simple} objects are not reachable from what this incomplete dump \
+                     holds ({}): reachability is partial",
+                    thousands(counts.unreachable),
+                    thousands(counts.total),
+                    bytes(garbage_bytes)
+                )
+            } else {
+                format!(
+                    "{} of {} {simple} objects are unreachable garbage ({}): not a leak; {} \
+                     live ones are in the managers' maps",
+                    thousands(counts.unreachable),
+                    thousands(counts.total),
+                    bytes(garbage_bytes),
+                    thousands(in_maps)
+                )
+            },
+            if partial {
+                "Nothing can be concluded about the unreachable part from an incomplete dump; \
+                 take a complete one (jmap -dump, or -XX:+HeapDumpOnOutOfMemoryError with \
+                 enough disk space)."
+                    .to_string()
+            } else {
+                format!(
+                    "The live sessions are not the problem ({} of them, none past their \
+                     timeout in numbers that matter).",
+                    thousands(counts.reachable)
+                )
+            },
+            if partial {
+                "Take a complete heap dump before judging these sessions.".to_string()
+            } else {
+                garbage_fix.to_string()
+            },
         ),
     };
-    let mut h = hint("sessions", category, severity, title);
-    h.explanation = explanation;
+    let mut h = hint("sessions", category, certainty, stake, title);
+    h.explanation = format!(
+        "{live_text} {}{garbage_text} {problem}",
+        if counts.unreachable > 0 {
+            "Of the rest, "
+        } else {
+            ""
+        },
+    );
+    if counts.unreachable == 0 {
+        h.explanation = format!("{live_text} {problem}");
+    }
+    h.explanation.push_str(&format!(
+        " (Sessions are named from {MIN_SESSIONS} in the dump; live ones are the problem when \
+         {MIN_SESSIONS} or more are past their timeout, or {} or more are live.)",
+        thousands(MIN_SESSIONS * 10)
+    ));
     h.fix = fix;
     h.retained_bytes = retained;
+    h.claimed = live;
     for (k, v) in [
         ("sessions", counts.total),
         ("reachable", counts.reachable),
@@ -286,8 +443,20 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
     ] {
         h.numbers.insert(k.into(), v);
     }
+    if let Some(t) = timeout_s {
+        h.numbers.insert("max_inactive_interval_s".into(), t as u64);
+    }
+    if let Some(ms) = oldest_idle_ms {
+        h.numbers.insert("oldest_idle_ms".into(), ms);
+    }
     for &(m, map, n) in maps.iter().take(5) {
-        h.evidence.push(evidence(a, m, "session manager", None));
+        let own = owner::owner(a, m);
+        h.evidence.push(evidence(
+            a,
+            m,
+            "session manager",
+            Some(format!("{} (held by {})", index.describe(m), own.text)),
+        ));
         h.evidence.push(evidence(
             a,
             map,
@@ -298,6 +467,10 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
                 thousands(n)
             )),
         ));
+        if own.object != m && index.class_for_object(own.object).is_some() {
+            h.evidence
+                .push(evidence(a, own.object, "owner", Some(own.text.clone())));
+        }
     }
     let pick = |want_reachable: bool, n: usize| {
         sessions
@@ -315,14 +488,30 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             "garbage session"
         };
         let label = format!(
-            "{} (isValid={}, {})",
+            "{} ({}, {})",
             index.describe(o),
-            s.valid,
-            if s.expired { "expired" } else { "not expired" }
+            if s.valid { "valid" } else { "invalidated" },
+            if s.expired {
+                "past its timeout"
+            } else {
+                "within its timeout"
+            }
         );
         h.evidence.push(evidence(a, o, role, Some(label)));
     }
     vec![h]
+}
+
+/// `static ManagerBase.MANAGERS` (the owner of the biggest manager's map), for titles.
+fn maps_owner_short(a: &Analysis, maps: &[(ObjectId, ObjectId, u64)]) -> String {
+    match maps.first() {
+        Some(&(m, _, _)) => format!(
+            "{}.sessions ({})",
+            super::simple_name(java::class_name(&a.index, m)),
+            owner::owner(a, m).short
+        ),
+        None => "no session manager".into(),
+    }
 }
 
 #[cfg(test)]
@@ -355,6 +544,13 @@ mod tests {
             });
         }
         assert_eq!(verdict(&c), Some(Verdict::Garbage));
+        assert_eq!(
+            parts(&c),
+            Parts {
+                live: None,
+                garbage: true
+            }
+        );
         let mut d = SessionCounts::default();
         for _ in 0..300 {
             d.add(SessionState {
@@ -364,6 +560,22 @@ mod tests {
             });
         }
         assert_eq!(verdict(&d), Some(Verdict::ExpiredButHeld));
+        // Both facts at once: 20,000 live past their timeout and 20,000 garbage.
+        let mut e = SessionCounts::default();
+        for i in 0..40_000 {
+            e.add(SessionState {
+                reachable: i % 2 == 0,
+                valid: i % 2 == 0,
+                expired: true,
+            });
+        }
+        assert_eq!(
+            parts(&e),
+            Parts {
+                live: Some(Verdict::ExpiredButHeld),
+                garbage: true
+            }
+        );
         assert_eq!(verdict(&SessionCounts::default()), None);
     }
 }

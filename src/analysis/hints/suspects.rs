@@ -4,13 +4,11 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{evidence, hint, label_of, simple_name, Category, Hint, Severity};
-use crate::analysis::dominators::{SUPER_ROOT, UNREACHABLE};
+use super::{evidence, hint, owner, simple_name, Category, Certainty, Hint, Stake};
 use crate::analysis::java;
-use crate::analysis::paths::reference_label;
 use crate::analysis::Analysis;
 use crate::format::{bytes, percent, thousands};
-use crate::heap::{ClassKind, HeapIndex, ObjectId};
+use crate::heap::{ClassKind, ObjectId};
 
 /// Share of the reachable heap that makes a suspect (MAT's default).
 pub const SUSPECT_SHARE: f64 = 0.10;
@@ -18,20 +16,10 @@ pub const SUSPECT_SHARE: f64 = 0.10;
 pub const SUSPECT_MIN_BYTES: u64 = 8 << 20;
 /// Keep descending while the biggest child retains at least this share of its parent.
 pub const BIG_DROP_RATIO: f64 = 0.7;
-/// At or above this share a suspect is `High`.
-pub const HIGH_SHARE: f64 = 0.30;
 
 /// Bytes a suspect must retain in a heap with `reachable` live bytes.
 pub fn suspect_threshold(reachable: u64) -> u64 {
     ((reachable as f64 * SUSPECT_SHARE) as u64).max(SUSPECT_MIN_BYTES)
-}
-
-pub fn severity_for(retained: u64, reachable: u64) -> Severity {
-    if retained as f64 >= reachable as f64 * HIGH_SHARE {
-        Severity::High
-    } else {
-        Severity::Medium
-    }
 }
 
 /// Walks down from `o` while the biggest dominator-tree child retains at least
@@ -53,21 +41,9 @@ pub fn accumulation_chain(a: &Analysis, o: ObjectId) -> Vec<ObjectId> {
     chain
 }
 
-/// Class loaders and class objects are containers, not suspects: MAT sees application
-/// classes as roots, HotSpot dumps reach them through their loader.
-fn is_container(index: &HeapIndex, o: ObjectId) -> bool {
-    if index.class_for_object(o).is_some() {
-        return true;
-    }
-    let classes = index.classes();
-    classes
-        .chain(index.class_of(o))
-        .any(|c| classes.get(c).name == "java.lang.ClassLoader")
-}
-
-/// Dominator-tree nodes retaining at least `threshold`, looking through containers.
+/// Dominator-tree nodes retaining at least `threshold`, looking through containers (class
+/// loaders, their class lists, class objects) down to what a static field or a thread holds.
 fn candidates(a: &Analysis, threshold: u64) -> Vec<ObjectId> {
-    let index = &a.index;
     let tree = &a.dominators;
     let mut out = Vec::new();
     let mut stack: Vec<ObjectId> = tree
@@ -77,7 +53,7 @@ fn candidates(a: &Analysis, threshold: u64) -> Vec<ObjectId> {
         .take_while(|&o| tree.retained(o) >= threshold)
         .collect();
     while let Some(o) = stack.pop() {
-        if is_container(index, o) {
+        if owner::is_container(a, o) {
             stack.extend(
                 tree.children(o)
                     .iter()
@@ -92,35 +68,6 @@ fn candidates(a: &Analysis, threshold: u64) -> Vec<ObjectId> {
     out
 }
 
-/// "static Foo.bar", "thread \"main\"", "GC root (jni_global)": who keeps `o`.
-pub fn holder_description(a: &Analysis, o: ObjectId) -> String {
-    let index = &a.index;
-    let parent = a.dominators.idom(o);
-    if parent == SUPER_ROOT || parent == UNREACHABLE {
-        let kinds: Vec<&str> = a.roots.kinds(o).map(|k| k.as_str()).collect();
-        if kinds.is_empty() {
-            return "several GC roots".into();
-        }
-        return format!("GC root ({})", kinds.join(", "));
-    }
-    if let Some(c) = index.class_for_object(parent) {
-        let label = reference_label(index, parent, o);
-        let class = &index.classes().get(c).name;
-        return match label.strip_prefix("static ") {
-            Some(field) => format!("static field {class}.{field}"),
-            None => format!("class {class}"),
-        };
-    }
-    format!("{}{}", label_of(index, parent), {
-        let l = reference_label(index, parent, o);
-        if l == "?" {
-            String::new()
-        } else {
-            format!(" {l}")
-        }
-    })
-}
-
 pub fn hints(a: &Analysis) -> Vec<Hint> {
     let index = &a.index;
     let tree = &a.dominators;
@@ -128,28 +75,42 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
     let threshold = suspect_threshold(reachable);
     let mut out = Vec::new();
     let mut covered: Vec<ObjectId> = Vec::new();
-    for (n, o) in candidates(a, threshold).into_iter().take(5).enumerate() {
+    for o in candidates(a, threshold).into_iter().take(5) {
         let chain = accumulation_chain(a, o);
         let acc = *chain.last().unwrap_or(&o);
         let retained = tree.retained(o);
         let kids = tree.children(acc);
         let class = java::class_name(index, o).to_string();
         let acc_class = java::class_name(index, acc).to_string();
-        let holder = holder_description(a, o);
+        let own = owner::owner(a, o);
+        let kid_bytes: u64 = kids.iter().map(|&k| tree.retained(k)).sum();
+        let kid_class = kids
+            .first()
+            .map(|&k| simple_name(java::class_name(index, k)).to_string())
+            .unwrap_or_default();
         let mut h = hint(
             "leak_suspect",
             Category::Leak,
-            severity_for(retained, reachable),
+            Certainty::Likely,
+            Stake::Retained,
             format!(
-                "Leak suspect {}: one {} ({holder}) retains {} ({} of the live heap)",
-                n + 1,
+                "Leak suspect: {} ({}) retains {}, {} of the live heap; the bulk is {} objects \
+                 (mostly {kid_class}) in one {}",
+                own.short,
                 simple_name(&class),
                 bytes(retained),
-                percent(retained, reachable)
+                percent(retained, reachable),
+                thousands(kids.len() as u64),
+                simple_name(&acc_class),
             ),
         );
         h.retained_bytes = retained;
+        h.claimed.push(o);
         h.evidence.push(evidence(a, o, "suspect", None));
+        if index.class_for_object(own.object).is_some() || java::is_thread(index, own.object) {
+            h.evidence
+                .push(evidence(a, own.object, "owner", Some(own.text.clone())));
+        }
         if acc != o {
             h.evidence
                 .push(evidence(a, acc, "accumulation point", None));
@@ -157,7 +118,6 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
         for &k in kids.iter().take(5) {
             h.evidence.push(evidence(a, k, "accumulated object", None));
         }
-        let kid_bytes: u64 = kids.iter().map(|&k| tree.retained(k)).sum();
         h.numbers.insert("retained_bytes".into(), retained);
         h.numbers
             .insert("accumulated_objects".into(), kids.len() as u64);
@@ -167,25 +127,38 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             .map(|&c| simple_name(java::class_name(index, c)).to_string())
             .collect();
         h.explanation = format!(
-            "{} ({holder}) keeps {} of {} reachable bytes alive. Walking down the dominator \
-             tree ({}) the bulk sits in {} {}, which alone holds {} objects ({}) that nothing \
-             else keeps alive. An object that grows like this is usually a cache or registry \
-             that is filled but never emptied.",
+            "{} holds {} ({}), which keeps {} of the {} live heap alive. Walking down the \
+             dominator tree ({}) the bulk sits in {} @ 0x{:x}: it alone holds {} objects \
+             ({}) that nothing else keeps alive. Path from the owner: {}. An object that grows \
+             like this is usually a cache or registry that is filled but never emptied. \
+             (Leak suspects are objects retaining at least {} of the live heap and at least \
+             {}, as in Eclipse MAT; class loaders, their class lists and class objects are \
+             looked through to the static field or thread that holds the bulk.)",
+            own.text,
             index.describe(o),
+            simple_name(&class),
             bytes(retained),
             bytes(reachable),
             via.join(" → "),
             acc_class,
-            format_args!("@ 0x{:x}", index.address(acc)),
+            index.address(acc),
             thousands(kids.len() as u64),
             bytes(kid_bytes),
+            owner::path_text(a, &owner::owner(a, acc), 8),
+            percent((SUSPECT_SHARE * 1000.0) as u64, 1000),
+            bytes(SUSPECT_MIN_BYTES),
         );
         h.fix = format!(
             "Find who adds to {} (open the accumulation point's path to GC roots) and why \
-             entries are never removed: remove them when their work is done, bound the \
+             {} entries are never removed: remove them when their work is done, bound the \
              structure (size limit or expiry, e.g. a Caffeine cache), or hold values weakly \
              if it is a cache. If it is legitimately this big, the heap is too small for it.",
-            simple_name(&acc_class)
+            own.text,
+            if kid_class.is_empty() {
+                "its".to_string()
+            } else {
+                kid_class.clone()
+            },
         );
         covered.extend(chain);
         out.push(h);
@@ -208,6 +181,10 @@ fn class_groups(a: &Analysis, threshold: u64, reachable: u64, covered: &[ObjectI
             let c = classes.get(r.class);
             matches!(c.kind, ClassKind::Instance)
                 && !matches!(c.name.as_str(), "java.lang.String" | "java.lang.Class")
+                // Loaders hold every class of an application: containers, not suspects.
+                && !classes
+                    .chain(r.class)
+                    .any(|k| classes.get(k).name == "java.lang.ClassLoader")
         })
         .map(|r| (r.class, a.retained_by_class[r.class as usize]))
         .filter(|&(_, retained)| retained >= threshold)
@@ -253,7 +230,7 @@ fn class_groups(a: &Analysis, threshold: u64, reachable: u64, covered: &[ObjectI
         let common = count
             .iter()
             .filter(|(_, &(c, _))| c >= need)
-            .filter(|(&d, _)| !is_container(index, d))
+            .filter(|(&d, _)| !owner::is_container(a, d))
             .min_by_key(|(&d, &(_, depth))| (tree.retained(d), depth))
             .map(|(&d, _)| d);
         if let Some(d) = common {
@@ -271,9 +248,10 @@ fn class_groups(a: &Analysis, threshold: u64, reachable: u64, covered: &[ObjectI
         let mut h = hint(
             "leak_suspect",
             Category::Leak,
-            severity_for(retained, reachable),
+            Certainty::Likely,
+            Stake::Retained,
             format!(
-                "Leak suspect: {} instances of {} retain {} ({} of the live heap)",
+                "Leak suspect: {} instances of {} retain {}, {} of the live heap",
                 thousands(n),
                 simple_name(&name),
                 bytes(retained),
@@ -281,15 +259,18 @@ fn class_groups(a: &Analysis, threshold: u64, reachable: u64, covered: &[ObjectI
             ),
         );
         h.retained_bytes = retained;
+        h.claimed = inst.clone();
         h.numbers.insert("instances".into(), n);
         h.numbers.insert("retained_bytes".into(), retained);
         let held = match common {
             Some(d) => {
                 h.evidence.push(evidence(a, d, "accumulation point", None));
+                let own = owner::owner(a, d);
                 format!(
-                    "Most of them are kept by {} ({}).",
+                    "Most of them are kept by {}, held by {} (path: {}).",
                     index.describe(d),
-                    holder_description(a, d)
+                    own.text,
+                    owner::path_text(a, &own, 8)
                 )
             }
             None => "They are kept from many different places; merge their shortest paths to \
@@ -323,7 +304,5 @@ mod tests {
     fn thresholds() {
         assert_eq!(suspect_threshold(1 << 30), (1u64 << 30) / 10);
         assert_eq!(suspect_threshold(10 << 20), SUSPECT_MIN_BYTES);
-        assert_eq!(severity_for(30, 100), Severity::High);
-        assert_eq!(severity_for(29, 100), Severity::Medium);
     }
 }

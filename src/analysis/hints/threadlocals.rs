@@ -3,19 +3,26 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{evidence, hint, simple_name, Category, Hint, Severity};
+use super::{evidence, hint, simple_name, Category, Certainty, Hint, Stake};
 use crate::analysis::java;
 use crate::analysis::Analysis;
 use crate::format::{bytes, percent, thousands};
 use crate::heap::ObjectId;
 
-/// A thread-name pattern whose thread-local values retain less than this is not reported.
-pub const THREAD_LOCAL_MIN_BYTES: u64 = 2 << 20;
-/// ... nor less than this share of the live heap.
-pub const THREAD_LOCAL_SHARE: f64 = 0.01;
+/// A thread-name pattern whose thread-local values retain less than this is not reported,
+/// whatever else is in the heap: size sets the rank and severity, not whether it is shown.
+pub const THREAD_LOCAL_MIN_BYTES: u64 = 1 << 20;
+/// The floor for Netty's `InternalThreadLocalMap` on threads Netty does not own (a known
+/// pattern: named from much smaller sizes).
+pub const NETTY_MIN_BYTES: u64 = 256 << 10;
 
-pub fn fires(retained: u64, reachable: u64) -> bool {
-    retained >= THREAD_LOCAL_MIN_BYTES && retained as f64 >= reachable as f64 * THREAD_LOCAL_SHARE
+pub fn fires(retained: u64, netty: bool) -> bool {
+    retained
+        >= if netty {
+            NETTY_MIN_BYTES
+        } else {
+            THREAD_LOCAL_MIN_BYTES
+        }
 }
 
 #[derive(Default)]
@@ -59,24 +66,26 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
     let mut list: Vec<(String, Group)> = groups.into_iter().collect();
     list.sort_by_key(|(_, g)| std::cmp::Reverse(g.retained));
     for (pattern, mut g) in list {
-        if !fires(g.retained, reachable) {
+        let netty = g
+            .classes
+            .keys()
+            .any(|c| c.starts_with("io.netty.util.internal.InternalThreadLocalMap"));
+        if !fires(g.retained, netty) {
             continue;
         }
         g.values.sort_by_key(|v| std::cmp::Reverse(v.1));
         let mut classes: Vec<(String, u64)> = g.classes.into_iter().collect();
         classes.sort_by_key(|c| std::cmp::Reverse(c.1));
-        let netty = classes
-            .iter()
-            .any(|(c, _)| c.starts_with("io.netty.util.internal.InternalThreadLocalMap"));
         let top_class = classes.first().map(|c| c.0.clone()).unwrap_or_default();
         let mut h = hint(
             "thread_local_cache",
             Category::Leak,
-            if g.retained as f64 >= reachable as f64 * 0.10 {
-                Severity::High
+            if netty {
+                Certainty::Likely
             } else {
-                Severity::Medium
+                Certainty::Possible
             },
+            Stake::Retained,
             format!(
                 "Thread-local values on {} threads \"{pattern}\" retain {} (mostly {})",
                 g.threads.len(),
@@ -85,6 +94,7 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             ),
         );
         h.retained_bytes = g.retained;
+        h.claimed = g.values.iter().map(|v| v.0).collect();
         h.numbers.insert("threads".into(), g.threads.len() as u64);
         h.numbers.insert("values".into(), g.values.len() as u64);
         h.numbers.insert("retained_bytes".into(), g.retained);
@@ -111,14 +121,19 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             .collect();
         h.explanation = format!(
             "{} threads named like \"{pattern}\" keep {} values in their ThreadLocal maps, \
-             retaining {} ({} of the live heap): {}. A thread-local lives as long as its \
+             retaining {} ({} of the {} live heap): {}. A thread-local lives as long as its \
              thread; on pooled threads that is forever, so per-thread caches grow with the \
-             pool size and are never released.",
+             pool size and are never released. (heapsight names thread-local values from {} \
+             per thread-name pattern, Netty's InternalThreadLocalMap from {}, whatever else \
+             the heap holds; size sets the rank and severity.)",
             g.threads.len(),
             thousands(g.values.len() as u64),
             bytes(g.retained),
             percent(g.retained, reachable),
-            class_list.join(", ")
+            bytes(reachable),
+            class_list.join(", "),
+            bytes(THREAD_LOCAL_MIN_BYTES),
+            bytes(NETTY_MIN_BYTES),
         );
         h.fix = if netty {
             "These are Netty per-thread caches (InternalThreadLocalMap: buffers, pooled \
@@ -147,8 +162,10 @@ mod tests {
 
     #[test]
     fn threshold() {
-        assert!(fires(8 << 20, 100 << 20));
-        assert!(!fires(1 << 20, 10 << 20));
-        assert!(!fires(3 << 20, 1 << 30));
+        // Size alone decides, not the share of a big heap.
+        assert!(fires(2 << 20, false));
+        assert!(!fires(512 << 10, false));
+        assert!(fires(512 << 10, true));
+        assert!(!fires(100 << 10, true));
     }
 }

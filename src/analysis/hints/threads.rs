@@ -3,13 +3,15 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{evidence, hint, simple_name, Category, Hint, Severity};
+use super::{evidence, hint, simple_name, Category, Certainty, Hint, Stake};
 use crate::analysis::java;
 use crate::analysis::Analysis;
 use crate::heap::ObjectId;
 
 /// A pool of this many threads (same name pattern) is worth a hint.
 pub const MANY_THREADS: usize = 32;
+/// A thread's stack reservation by default on 64-bit Linux (-Xss1m).
+pub const DEFAULT_STACK_BYTES: u64 = 1 << 20;
 
 pub fn many(count: usize) -> bool {
     count >= MANY_THREADS
@@ -40,17 +42,22 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             "many_threads",
             Category::Threads,
             if members.len() >= 200 {
-                Severity::Medium
+                Certainty::Likely
             } else {
-                Severity::Low
+                Certainty::Possible
             },
+            Stake::EstimatedNative,
             format!(
                 "{} threads named \"{pattern}\" ({} threads in all)",
                 members.len(),
                 total
             ),
         );
-        h.retained_bytes = retained;
+        // At stake: their native stacks (the heap they keep is the thread-local hint's).
+        h.retained_bytes = members.len() as u64 * DEFAULT_STACK_BYTES;
+        h.numbers.insert("retained_bytes".into(), retained);
+        h.numbers
+            .insert("estimated_native_bytes".into(), h.retained_bytes);
         h.numbers.insert("threads".into(), members.len() as u64);
         h.numbers.insert("total_threads".into(), total as u64);
         for &(o, name) in members.iter().take(5) {
@@ -100,10 +107,11 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             "app_threads",
             Category::Threads,
             if stopped {
-                Severity::High
+                Certainty::Certain
             } else {
-                Severity::Low
+                Certainty::Possible
             },
+            Stake::Retained,
             format!(
                 "{} thread(s) started by {}{} are alive",
                 threads.len(),

@@ -5,7 +5,7 @@ use std::hash::Hasher;
 use rayon::prelude::*;
 use rustc_hash::FxHasher;
 
-use super::{evidence, hint, Category, Hint, Severity};
+use super::{evidence, hint, Category, Certainty, Hint, Stake};
 use crate::analysis::java;
 use crate::analysis::Analysis;
 use crate::format::{bytes, percent, thousands};
@@ -111,7 +111,8 @@ fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {
     let mut h = hint(
         "duplicate_strings",
         Category::Waste,
-        Severity::Low,
+        Certainty::Possible,
+        Stake::Wasted,
         format!(
             "Duplicate strings waste {} ({} of the live heap)",
             bytes(wasted),
@@ -204,7 +205,8 @@ fn empty_collections(a: &Analysis, out: &mut Vec<Hint>) {
     let mut h = hint(
         "empty_collections",
         Category::Waste,
-        Severity::Low,
+        Certainty::Possible,
+        Stake::Wasted,
         format!("Empty collections take {}", bytes(total_wasted)),
     );
     h.retained_bytes = total_wasted;
@@ -246,7 +248,8 @@ fn big_arrays(a: &Analysis, out: &mut Vec<Hint>) {
     let mut h = hint(
         "big_primitive_arrays",
         Category::Waste,
-        Severity::Info,
+        Certainty::Possible,
+        Stake::Retained,
         format!(
             "{} primitive arrays of {} or more take {}",
             big.len(),
