@@ -5,7 +5,7 @@ use super::classes::{ClassIndex, ClassKind, ClassTable};
 use crate::hprof::BasicType;
 
 /// Object layout parameters of the dumped JVM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectLayout {
     /// Bytes of an object header before the first field.
     pub header: u32,

@@ -13,7 +13,7 @@ use crate::progress::{Phase, Progress};
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// How the file was stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Compression {
     None,
     /// gzip; `block_size` when written by `jcmd GC.heap_dump -gz` (chunked members).
@@ -116,6 +116,17 @@ impl DumpSource {
             },
             _decompressed: Some(temp),
         })
+    }
+
+    /// A source standing for a dump that is not at hand (an index file browsed alone): no
+    /// bytes.
+    pub fn absent(path: &Path, compression: Compression) -> DumpSource {
+        DumpSource {
+            map: None,
+            path: path.to_path_buf(),
+            compression,
+            _decompressed: None,
+        }
     }
 
     pub fn bytes(&self) -> &[u8] {
