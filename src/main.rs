@@ -8,11 +8,12 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use heapsight::analysis::dominators::ReferenceMode;
-use heapsight::analysis::graph::build_graph;
-use heapsight::analysis::paths::{PathMode, RootIndex};
-use heapsight::analysis::{Analysis, AnalysisOptions};
-use heapsight::heap::{Census, HeapIndex};
+use heapsight::analysis::paths::PathMode;
+use heapsight::analysis::{Analysis, IndexStatus, OpenError, OpenOptions};
+use heapsight::heap::store::is_index_file;
+use heapsight::heap::Census;
 use heapsight::hprof::DumpSource;
+use heapsight::progress::terminal::TerminalBar;
 use heapsight::progress::Progress;
 use heapsight::report::{
     build_report, census_report, path_report, render_dominator_tree, render_paths, render_text,
@@ -46,6 +47,9 @@ struct Cli {
     /// Window only: colour theme
     #[arg(long, value_enum)]
     theme: Option<ThemeArg>,
+    /// Analyse from scratch: read and write no index file
+    #[arg(long)]
+    no_index: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -84,7 +88,13 @@ enum Command {
         /// Which heap dump of a file holding several (1 = first; default: the last)
         #[arg(long = "dump", value_name = "N")]
         dump_number: Option<usize>,
+        /// Analyse from scratch: read and write no index file
+        #[arg(long)]
+        no_index: bool,
     },
+    /// Analyse a dump and write its index file (beside it, or in the cache directory), so
+    /// the next open is instant; copy that file to browse the analysis without the dump.
+    Index { dump: PathBuf },
     /// Print the shortest paths from GC roots to one object.
     Path {
         dump: PathBuf,
@@ -101,6 +111,9 @@ enum Command {
         /// Which heap dump of a file holding several (1 = first; default: the last)
         #[arg(long = "dump", value_name = "N")]
         dump_number: Option<usize>,
+        /// Analyse from scratch: read and write no index file
+        #[arg(long)]
+        no_index: bool,
     },
     /// Print the dominator tree as indented text.
     Dominators {
@@ -117,6 +130,9 @@ enum Command {
         /// Which heap dump of a file holding several (1 = first; default: the last)
         #[arg(long = "dump", value_name = "N")]
         dump_number: Option<usize>,
+        /// Analyse from scratch: read and write no index file
+        #[arg(long)]
+        no_index: bool,
     },
 }
 
@@ -153,14 +169,7 @@ fn emit_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     emit(&(serde_json::to_string_pretty(value)? + "\n"))
 }
 
-/// Indexes heap dump `number` of the file (`None`: the last).
-fn open(dump: &Path, number: Option<usize>, progress: &Progress) -> anyhow::Result<Arc<HeapIndex>> {
-    let index = open_source(dump, number, progress)
-        .and_then(|source| HeapIndex::from_source(source, progress))
-        .with_context(|| format!("cannot read {}", dump.display()))?;
-    Ok(Arc::new(index))
-}
-
+/// Opens heap dump `number` of the file (`None`: the last) for the census.
 fn open_source(
     dump: &Path,
     number: Option<usize>,
@@ -171,19 +180,36 @@ fn open_source(
     Ok(source)
 }
 
+/// Opens a dump (through its index file unless `no_index`) or an index file alone, and says
+/// on stderr what happened with the index.
 fn analyse(
-    index: Arc<HeapIndex>,
+    dump: &Path,
     strong_only: bool,
-    progress: &Progress,
-) -> anyhow::Result<Analysis> {
-    let options = AnalysisOptions {
+    no_index: bool,
+    dump_number: Option<usize>,
+    (progress, bar): (&Progress, &TerminalBar),
+) -> anyhow::Result<(Arc<Analysis>, IndexStatus)> {
+    let options = OpenOptions {
         references: if strong_only {
             ReferenceMode::StrongOnly
         } else {
             ReferenceMode::All
         },
+        no_index,
+        dump: dump_number,
     };
-    Ok(Analysis::run(index, options, progress)?)
+    let (analysis, status) = match Analysis::open(dump, &options, progress) {
+        Err(OpenError::Cancelled) => bail!("cancelled; no index file written"),
+        other => other.with_context(|| format!("cannot read {}", dump.display()))?,
+    };
+    bar.finish();
+    for note in &status.notes {
+        eprintln!("heapsight: {note}");
+    }
+    if status.state != heapsight::analysis::IndexState::Disabled {
+        eprintln!("heapsight: {}", status.summary());
+    }
+    Ok((Arc::new(analysis), status))
 }
 
 fn parse_id(s: &str) -> anyhow::Result<u64> {
@@ -227,9 +253,12 @@ fn run_window(cli: Cli) -> anyhow::Result<()> {
 
 fn run(mut cli: Cli) -> anyhow::Result<()> {
     let Some(command) = cli.command.take() else {
+        heapsight::analysis::persist::set_window_no_index(cli.no_index);
         return run_window(cli);
     };
-    let progress = Progress::new();
+    let progress = Arc::new(Progress::new());
+    let bar = heapsight::progress::terminal::attach(&progress);
+    let progress = (&*progress, &bar);
     match command {
         Command::Report {
             dump,
@@ -238,6 +267,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             histogram_only,
             strong_only,
             dump_number: number,
+            no_index,
         } => {
             let top = match top {
                 Some(0) => None,
@@ -246,24 +276,33 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 None => Some(30),
             };
             let options = ReportOptions { top };
-            let report = if histogram_only {
+            let mut saved_findings = None;
+            let report = if histogram_only && !is_index_file(&dump) {
                 // Counting per class needs no index: no object numbers, no per-object arrays.
-                let census = open_source(&dump, number, &progress)
-                    .and_then(|source| Census::from_source(source, &progress))
+                let census = open_source(&dump, number, progress.0)
+                    .and_then(|source| Census::from_source(source, progress.0))
                     .with_context(|| format!("cannot read {}", dump.display()))?;
                 census_report(&census, options)
             } else {
-                let index = open(&dump, number, &progress)?;
-                let analysis = analyse(index.clone(), strong_only, &progress)?;
-                progress.mark("analysis");
-                let report = build_report(&index, Some(&analysis), options);
+                let (analysis, status) = analyse(&dump, strong_only, no_index, number, progress)?;
+                progress.0.mark("analysis");
+                let mut report = build_report(&analysis.index, Some(&analysis), options);
+                saved_findings = analysis.saved_findings.clone();
+                report.index_file = status.path.map(|p| p.display().to_string());
                 // The process ends once the report is out: giving a gigabyte of arrays back
                 // to the kernel page by page would only delay the exit.
                 std::mem::forget(analysis);
                 report
             };
-            progress.mark("report");
+            progress.0.mark("report");
             if json {
+                let mut report = serde_json::to_value(&report)?;
+                // Without the dump, the hints and advice as the first analysis found them.
+                if let (Some(saved), Some(r)) = (&saved_findings, report.as_object_mut()) {
+                    for key in ["hints", "advice"] {
+                        r.insert(key.into(), saved[key].clone());
+                    }
+                }
                 emit_json(&report)?;
             } else {
                 emit(&render_text(&report))?;
@@ -275,23 +314,31 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             json,
             include_weak,
             limit,
+            no_index,
             dump_number,
         } => {
             let address = parse_id(&id)?;
-            let index = open(&dump, dump_number, &progress)?;
+            let (analysis, status) = analyse(&dump, false, no_index, dump_number, progress)?;
+            let index = &analysis.index;
             let Some(target) = index.find(address) else {
                 bail!("no object with id 0x{address:x} in {}", dump.display());
             };
-            let graph = build_graph(&index, &progress)?;
-            let roots = RootIndex::new(&index);
+            if status.state == heapsight::analysis::IndexState::IndexOnly {
+                bail!(
+                    "paths name the fields of each hop, which needs the dump: {}",
+                    status.summary()
+                );
+            }
+            let graph = &*analysis.graph;
+            let roots = &analysis.roots;
             let mode = if include_weak {
                 PathMode::IncludeWeak
             } else {
                 PathMode::ExcludeWeak
             };
-            progress.mark("graph");
-            let report = path_report(&index, &graph, &roots, target, mode, limit.max(1));
-            progress.mark("path query");
+            progress.0.mark("graph");
+            let report = path_report(index, graph, roots, target, mode, limit.max(1));
+            progress.0.mark("path query");
             if json {
                 emit_json(&report)?;
             } else {
@@ -303,12 +350,23 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             depth,
             min_percent,
             strong_only,
+            no_index,
             dump_number,
         } => {
-            let analysis = analyse(open(&dump, dump_number, &progress)?, strong_only, &progress)?;
+            let (analysis, _) = analyse(&dump, strong_only, no_index, dump_number, progress)?;
             emit(&render_dominator_tree(&analysis, depth, min_percent))?;
         }
+        Command::Index { dump } => {
+            let (analysis, status) = analyse(&dump, false, false, None, progress)?;
+            if status.path.is_none() {
+                bail!("no index file written for {}", dump.display());
+            }
+            let objects = analysis.index.object_count();
+            emit(&format!("{} ({objects} objects)\n", status.summary()))?;
+            std::mem::forget(analysis);
+        }
     }
-    progress.start(heapsight::progress::Phase::Done, 0);
+    bar.finish();
+    progress.0.start(heapsight::progress::Phase::Done, 0);
     Ok(())
 }

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+pub mod terminal;
+
 /// The phases of opening a dump, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -14,11 +16,12 @@ pub enum Phase {
     Dominators,
     RetainedSizes,
     Hints,
+    SaveIndex,
     Done,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 8] = [
+    pub const ALL: [Phase; 9] = [
         Phase::Decompress,
         Phase::Read,
         Phase::Index,
@@ -26,6 +29,7 @@ impl Phase {
         Phase::Dominators,
         Phase::RetainedSizes,
         Phase::Hints,
+        Phase::SaveIndex,
         Phase::Done,
     ];
 
@@ -38,6 +42,7 @@ impl Phase {
             Phase::Dominators => "dominators",
             Phase::RetainedSizes => "retained sizes",
             Phase::Hints => "hints",
+            Phase::SaveIndex => "write index",
             Phase::Done => "done",
         }
     }

@@ -8,6 +8,7 @@ use super::graph::{
     ReferenceGraph, Successors,
 };
 use crate::heap::packed::U40Vec;
+use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{HeapIndex, ObjectId};
 use crate::prefetch::prefetch;
 use crate::progress::{Phase, Progress};
@@ -30,12 +31,12 @@ pub enum ReferenceMode {
 }
 
 pub struct DominatorTree {
-    idom: Vec<ObjectId>,
+    idom: Array<ObjectId>,
     /// Below 1 TiB: the index refuses dumps that large.
     retained: U40Vec,
-    child_offsets: Vec<u32>,
-    children: Vec<ObjectId>,
-    top_level: Vec<ObjectId>,
+    child_offsets: Array<u32>,
+    children: Array<ObjectId>,
+    top_level: Array<ObjectId>,
     pub mode: ReferenceMode,
     pub reachable_objects: u64,
     pub reachable_bytes: u64,
@@ -89,6 +90,70 @@ impl DominatorTree {
             + self.retained.memory_bytes()
             + self.child_offsets.len() * 4
             + self.children.len() * 4
+    }
+}
+
+impl DominatorTree {
+    /// Adds the tree's sections (`dom.…`) to an index file.
+    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {
+        let scalars = [
+            (self.mode == ReferenceMode::StrongOnly) as u64,
+            self.reachable_objects,
+            self.reachable_bytes,
+            self.unreachable_objects,
+            self.unreachable_bytes,
+        ];
+        w.bytes("dom.scalars", bytemuck::cast_slice(&scalars).to_vec());
+        w.array("dom.idom", &self.idom);
+        self.retained.save("dom.retained", w);
+        w.array("dom.child_offsets", &self.child_offsets);
+        w.array("dom.children", &self.children);
+        w.array("dom.top_level", &self.top_level);
+    }
+
+    /// The tree saved by [`DominatorTree::save`], mapped from the file.
+    pub fn load(store: &Store, objects: usize) -> Result<DominatorTree, StoreError> {
+        let scalars: Array<u64> = store.array("dom.scalars")?;
+        let tree = DominatorTree {
+            idom: store.array("dom.idom")?,
+            retained: U40Vec::load(store, "dom.retained")?,
+            child_offsets: store.array("dom.child_offsets")?,
+            children: store.array("dom.children")?,
+            top_level: store.array("dom.top_level")?,
+            mode: if scalars.first() == Some(&1) {
+                ReferenceMode::StrongOnly
+            } else {
+                ReferenceMode::All
+            },
+            reachable_objects: scalars.get(1).copied().unwrap_or(0),
+            reachable_bytes: scalars.get(2).copied().unwrap_or(0),
+            unreachable_objects: scalars.get(3).copied().unwrap_or(0),
+            unreachable_bytes: scalars.get(4).copied().unwrap_or(0),
+        };
+        let n = objects;
+        let in_range = |v: &[ObjectId], special: bool| {
+            v.par_iter()
+                .all(|&o| (o as usize) < n || (special && (o == SUPER_ROOT || o == UNREACHABLE)))
+        };
+        let consistent = scalars.len() == 5
+            && tree.idom.len() == n
+            && tree.retained.len() == n
+            && tree.child_offsets.len() == n + 1
+            && tree.child_offsets.windows(2).all(|w| w[0] <= w[1])
+            && tree
+                .child_offsets
+                .last()
+                .is_some_and(|&e| e as usize == tree.children.len())
+            && in_range(&tree.idom, true)
+            && in_range(&tree.children, false)
+            && in_range(&tree.top_level, false);
+        if !consistent {
+            return Err(StoreError::Corrupt {
+                path: store.path().display().to_string(),
+                what: "dominator tree arrays inconsistent".into(),
+            });
+        }
+        Ok(tree)
     }
 }
 
@@ -377,11 +442,11 @@ pub fn compute(
     let total = index.total_shallow_bytes();
     progress.set(n as u64);
     DominatorTree {
-        idom,
+        idom: idom.into(),
         retained,
-        child_offsets,
-        children,
-        top_level,
+        child_offsets: child_offsets.into(),
+        children: children.into(),
+        top_level: top_level.into(),
         mode,
         reachable_objects: r as u64,
         reachable_bytes,

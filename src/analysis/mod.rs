@@ -8,6 +8,7 @@ pub mod hints;
 pub mod histogram;
 pub mod java;
 pub mod paths;
+pub mod persist;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use dominators::{DominatorTree, ReferenceMode};
 use graph::{Forward, GraphError, ReferenceGraph};
 use histogram::Histogram;
 use paths::{PathMode, RootIndex, ShortestPathTree};
+pub use persist::{IndexState, IndexStatus, LazyGraph, OpenError, OpenOptions};
 
 /// Options of a full retention analysis.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,7 +29,8 @@ pub struct AnalysisOptions {
 /// Everything the retention views need, computed once per dump.
 pub struct Analysis {
     pub index: Arc<HeapIndex>,
-    pub graph: ReferenceGraph,
+    /// Built with a fresh analysis; on first use after a reopen from an index file.
+    pub graph: LazyGraph,
     pub dominators: DominatorTree,
     /// Shortest paths to GC roots, not through weak references.
     pub shortest_paths: ShortestPathTree,
@@ -39,6 +42,12 @@ pub struct Analysis {
     pub unreachable_by_class: Vec<(u64, u64)>,
     /// Repeated `byte[]`/`char[]` contents, for the duplicate-strings hint.
     pub repeated_values: hints::waste::RepeatedValues,
+    /// Hints and advice as the first analysis found them (`{"hints": …, "advice": …}`),
+    /// when opened from an index file without the dump: some rules read field values.
+    pub saved_findings: Option<serde_json::Value>,
+    /// Where the index file is and how it served this open (set by [`Analysis::open`]), for
+    /// the window to show.
+    pub index_status: Option<IndexStatus>,
 }
 
 impl Analysis {
@@ -83,8 +92,8 @@ impl Analysis {
         progress.mark("classes");
         let roots = RootIndex::new(&index);
         Ok(Analysis {
+            graph: LazyGraph::ready(graph, index.clone()),
             index,
-            graph,
             dominators,
             shortest_paths,
             roots,
@@ -92,6 +101,8 @@ impl Analysis {
             retained_by_class,
             unreachable_by_class,
             repeated_values,
+            saved_findings: None,
+            index_status: None,
         })
     }
 }

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 
 use super::graph::{Distance, NodeBits, ReferenceGraph, Successors};
+use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
 
@@ -23,7 +24,7 @@ pub enum PathMode {
 /// A breadth-first tree from all GC roots: every reachable object's parent on one shortest
 /// path to a root.
 pub struct ShortestPathTree {
-    parent: Vec<ObjectId>,
+    parent: Array<ObjectId>,
     pub mode: PathMode,
 }
 
@@ -62,7 +63,36 @@ impl ShortestPathTree {
                 }
             });
         }
-        ShortestPathTree { parent, mode }
+        ShortestPathTree {
+            parent: parent.into(),
+            mode,
+        }
+    }
+
+    /// Adds the tree (`paths.parent`) to an index file.
+    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {
+        w.array("paths.parent", &self.parent);
+    }
+
+    /// The tree saved by [`ShortestPathTree::save`] (made with [`PathMode::ExcludeWeak`]),
+    /// mapped from the file.
+    pub fn load(store: &Store, objects: usize) -> Result<ShortestPathTree, StoreError> {
+        use rayon::prelude::*;
+        let parent: Array<ObjectId> = store.array("paths.parent")?;
+        if parent.len() != objects
+            || !parent
+                .par_iter()
+                .all(|&p| p == NONE || (p as usize) < objects)
+        {
+            return Err(StoreError::Corrupt {
+                path: store.path().display().to_string(),
+                what: "shortest-path tree inconsistent".into(),
+            });
+        }
+        Ok(ShortestPathTree {
+            parent,
+            mode: PathMode::ExcludeWeak,
+        })
     }
 
     /// Objects from `o` up to its GC root; `None` when no root reaches `o` in this mode.

@@ -11,7 +11,7 @@ use crate::hprof::{BasicType, ClassDump, Value};
 pub type ClassIndex = u32;
 
 /// What the instances of a class are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ClassKind {
     Instance,
     ObjectArray,
@@ -19,19 +19,19 @@ pub enum ClassKind {
 }
 
 /// An instance field declared by one class (superclass fields live in the superclass).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FieldInfo {
     pub name: Arc<str>,
     pub ty: BasicType,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StaticInfo {
     pub name: Arc<str>,
     pub value: Value,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ClassInfo {
     /// Identifier of the class object in the dump (0 for classes heapsight synthesised).
     pub id: u64,
@@ -100,7 +100,7 @@ pub fn primitive_array_type(java_name: &str) -> Option<BasicType> {
 }
 
 /// All classes of a dump.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ClassTable {
     pub classes: Vec<ClassInfo>,
     /// Index of `java.lang.Class`, the class of every class object.

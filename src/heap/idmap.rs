@@ -8,6 +8,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
+use super::store::{Array, Store, StoreError, StoreWriter};
 use super::ObjectId;
 
 /// Bits of one 64-byte line; its first word holds the rank of the line's first bit.
@@ -125,14 +126,90 @@ impl IdMap {
     }
 }
 
+impl IdMap {
+    /// Adds the map's sections, named `prefix.…`, to an index file.
+    pub fn save<'a>(&'a self, prefix: &str, w: &mut StoreWriter<'a>) {
+        match &self.repr {
+            Repr::Bitmap(b) => {
+                let scalars = [0, b.base, b.shift as u64, b.len as u64];
+                w.bytes(
+                    &format!("{prefix}.kind"),
+                    bytemuck::cast_slice(&scalars).to_vec(),
+                );
+                w.array(&format!("{prefix}.blocks"), &b.blocks);
+                let used: Vec<u32> = b.used.iter().flat_map(|&(l, k)| [l, k]).collect();
+                w.bytes(
+                    &format!("{prefix}.used"),
+                    bytemuck::cast_slice(&used).to_vec(),
+                );
+                w.array(&format!("{prefix}.lines"), &b.lines);
+            }
+            Repr::Sorted(s) => {
+                let scalars = [1, s.min, s.shift as u64, s.ids.len() as u64];
+                w.bytes(
+                    &format!("{prefix}.kind"),
+                    bytemuck::cast_slice(&scalars).to_vec(),
+                );
+                w.array(&format!("{prefix}.ids"), &s.ids);
+                w.array(&format!("{prefix}.buckets"), &s.buckets);
+            }
+        }
+    }
+
+    /// The map saved by [`IdMap::save`], its big arrays mapped from the file.
+    pub fn load(store: &Store, prefix: &str) -> Result<IdMap, StoreError> {
+        let scalars: Array<u64> = store.array(&format!("{prefix}.kind"))?;
+        let bad = |what: &str| StoreError::Corrupt {
+            path: store.path().display().to_string(),
+            what: format!("{prefix}: {what}"),
+        };
+        let &[kind, a, shift, len] = &scalars[..] else {
+            return Err(bad("bad header"));
+        };
+        let repr = match kind {
+            0 => {
+                let used: Array<u32> = store.array(&format!("{prefix}.used"))?;
+                let lines: Array<[u64; 8]> = store.array(&format!("{prefix}.lines"))?;
+                let blocks: Array<u32> = store.array(&format!("{prefix}.blocks"))?;
+                if lines.is_empty() || shift > 63 {
+                    return Err(bad("empty bitmap"));
+                }
+                Repr::Bitmap(AddressBitmap {
+                    base: a,
+                    shift: shift as u32,
+                    blocks,
+                    used: used.chunks_exact(2).map(|p| (p[0], p[1])).collect(),
+                    lines,
+                    len: len as usize,
+                })
+            }
+            1 => {
+                let ids: Array<u64> = store.array(&format!("{prefix}.ids"))?;
+                let buckets: Array<u32> = store.array(&format!("{prefix}.buckets"))?;
+                if ids.len() as u64 != len || buckets.len() < 2 || shift > 63 {
+                    return Err(bad("inconsistent sizes"));
+                }
+                Repr::Sorted(SortedIds {
+                    ids,
+                    min: a,
+                    shift: shift as u32,
+                    buckets,
+                })
+            }
+            _ => return Err(bad("unknown kind")),
+        };
+        Ok(IdMap { repr })
+    }
+}
+
 struct AddressBitmap {
     base: u64,
     shift: u32,
     /// First line of each block of the address space, or `NO_BLOCK` when no object is there.
-    blocks: Vec<u32>,
+    blocks: Array<u32>,
     /// (first line, block) of the blocks in use, ascending.
     used: Vec<(u32, u32)>,
-    lines: Vec<[u64; 8]>,
+    lines: Array<[u64; 8]>,
     len: usize,
 }
 
@@ -220,9 +297,9 @@ impl AddressBitmap {
         Some(AddressBitmap {
             base,
             shift,
-            blocks,
+            blocks: blocks.into(),
             used,
-            lines,
+            lines: lines.into(),
             len: ids.len(),
         })
     }
@@ -315,11 +392,11 @@ impl AddressBitmap {
 /// Sorted identifiers plus a coarse bucket table, so a lookup is one bucket read and a short
 /// binary search, with 4 bytes of overhead per 4 objects.
 struct SortedIds {
-    ids: Vec<u64>,
+    ids: Array<u64>,
     min: u64,
     shift: u32,
     /// `buckets[b]` = first index whose `(id - min) >> shift` is `b` or more.
-    buckets: Vec<u32>,
+    buckets: Array<u32>,
 }
 
 impl SortedIds {
@@ -346,10 +423,10 @@ impl SortedIds {
             (Some(&a), Some(&b)) => (a, b),
             _ => {
                 return SortedIds {
-                    ids,
+                    ids: ids.into(),
                     min: 0,
                     shift: 0,
-                    buckets: vec![0, 0],
+                    buckets: vec![0, 0].into(),
                 }
             }
         };
@@ -369,10 +446,10 @@ impl SortedIds {
             *slot = i as u32;
         }
         SortedIds {
-            ids,
+            ids: ids.into(),
             min,
             shift,
-            buckets,
+            buckets: buckets.into(),
         }
     }
 

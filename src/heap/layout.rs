@@ -9,7 +9,7 @@ use super::vm::{self, Jdk};
 use crate::hprof::BasicType;
 
 /// Header and reference shape of a VM's objects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Shape {
     /// 64-bit, compressed oops and class pointers: the default for heaps under 32 GB.
     Compressed,
@@ -55,7 +55,7 @@ impl Shape {
 }
 
 /// What the dump's object addresses say about the layout.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AddressEvidence {
     /// Address-adjacent pairs of sampled objects.
     pub pairs: u64,
@@ -67,13 +67,13 @@ pub struct AddressEvidence {
 }
 
 /// Object layout of the dumped JVM.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectLayout {
     pub shape: Shape,
     /// The JDK generation whose field layout, injected fields and `@Contended` apply.
     pub jdk: Jdk,
     /// Why that generation.
-    pub jdk_reason: &'static str,
+    pub jdk_reason: std::borrow::Cow<'static, str>,
     /// Bytes of an object header before the first field.
     pub header: u32,
     /// Bytes of a reference field or element (4 with compressed oops).
@@ -95,7 +95,7 @@ impl ObjectLayout {
         ObjectLayout {
             shape,
             jdk,
-            jdk_reason: "assumed",
+            jdk_reason: "assumed".into(),
             header,
             reference,
             array_base,
@@ -256,9 +256,9 @@ pub fn detect(id_size: usize, classes: &ClassTable, samples: &[LayoutSample]) ->
         return ObjectLayout::compressed();
     };
     layout.jdk_reason = if layout.jdk == jdk {
-        jdk_reason
+        jdk_reason.into()
     } else {
-        "the addresses fit the other field layout rules better"
+        "the addresses fit the other field layout rules better".into()
     };
     let pairs = pairs(classes, samples).count() as u64;
     // Addresses overrule the rules only where they are a heap's (most neighbours touch);

@@ -10,8 +10,11 @@ pub mod idmap;
 pub mod layout;
 mod objects;
 pub mod packed;
+mod persist;
 mod reader;
+pub mod references;
 mod scan;
+pub mod store;
 pub mod threads;
 pub mod vm;
 
@@ -34,7 +37,7 @@ pub use threads::{FrameInfo, ThreadInfo};
 pub type ObjectId = u32;
 
 /// A GC root resolved to an object of the dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Root {
     pub object: ObjectId,
     pub kind: RootKind,
@@ -53,8 +56,8 @@ pub struct HeapIndex {
     ids: IdMap,
     /// File offsets (dumps below 1 TiB).
     offsets: U40Vec,
-    class_of: Vec<ClassIndex>,
-    shallow: Vec<u32>,
+    class_of: store::Array<ClassIndex>,
+    shallow: store::Array<u32>,
     large_sizes: FxHashMap<ObjectId, u64>,
     /// Object number of each class's class object, parallel to `classes`.
     class_objects: Vec<Option<ObjectId>>,

@@ -4,12 +4,14 @@
 
 use rayon::prelude::*;
 
+use super::store::{Array, Store, StoreError, StoreWriter};
+
 /// The first value that does not fit.
 pub const U40_LIMIT: u64 = 1 << 40;
 
 pub struct U40Vec {
-    low: Vec<u32>,
-    high: Vec<u8>,
+    low: Array<u32>,
+    high: Array<u8>,
 }
 
 impl U40Vec {
@@ -17,8 +19,16 @@ impl U40Vec {
     pub fn new(values: &[u64]) -> U40Vec {
         let clamp = |v: u64| v.min(U40_LIMIT - 1);
         U40Vec {
-            low: values.par_iter().map(|&v| clamp(v) as u32).collect(),
-            high: values.par_iter().map(|&v| (clamp(v) >> 32) as u8).collect(),
+            low: values
+                .par_iter()
+                .map(|&v| clamp(v) as u32)
+                .collect::<Vec<_>>()
+                .into(),
+            high: values
+                .par_iter()
+                .map(|&v| (clamp(v) >> 32) as u8)
+                .collect::<Vec<_>>()
+                .into(),
         }
     }
 
@@ -37,6 +47,25 @@ impl U40Vec {
 
     pub fn memory_bytes(&self) -> usize {
         self.low.len() * 5
+    }
+
+    /// Adds the array to an index file as `name.low` and `name.high`.
+    pub fn save<'a>(&'a self, name: &str, w: &mut StoreWriter<'a>) {
+        w.array(&format!("{name}.low"), &self.low);
+        w.array(&format!("{name}.high"), &self.high);
+    }
+
+    /// The array saved by [`U40Vec::save`], mapped from the file.
+    pub fn load(store: &Store, name: &str) -> Result<U40Vec, StoreError> {
+        let low: Array<u32> = store.array(&format!("{name}.low"))?;
+        let high: Array<u8> = store.array(&format!("{name}.high"))?;
+        if low.len() != high.len() {
+            return Err(StoreError::Corrupt {
+                path: store.path().display().to_string(),
+                what: format!("{name}: halves of different lengths"),
+            });
+        }
+        Ok(U40Vec { low, high })
     }
 }
 

@@ -26,7 +26,7 @@ pub(super) struct RawThread {
     pub name_id: Option<u64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FrameInfo {
     /// `java.lang.Thread.sleep`
     pub method: String,
@@ -52,7 +52,7 @@ impl FrameInfo {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ThreadInfo {
     pub serial: u32,
     pub object: Option<ObjectId>,

@@ -5,7 +5,9 @@
 use super::classes::ClassTable;
 
 /// A HotSpot generation, as far as object sizes are concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Jdk {
     /// JDK 5 and 6 (and 7 before update 6): `String` has `offset` and `count`.
     Jdk6,

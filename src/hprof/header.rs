@@ -4,7 +4,7 @@ use super::cursor::Cursor;
 use super::error::{HprofError, Result};
 
 /// Which HPROF dialect the header names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FormatVersion {
     V101,
     V102,
@@ -22,7 +22,7 @@ impl FormatVersion {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Header {
     pub version: FormatVersion,
     pub id_size: usize,

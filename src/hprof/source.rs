@@ -15,7 +15,7 @@ use crate::progress::{Phase, Progress};
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// How the file was stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Compression {
     None,
     /// gzip; `block_size` when written by `jcmd GC.heap_dump -gz` (chunked members).
@@ -149,6 +149,18 @@ impl DumpSource {
 
     pub fn selected_dump(&self) -> Option<usize> {
         self.dump
+    }
+
+    /// A source standing for a dump that is not at hand (an index file browsed alone): no
+    /// bytes.
+    pub fn absent(path: &Path, compression: Compression) -> DumpSource {
+        DumpSource {
+            map: None,
+            path: path.to_path_buf(),
+            compression,
+            _decompressed: None,
+            dump: None,
+        }
     }
 
     pub fn bytes(&self) -> &[u8] {

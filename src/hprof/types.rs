@@ -1,7 +1,7 @@
 //! Value types and GC-root kinds as the format numbers them.
 
 /// A field or array element type (HPROF "basic type").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[repr(u8)]
 pub enum BasicType {
     Object = 2,
@@ -96,7 +96,9 @@ impl BasicType {
 }
 
 /// Kinds of GC roots, HotSpot's and Android's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[repr(u8)]
 pub enum RootKind {
     Unknown,
@@ -161,7 +163,7 @@ impl RootKind {
 }
 
 /// A decoded field or array value.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     Object(u64),
     Boolean(bool),

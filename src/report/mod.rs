@@ -21,6 +21,9 @@ pub use paths::{path_report, render_paths, PathReport};
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub file: String,
+    /// The index file read or written (`heapsight report` sets it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_file: Option<String>,
     pub format: String,
     pub id_size: usize,
     pub timestamp_ms: u64,
@@ -181,6 +184,7 @@ fn histogram_report(facts: DumpFacts<'_>, hist: &Histogram, options: ReportOptio
     let classes = facts.classes;
     Report {
         file: facts.source.path().display().to_string(),
+        index_file: None,
         format: facts.header.version.as_str().to_string(),
         id_size: facts.header.id_size,
         timestamp_ms: facts.header.timestamp_ms,
@@ -334,6 +338,9 @@ pub fn render_text(r: &Report) -> String {
     let mut out = String::new();
     let s = &r.summary;
     let _ = writeln!(out, "{} (dump taken {})", r.file, r.dump_taken);
+    if let Some(index) = &r.index_file {
+        let _ = writeln!(out, "  index file: {index}");
+    }
     let _ = writeln!(
         out,
         "  {}, {}-byte identifiers{}; {}",

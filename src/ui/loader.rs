@@ -5,9 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::Session;
-use crate::analysis::{Analysis, AnalysisOptions};
-use crate::heap::HeapIndex;
-use crate::hprof::HprofError;
+use crate::analysis::{Analysis, OpenError, OpenOptions};
 use crate::progress::{Phase, Progress};
 
 pub enum LoadOutcome {
@@ -75,21 +73,15 @@ fn load(path: &std::path::Path, progress: &Progress, started: Instant) -> LoadOu
         }
     };
     pool.install(|| {
-        let index = match HeapIndex::open(path, progress) {
-            Ok(index) => Arc::new(index),
-            Err(HprofError::Cancelled) => return LoadOutcome::Cancelled,
-            Err(e) => {
-                return LoadOutcome::Failed {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
+        match Analysis::open(path, &OpenOptions::for_window(), progress) {
+            Err(OpenError::Cancelled) => LoadOutcome::Cancelled,
+            Ok((analysis, status)) => {
+                // The referrer lists are built in the background after a reopen.
+                analysis.graph.warm();
+                for note in &status.notes {
+                    eprintln!("heapsight: {note}");
                 }
-            }
-        };
-        if progress.is_cancelled() {
-            return LoadOutcome::Cancelled;
-        }
-        match Analysis::run(index, AnalysisOptions::default(), progress) {
-            Ok(analysis) => {
+                eprintln!("heapsight: {}", status.summary());
                 progress.start(Phase::Hints, 0);
                 let session = Session::new(
                     path.to_path_buf(),

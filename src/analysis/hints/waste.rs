@@ -74,6 +74,30 @@ impl RepeatedValues {
             .collect();
         RepeatedValues { keyed }
     }
+
+    /// Adds the values (`analysis.repeated`) to an index file.
+    pub fn save(&self, w: &mut crate::heap::store::StoreWriter<'_>) {
+        w.bytes(
+            "analysis.repeated",
+            postcard::to_stdvec(&self.keyed).unwrap_or_default(),
+        );
+    }
+
+    /// The values saved by [`RepeatedValues::save`].
+    pub fn load(
+        store: &crate::heap::store::Store,
+        objects: usize,
+    ) -> Result<RepeatedValues, crate::heap::store::StoreError> {
+        let keyed: Vec<(u64, u32, ObjectId)> =
+            postcard::from_bytes(store.bytes("analysis.repeated")?)
+                .ok()
+                .filter(|k: &Vec<(u64, u32, ObjectId)>| k.iter().all(|e| (e.2 as usize) < objects))
+                .ok_or_else(|| crate::heap::store::StoreError::Corrupt {
+                    path: store.path().display().to_string(),
+                    what: "analysis.repeated unreadable".into(),
+                })?;
+        Ok(RepeatedValues { keyed })
+    }
 }
 
 fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {

@@ -1,0 +1,129 @@
+use super::*;
+
+fn identity() -> DumpIdentity {
+    DumpIdentity {
+        size: 1234,
+        mtime_s: 1_700_000_000,
+        mtime_ns: 5,
+        head_crc: 7,
+        tail_crc: 9,
+    }
+}
+
+fn write_sample(dir: &Path) -> (PathBuf, Vec<u32>, Vec<u64>) {
+    let path = dir.join("x.heapsight-index");
+    let a: Vec<u32> = (0..10_000).map(|i| i * 3).collect();
+    let b: Vec<u64> = (0..777).map(|i| i << 40).collect();
+    let mut w = StoreWriter::new(identity());
+    w.array("a", &a);
+    w.bytes("odd", vec![1u8, 2, 3]);
+    w.array("b", &b);
+    w.write(&path, &|_| true).unwrap();
+    (path, a, b)
+}
+
+#[test]
+fn sections_round_trip_mapped_and_aligned() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, a, b) = write_sample(dir.path());
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.identity(), &identity());
+    let ma: Array<u32> = store.array("a").unwrap();
+    let mb: Array<u64> = store.array("b").unwrap();
+    assert!(ma.is_mapped() && mb.is_mapped());
+    assert_eq!(&ma[..], &a[..]);
+    assert_eq!(&mb[..], &b[..]);
+    assert_eq!(store.bytes("odd").unwrap(), &[1, 2, 3]);
+    assert!(store.bytes("missing").is_err());
+    assert!(store.array::<u64>("odd").is_err());
+    // Only the file itself: the temporary name is gone.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn every_truncation_and_flipped_byte_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _, _) = write_sample(dir.path());
+    let good = std::fs::read(&path).unwrap();
+    let bad = dir.path().join("bad");
+    for cut in (0..good.len()).step_by(97) {
+        std::fs::write(&bad, &good[..cut]).unwrap();
+        assert!(Store::open(&bad).is_err(), "truncated at {cut}");
+    }
+    for at in (0..good.len()).step_by(89) {
+        let mut b = good.clone();
+        b[at] ^= 0x10;
+        std::fs::write(&bad, &b).unwrap();
+        assert!(Store::open(&bad).is_err(), "flipped byte {at}");
+    }
+}
+
+#[test]
+fn foreign_and_other_versions_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _, _) = write_sample(dir.path());
+    let good = std::fs::read(&path).unwrap();
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, b"JAVA PROFILE 1.0.2\0 and so on").unwrap();
+    assert!(matches!(Store::open(&bad), Err(StoreError::Foreign(_))));
+    let mut b = good.clone();
+    b[16..20].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    std::fs::write(&bad, &b).unwrap();
+    assert!(matches!(
+        Store::open(&bad),
+        Err(StoreError::OtherFormat { .. })
+    ));
+    let mut b = good.clone();
+    b[24..56].fill(0);
+    b[24..29].copy_from_slice(b"0.0.1");
+    let crc = crc32fast::hash(&b[..108]);
+    b[108..112].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&bad, &b).unwrap();
+    assert!(matches!(
+        Store::open(&bad),
+        Err(StoreError::OtherVersion { .. })
+    ));
+}
+
+#[test]
+fn a_failed_or_cancelled_write_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.heapsight-index");
+    let data = vec![7u8; 9 << 20];
+    let mut w = StoreWriter::new(identity());
+    w.bytes("big", &data[..]);
+    assert!(matches!(
+        w.write(&path, &|_| false),
+        Err(WriteError::Cancelled)
+    ));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let mut w = StoreWriter::new(identity());
+    w.bytes("big", &data[..]);
+    let missing = dir.path().join("no such dir").join("x");
+    assert!(matches!(
+        w.write(&missing, &|_| true),
+        Err(WriteError::Io { .. })
+    ));
+}
+
+#[test]
+fn identity_sees_a_changed_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("d.hprof");
+    std::fs::write(&dump, vec![1u8; 3 << 20]).unwrap();
+    let before = DumpIdentity::of(&dump).unwrap();
+    let mtime = std::fs::metadata(&dump).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&dump).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] = 2;
+    std::fs::write(&dump, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&dump)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let after = DumpIdentity::of(&dump).unwrap();
+    assert_eq!((before.size, before.mtime_s), (after.size, after.mtime_s));
+    assert_ne!(before, after);
+}

@@ -1,0 +1,148 @@
+//! Writing an index file: to a temporary name in the target directory, renamed into place
+//! when complete, so readers only ever see whole files and two writers do not mix.
+
+use std::borrow::Cow;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::{
+    DumpIdentity, Pod, ALIGN, ENTRY_LEN, FORMAT_VERSION, HEADER_LEN, HEAPSIGHT_VERSION, MAGIC,
+    NAME_LEN,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Sections collected for one file; borrowed where the caller has them already.
+pub struct StoreWriter<'a> {
+    identity: DumpIdentity,
+    sections: Vec<(String, Cow<'a, [u8]>)>,
+}
+
+impl<'a> StoreWriter<'a> {
+    pub fn new(identity: DumpIdentity) -> Self {
+        StoreWriter {
+            identity,
+            sections: Vec::new(),
+        }
+    }
+
+    pub fn bytes(&mut self, name: &str, data: impl Into<Cow<'a, [u8]>>) {
+        debug_assert!(name.len() <= NAME_LEN);
+        self.sections.push((name.to_string(), data.into()));
+    }
+
+    pub fn array<T: Pod>(&mut self, name: &str, data: &'a [T]) {
+        self.bytes(name, bytemuck::cast_slice::<T, u8>(data));
+    }
+
+    /// Bytes the file will have.
+    pub fn len(&self) -> u64 {
+        self.layout().1 as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sections.is_empty()
+    }
+
+    /// Section offsets and the file length.
+    fn layout(&self) -> (Vec<usize>, usize) {
+        let mut at = HEADER_LEN;
+        let offsets = self
+            .sections
+            .iter()
+            .map(|(_, d)| {
+                let o = at.next_multiple_of(ALIGN);
+                at = o + d.len();
+                o
+            })
+            .collect();
+        (offsets, at + self.sections.len() * ENTRY_LEN)
+    }
+
+    /// Writes the file to `dest` atomically. `written` is told the bytes of each block and
+    /// returns `false` to cancel; on cancel or error (a full disk) the temporary file is
+    /// removed.
+    pub fn write(self, dest: &Path, written: &dyn Fn(u64) -> bool) -> Result<(), WriteError> {
+        let shown = dest.display().to_string();
+        let io = |source| WriteError::Io {
+            path: shown.clone(),
+            source,
+        };
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = dest.file_name().unwrap_or_default().to_string_lossy();
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(io)?;
+        let (offsets, file_len) = self.layout();
+        let crcs: Vec<u32> = self
+            .sections
+            .par_iter()
+            .map(|(_, d)| crc32fast::hash(d))
+            .collect();
+        let mut out = BufWriter::with_capacity(1 << 20, temp.as_file());
+        let mut at = 0usize;
+        out.write_all(&[0u8; HEADER_LEN]).map_err(io)?;
+        at += HEADER_LEN;
+        const BLOCK: usize = 4 << 20;
+        for ((_, data), &offset) in self.sections.iter().zip(&offsets) {
+            out.write_all(&vec![0u8; offset - at]).map_err(io)?;
+            for block in data.chunks(BLOCK) {
+                out.write_all(block).map_err(io)?;
+                if !written(block.len() as u64) {
+                    return Err(WriteError::Cancelled);
+                }
+            }
+            at = offset + data.len();
+        }
+        let mut table = Vec::with_capacity(self.sections.len() * ENTRY_LEN);
+        for (((name, data), &offset), &crc) in self.sections.iter().zip(&offsets).zip(&crcs) {
+            let mut entry = [0u8; ENTRY_LEN];
+            let n = name.len().min(NAME_LEN);
+            entry[..n].copy_from_slice(&name.as_bytes()[..n]);
+            entry[32..40].copy_from_slice(&(offset as u64).to_le_bytes());
+            entry[40..48].copy_from_slice(&(data.len() as u64).to_le_bytes());
+            entry[48..52].copy_from_slice(&crc.to_le_bytes());
+            table.extend_from_slice(&entry);
+        }
+        out.write_all(&table).map_err(io)?;
+        debug_assert_eq!(at + table.len(), file_len);
+        let mut header = [0u8; HEADER_LEN];
+        header[..16].copy_from_slice(MAGIC);
+        header[16..20].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        header[20..24].copy_from_slice(&(self.sections.len() as u32).to_le_bytes());
+        let v = HEAPSIGHT_VERSION.as_bytes();
+        header[24..24 + v.len().min(32)].copy_from_slice(&v[..v.len().min(32)]);
+        header[56..84].copy_from_slice(&self.identity.to_bytes());
+        header[88..96].copy_from_slice(&(file_len as u64).to_le_bytes());
+        header[96..104].copy_from_slice(&(at as u64).to_le_bytes());
+        header[104..108].copy_from_slice(&crc32fast::hash(&table).to_le_bytes());
+        let crc = crc32fast::hash(&header[..108]);
+        header[108..112].copy_from_slice(&crc.to_le_bytes());
+        out.flush().map_err(io)?;
+        drop(out);
+        let mut file = temp.as_file();
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0)).map_err(io)?;
+        file.write_all(&header).map_err(io)?;
+        if !written(0) {
+            return Err(WriteError::Cancelled);
+        }
+        temp.persist(dest).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+}
