@@ -258,6 +258,7 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     let mut ancestor = parent;
     let mut best: Vec<u32> = (0..=r).into_par_iter().map(|_| 0).collect();
     let mut path: Vec<u32> = Vec::new();
+    let mut chunk: Vec<u32> = Vec::with_capacity(1024);
     let mut k = multi_at.len();
     for w in (1..=r).rev() {
         let s = if root_at.contains(w as u32) {
@@ -268,22 +269,33 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
         } else {
             k -= 1;
             debug_assert_eq!(multi_at[k], w as u32);
+            if let Some(&next) = k.checked_sub(2).and_then(|j| multi_node.get(j)) {
+                g.prefetch_predecessors(next);
+            }
             let mut s = w as u32;
+            // Referrers go through in batches, so that each one's preorder number and
+            // forest link can be fetched some steps before they are needed (a class
+            // object has every instance as a referrer: millions of independent lookups).
+            chunk.clear();
+            let mut forest = Forest {
+                current: w as u32,
+                pre_of: &pre_of,
+                ancestor: &mut ancestor,
+                best: &mut best,
+                path: &mut path,
+            };
             g.for_each_predecessor(multi_node[k], |p| {
                 // 0, the super-root, is the least a semi-dominator can be: the rest of the
                 // list cannot lower it. (Classes have every instance as a referrer.)
-                if s == 0 {
-                    return;
-                }
-                let pp = pre_of[p as usize];
-                if pp == 0 {
-                    return;
-                }
-                let e = eval(pp, w as u32, &mut ancestor, &mut best, &mut path);
-                if e < s {
-                    s = e;
+                if s != 0 {
+                    chunk.push(p);
+                    if chunk.len() == chunk.capacity() {
+                        forest.lower_semi(&chunk, &mut s);
+                        chunk.clear();
+                    }
                 }
             });
+            forest.lower_semi(&chunk, &mut s);
             multi_semi[k] = s;
             s
         };
@@ -536,6 +548,49 @@ impl AdjacencyLists for DominatorEdges<'_> {
         match self.0[v as usize] {
             SUPER_ROOT | UNREACHABLE => {}
             d => f(d),
+        }
+    }
+}
+
+/// The semi-dominator search's state while node `current` is processed.
+struct Forest<'a> {
+    current: u32,
+    pre_of: &'a [u32],
+    ancestor: &'a mut [u32],
+    best: &'a mut [u32],
+    path: &'a mut Vec<u32>,
+}
+
+impl Forest<'_> {
+    /// Lowers `s` to the least semi-dominator candidate that the referrers `preds` give.
+    #[inline]
+    fn lower_semi(&mut self, preds: &[u32], s: &mut u32) {
+        const AHEAD: usize = 8;
+        for &p in preds.iter().take(2 * AHEAD) {
+            prefetch(self.pre_of, p as usize);
+        }
+        for (i, &p) in preds.iter().enumerate() {
+            if *s == 0 {
+                return;
+            }
+            if let Some(&q) = preds.get(i + 2 * AHEAD) {
+                prefetch(self.pre_of, q as usize);
+            }
+            if let Some(&q) = preds.get(i + AHEAD) {
+                let qq = self.pre_of[q as usize];
+                if qq > self.current {
+                    prefetch(self.ancestor, qq as usize);
+                    prefetch(self.best, qq as usize);
+                }
+            }
+            let pp = self.pre_of[p as usize];
+            if pp == 0 {
+                continue;
+            }
+            let e = eval(pp, self.current, self.ancestor, self.best, self.path);
+            if e < *s {
+                *s = e;
+            }
         }
     }
 }

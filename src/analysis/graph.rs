@@ -476,6 +476,9 @@ pub trait Predecessors {
     /// Whether `v` has exactly one incoming edge. Most objects of a Java heap have one
     /// referrer, which lets the dominator computation skip their search.
     fn has_single_predecessor(&self, v: u32) -> bool;
+    /// Hints that `v`'s predecessors are wanted soon.
+    #[inline]
+    fn prefetch_predecessors(&self, _v: u32) {}
 }
 
 /// References from each object: the outgoing lists with the class edges, and `referent`s
@@ -524,6 +527,10 @@ impl Predecessors for Backward<'_> {
     #[inline]
     fn has_single_predecessor(&self, v: u32) -> bool {
         self.graph.incoming.degree(v) == 1 && !(self.with_weak && self.graph.has_weak_to(v))
+    }
+    #[inline]
+    fn prefetch_predecessors(&self, v: u32) {
+        self.graph.incoming.prefetch(v, Distance::Far);
     }
 }
 
