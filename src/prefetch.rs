@@ -1,7 +1,8 @@
 //! Cache prefetch hints for walks over arrays too big for the caches, whose next positions
-//! are known some steps ahead: a breadth-first queue, a depth-first walk's pending successors.
-//! Where it was tried and did not pay (semi-NCA, minimum retained sizes, id lookups of the
-//! outgoing pass) it is not used.
+//! are known some steps ahead: a breadth-first queue, a depth-first walk's pending successors,
+//! the referrers of a multi-referrer node in the semi-dominator search (batches read ahead).
+//! Where it was tried and did not pay (the whole semi-NCA loop, minimum retained sizes, id
+//! lookups of the outgoing pass) it is not used.
 
 /// Asks the CPU to bring `slice[i]` into cache; does nothing when `i` is out of bounds.
 #[inline(always)]

@@ -1211,6 +1211,12 @@ fn gen_heap() -> impl Strategy<Value = GenHeap> {
 
 /// Writes a generated heap; references index objects (n = null).
 fn build_generated(g: &GenHeap) -> HeapBuilder {
+    build_generated_with(g, false)
+}
+
+/// With `reference`, class 0 is `java.lang.ref.Reference` and its first reference field is
+/// `referent`: its instances and those of its subclasses hold weak edges.
+fn build_generated_with(g: &GenHeap, reference: bool) -> HeapBuilder {
     let mut b = HeapBuilder::new(g.id_size).segments(g.segments);
     if let Some(seed) = g.shuffle {
         b = b.shuffle(seed);
@@ -1218,13 +1224,23 @@ fn build_generated(g: &GenHeap) -> HeapBuilder {
     let mut class_ids = Vec::new();
     for (i, (sup, fields)) in g.classes.iter().enumerate() {
         let sup_id = sup.map(|s| class_ids[s]).unwrap_or(b.object_class);
-        let names: Vec<String> = (0..fields.len()).map(|j| format!("f{i}_{j}")).collect();
+        let mut names: Vec<String> = (0..fields.len()).map(|j| format!("f{i}_{j}")).collect();
+        if reference && i == 0 {
+            if let Some(j) = fields.iter().position(|&t| Ty::ALL[t] == Ty::Object) {
+                names[j] = "referent".to_string();
+            }
+        }
         let fs: Vec<(&str, Ty)> = names
             .iter()
             .zip(fields)
             .map(|(n, &t)| (n.as_str(), Ty::ALL[t]))
             .collect();
-        class_ids.push(b.class(&format!("gen.C{i}"), Some(sup_id), &fs));
+        let name = if reference && i == 0 {
+            "java.lang.ref.Reference".to_string()
+        } else {
+            format!("gen.C{i}")
+        };
+        class_ids.push(b.class(&name, Some(sup_id), &fs));
     }
     // Addresses are known in advance (spaced), so forward references work.
     let base = match b.addressing {
@@ -1411,5 +1427,106 @@ proptest! {
             }
         }
         prop_assert_eq!(&a.retained_by_class, &want);
+    }
+}
+
+/// Immediate dominators by their definition (d dominates v when v is reachable and no longer
+/// is without d), over the references `ReferenceReader` reads from the dump, class edges
+/// included; `referent`s count when `with_weak`.
+fn naive_idoms(index: &HeapIndex, with_weak: bool) -> Vec<ObjectId> {
+    use heapsight::analysis::dominators::{SUPER_ROOT, UNREACHABLE};
+    use heapsight::analysis::graph::ReferenceReader;
+    let n = index.object_count();
+    let reader = ReferenceReader::new(index);
+    let succ: Vec<Vec<ObjectId>> = (0..n as ObjectId)
+        .map(|o| {
+            let mut out = Vec::new();
+            reader.for_each(o, |t, weak| {
+                if with_weak || !weak {
+                    out.push(t)
+                }
+            });
+            out
+        })
+        .collect();
+    let roots: Vec<ObjectId> = index.roots().iter().map(|r| r.object).collect();
+    let reach = |removed: Option<ObjectId>| {
+        let mut seen = vec![false; n];
+        let mut stack: Vec<ObjectId> = roots
+            .iter()
+            .copied()
+            .filter(|&r| Some(r) != removed)
+            .collect();
+        for &r in &stack {
+            seen[r as usize] = true;
+        }
+        while let Some(v) = stack.pop() {
+            for &t in &succ[v as usize] {
+                if !seen[t as usize] && Some(t) != removed {
+                    seen[t as usize] = true;
+                    stack.push(t);
+                }
+            }
+        }
+        seen
+    };
+    let base = reach(None);
+    let dominated: Vec<Vec<bool>> = (0..n as ObjectId)
+        .map(|d| {
+            let r = reach(Some(d));
+            (0..n)
+                .map(|v| base[v] && !r[v] && v != d as usize)
+                .collect()
+        })
+        .collect();
+    (0..n)
+        .map(|v| {
+            if !base[v] {
+                return UNREACHABLE;
+            }
+            let strict: Vec<ObjectId> = (0..n as ObjectId)
+                .filter(|&d| dominated[d as usize][v])
+                .collect();
+            strict
+                .iter()
+                .copied()
+                .find(|&d| {
+                    strict
+                        .iter()
+                        .all(|&e| e == d || dominated[e as usize][d as usize])
+                })
+                .unwrap_or(SUPER_ROOT)
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The dominator tree of the whole pipeline (outgoing lists without class edges, the
+    /// walks and the transpose that derive them, semi-NCA on multi-referrer nodes only)
+    /// against the definition, in both reference modes, with `referent`s of a
+    /// `java.lang.ref.Reference` class or without.
+    #[test]
+    fn random_heaps_dominators_match_their_definition(
+        g in gen_heap(),
+        strong_only in any::<bool>(),
+        reference in any::<bool>(),
+    ) {
+        use heapsight::analysis::dominators::ReferenceMode;
+        let b = build_generated_with(&g, reference);
+        let (_dir, index, _) = open_built(&b);
+        let index = std::sync::Arc::new(index);
+        let references = if strong_only {
+            ReferenceMode::StrongOnly
+        } else {
+            ReferenceMode::All
+        };
+        let a = Analysis::run(index.clone(), AnalysisOptions { references }, &Progress::new())
+            .expect("analysis");
+        let want = naive_idoms(&index, !strong_only);
+        for o in 0..index.object_count() as ObjectId {
+            prop_assert_eq!(a.dominators.idom(o), want[o as usize], "object {}", o);
+        }
     }
 }

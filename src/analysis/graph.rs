@@ -101,7 +101,7 @@ impl Csr {
 /// Lists of each node's neighbours.
 pub trait AdjacencyLists: Sync {
     fn node_count(&self) -> usize;
-    fn neighbours(&self, v: u32) -> &[u32];
+    fn for_each_neighbour(&self, v: u32, f: impl FnMut(u32));
 }
 
 impl AdjacencyLists for Csr {
@@ -109,8 +109,8 @@ impl AdjacencyLists for Csr {
         Csr::node_count(self)
     }
     #[inline]
-    fn neighbours(&self, v: u32) -> &[u32] {
-        Csr::neighbours(self, v)
+    fn for_each_neighbour(&self, v: u32, f: impl FnMut(u32)) {
+        Csr::neighbours(self, v).iter().copied().for_each(f)
     }
 }
 
@@ -141,12 +141,12 @@ pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
             .zip(ranges.par_iter())
             .for_each(|(counts, &(lo, hi))| {
                 for v in 0..sources as u32 {
-                    for &t in lists.neighbours(v) {
+                    lists.for_each_neighbour(v, |t| {
                         let t = t as usize;
                         if t >= lo && t < hi {
                             counts[t - lo] += 1;
                         }
-                    }
+                    });
                 }
             });
     }
@@ -185,14 +185,14 @@ pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
             .zip(ranges.par_iter().zip(spans.par_iter()))
             .for_each(|((cursor, out), (&(lo, hi), &(base, _)))| {
                 for v in 0..sources as u32 {
-                    for &t in lists.neighbours(v) {
+                    lists.for_each_neighbour(v, |t| {
                         let t = t as usize;
                         if t >= lo && t < hi {
                             let slot = &mut cursor[t - lo];
                             out[(*slot - base) as usize] = v;
                             *slot += 1;
                         }
-                    }
+                    });
                 }
             });
     }
@@ -217,9 +217,66 @@ pub struct WeakEdge {
 /// the forward walks (dominator DFS, shortest-path BFS) need the lists; they are then
 /// turned into the [`ReferenceGraph`] and dropped, and later readers of an object's
 /// references read them from the dump ([`ReferenceReader`]).
+///
+/// Every object's first reference, to its class object, is not stored in `lists` (one edge
+/// per object, often half of them): it is derived from the object's class.
 pub struct Outgoing {
     pub lists: Csr,
     pub weak: WeakEdges,
+    /// The class object of each class, [`NO_OBJECT`] when the dump has none.
+    class_objects: Vec<ObjectId>,
+}
+
+/// No object.
+pub const NO_OBJECT: ObjectId = u32::MAX;
+
+impl Outgoing {
+    /// The reference from `v` to its class object, which `lists` leaves out.
+    #[inline]
+    pub fn class_edge(&self, class_of: &[ClassIndex], v: ObjectId) -> Option<ObjectId> {
+        let c = self.class_objects[class_of[v as usize] as usize];
+        (c != NO_OBJECT).then_some(c)
+    }
+
+    /// Calls `f` with every reference of `v`, its class first (the order of
+    /// [`ReferenceReader::for_each`]), without `referent`s.
+    #[inline]
+    pub fn for_each_strong(
+        &self,
+        class_of: &[ClassIndex],
+        v: ObjectId,
+        mut f: impl FnMut(ObjectId),
+    ) {
+        if let Some(c) = self.class_edge(class_of, v) {
+            f(c);
+        }
+        self.lists.neighbours(v).iter().for_each(|&t| f(t));
+    }
+
+    /// Every reference except `referent`s, class edges included.
+    fn edge_count(&self, class_of: &[ClassIndex]) -> u64 {
+        let with_class = class_of
+            .par_iter()
+            .filter(|&&c| self.class_objects[c as usize] != NO_OBJECT)
+            .count();
+        self.lists.edge_count() as u64 + with_class as u64
+    }
+}
+
+/// The outgoing lists with each object's class edge put back in front.
+struct WithClassEdges<'a> {
+    outgoing: &'a Outgoing,
+    class_of: &'a [ClassIndex],
+}
+
+impl AdjacencyLists for WithClassEdges<'_> {
+    fn node_count(&self) -> usize {
+        self.outgoing.lists.node_count()
+    }
+    #[inline]
+    fn for_each_neighbour(&self, v: u32, f: impl FnMut(u32)) {
+        self.outgoing.for_each_strong(self.class_of, v, f)
+    }
 }
 
 impl Outgoing {
@@ -243,12 +300,23 @@ pub struct ReferenceGraph {
 }
 
 impl ReferenceGraph {
-    /// Reverses the outgoing lists, which are dropped.
-    pub fn new(outgoing: Outgoing) -> ReferenceGraph {
-        ReferenceGraph {
-            incoming: outgoing.lists.transpose(),
-            weak: outgoing.weak,
+    /// Reverses the outgoing lists (with the class edges they derive), which are dropped.
+    pub fn new(outgoing: Outgoing, class_of: &[ClassIndex]) -> Result<ReferenceGraph, GraphError> {
+        let edges = outgoing.edge_count(class_of);
+        if edges > u32::MAX as u64 {
+            return Err(GraphError::TooManyEdges(edges));
         }
+        let incoming = reverse(
+            &WithClassEdges {
+                outgoing: &outgoing,
+                class_of,
+            },
+            outgoing.lists.node_count(),
+        );
+        Ok(ReferenceGraph {
+            incoming,
+            weak: outgoing.weak,
+        })
     }
 
     #[inline]
@@ -355,6 +423,11 @@ impl NodeBits {
         }
     }
 
+    /// From the words of `n.div_ceil(64)`, bit `v % 64` of word `v / 64` standing for `v`.
+    pub fn from_words(words: Vec<u64>) -> NodeBits {
+        NodeBits { words }
+    }
+
     #[inline]
     pub fn contains(&self, v: u32) -> bool {
         self.words[v as usize / 64] >> (v % 64) & 1 == 1
@@ -417,11 +490,17 @@ pub trait Predecessors {
     /// Whether `v` has exactly one incoming edge. Most objects of a Java heap have one
     /// referrer, which lets the dominator computation skip their search.
     fn has_single_predecessor(&self, v: u32) -> bool;
+    /// Hints that `v`'s predecessors are wanted soon.
+    #[inline]
+    fn prefetch_predecessors(&self, _v: u32) {}
 }
 
-/// References from each object: the outgoing lists, and `referent`s when `with_weak`.
+/// References from each object: the outgoing lists with the class edges, and `referent`s
+/// when `with_weak`.
 pub struct Forward<'a> {
     pub outgoing: &'a Outgoing,
+    /// The index's [`HeapIndex::class_of_all`].
+    pub class_of: &'a [ClassIndex],
     pub with_weak: bool,
 }
 
@@ -431,13 +510,16 @@ impl Successors for Forward<'_> {
     }
     #[inline]
     fn for_each_successor(&self, v: u32, mut f: impl FnMut(u32)) {
-        self.outgoing.lists.neighbours(v).iter().for_each(|&t| f(t));
+        self.outgoing.for_each_strong(self.class_of, v, &mut f);
         if self.with_weak {
             self.outgoing.weak.from(v).for_each(f);
         }
     }
     #[inline]
     fn prefetch(&self, v: u32, distance: Distance) {
+        if distance == Distance::Far {
+            prefetch(self.class_of, v as usize);
+        }
         self.outgoing.lists.prefetch(v, distance)
     }
 }
@@ -460,6 +542,10 @@ impl Predecessors for Backward<'_> {
     fn has_single_predecessor(&self, v: u32) -> bool {
         self.graph.incoming.degree(v) == 1 && !(self.with_weak && self.graph.has_weak_to(v))
     }
+    #[inline]
+    fn prefetch_predecessors(&self, v: u32) {
+        self.graph.incoming.prefetch(v, Distance::Far);
+    }
 }
 
 impl Successors for DumpForward<'_> {
@@ -475,7 +561,7 @@ impl Successors for DumpForward<'_> {
 /// Builds the reference graph (for paths and referrers; no forward walks).
 pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGraph, GraphError> {
     let outgoing = build_outgoing(index, progress)?;
-    let graph = ReferenceGraph::new(outgoing);
+    let graph = ReferenceGraph::new(outgoing, index.class_of_all())?;
     progress.mark("incoming");
     Ok(graph)
 }
@@ -496,7 +582,12 @@ pub fn build_outgoing(index: &HeapIndex, progress: &Progress) -> Result<Outgoing
             let mut weak = Vec::new();
             for o in start as ObjectId..end as ObjectId {
                 let before = edges.len();
+                // The reader gives the class edge first; it is derived, not stored.
+                let mut class_edge = index.class_object(index.class_of(o)).is_some();
                 reader.for_each(o, |t, is_weak| {
+                    if std::mem::take(&mut class_edge) {
+                        return;
+                    }
                     if is_weak {
                         weak.push(WeakEdge { from: o, to: t });
                     } else {
@@ -521,9 +612,13 @@ pub fn build_outgoing(index: &HeapIndex, progress: &Progress) -> Result<Outgoing
         .collect();
     index.release_all_pages();
     progress.mark("outgoing");
+    let class_objects = (0..index.classes().len() as ClassIndex)
+        .map(|c| index.class_object(c).unwrap_or(NO_OBJECT))
+        .collect();
     Ok(Outgoing {
         lists: Csr::from_parts(n, parts)?,
         weak: WeakEdges::new(n, weak),
+        class_objects,
     })
 }
 

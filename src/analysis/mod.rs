@@ -65,6 +65,7 @@ impl Analysis {
             || {
                 let strong = Forward {
                     outgoing: &outgoing,
+                    class_of: index.class_of_all(),
                     with_weak: false,
                 };
                 let paths = ShortestPathTree::compute(&index, &strong, PathMode::ExcludeWeak);
@@ -74,7 +75,7 @@ impl Analysis {
         );
         progress.mark("forward walks");
         spanning.release_vertex();
-        let graph = ReferenceGraph::new(outgoing);
+        let graph = ReferenceGraph::new(outgoing, index.class_of_all())?;
         spanning.restore_vertex();
         progress.mark("incoming");
         let dominators = dominators::compute(&index, &graph, spanning, mode, progress);
