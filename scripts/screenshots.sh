@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Remakes screenshots/*.png from the real app running under Xvfb (software OpenGL, Mesa).
+# Remakes screenshots/*.png from the real app running under Xvfb (software OpenGL, Mesa), at
+# 1600×1000 and 1280×720, dark and light, plus one at 2× scale (2560×1440 pixels).
 # Usage: scripts/screenshots.sh [DUMP]   (default: the bundled sample dump)
+# Environment: SETTLE=seconds to wait for a view to draw (default 6), ONLY=name-substring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,23 +15,29 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-cargo build --release --quiet
+nice -n 10 cargo build --release --quiet
 dump=${1:-assets/sample.hprof.gz}
 out=screenshots
 mkdir -p "$out"
 
 display=:97
-Xvfb "$display" -screen 0 1500x940x24 -nolisten tcp >/dev/null 2>&1 &
+Xvfb "$display" -screen 0 2600x1500x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb=$!
 trap 'kill $xvfb 2>/dev/null || true' EXIT
 export DISPLAY=$display LIBGL_ALWAYS_SOFTWARE=1
+# No file chooser service here: the app says so and offers its path field.
+unset DBUS_SESSION_BUS_ADDRESS
 sleep 1
 
-# shot NAME [heapsight window options...]
+# shot NAME SIZE [ZOOM] -- [heapsight window options...]
 shot() {
-    local name=$1
-    shift
-    target/release/heapsight "$dump" "$@" >/dev/null 2>&1 &
+    local name=$1 size=$2 zoom=$3
+    shift 3
+    if [ -n "${ONLY:-}" ] && [[ "$name" != *"$ONLY"* ]]; then
+        return
+    fi
+    HEAPSIGHT_WINDOW_SIZE=$size HEAPSIGHT_ZOOM=$zoom target/release/heapsight "$dump" "$@" \
+        >/dev/null 2>&1 &
     local app=$!
     local id=""
     for _ in $(seq 1 100); do
@@ -48,10 +56,16 @@ shot() {
     echo "$out/$name.png"
 }
 
-shot overview --view overview
-shot histogram --view histogram
-shot dominators --view dominators
-shot paths --paths-of Session
-shot threads --view threads
-shot overview-light --view overview --theme light
-shot histogram-light --view histogram --theme light
+for size in 1600x1000 1280x720; do
+    shot "overview-$size" "$size" 1 --view overview
+    shot "histogram-$size" "$size" 1 --view histogram
+    shot "dominators-$size" "$size" 1 --view dominators
+    shot "merged-paths-$size" "$size" 1 --paths-of Session
+    shot "hint-path-$size" "$size" 1 --hint 1
+    shot "threads-$size" "$size" 1 --view threads
+    shot "overview-light-$size" "$size" 1 --view overview --theme light
+    shot "histogram-light-$size" "$size" 1 --view histogram --theme light
+    shot "dominators-light-$size" "$size" 1 --view dominators --theme light
+    shot "hint-path-light-$size" "$size" 1 --hint 1 --theme light
+done
+shot "hint-path-2x-2560x1440" 2560x1440 2 --hint 1

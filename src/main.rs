@@ -50,6 +50,9 @@ struct Cli {
     /// Analyse from scratch: read and write no index file
     #[arg(long)]
     no_index: bool,
+    /// Window only: open hint N (1 = the first) and draw the path of its evidence
+    #[arg(long, value_name = "N")]
+    hint: Option<usize>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -213,12 +216,7 @@ fn analyse(
 }
 
 fn parse_id(s: &str) -> anyhow::Result<u64> {
-    let t = s.trim();
-    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => t.parse(),
-    };
-    parsed.with_context(|| format!("{s:?} is not an object id (expected e.g. 0x7f0012345678)"))
+    Ok(heapsight::analysis::ids::parse_object_id(s)?)
 }
 
 fn run_window(cli: Cli) -> anyhow::Result<()> {
@@ -230,6 +228,9 @@ fn run_window(cli: Cli) -> anyhow::Result<()> {
     }
     if let Some(id) = &cli.select {
         after_load.push(StartupAction::Select(parse_id(id)?));
+    }
+    if let Some(n) = cli.hint {
+        after_load.push(StartupAction::Hint(n.saturating_sub(1)));
     }
     if let Some(v) = cli.view {
         after_load.push(StartupAction::Tab(match v {

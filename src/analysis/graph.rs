@@ -204,6 +204,8 @@ pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
 pub enum GraphError {
     #[error("the dump has {0} references; heapsight handles at most 4,294,967,295")]
     TooManyEdges(u64),
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// A `referent` edge of a `java.lang.ref.Reference`.
@@ -577,6 +579,9 @@ pub fn build_outgoing(index: &HeapIndex, progress: &Progress) -> Result<Outgoing
         .map(|r| {
             let start = r * RANGE;
             let end = ((r + 1) * RANGE).min(n);
+            if progress.is_cancelled() {
+                return (Vec::new(), Vec::new(), Vec::new());
+            }
             let mut degrees = Vec::with_capacity(end - start);
             let mut edges = Vec::with_capacity((end - start) * 2);
             let mut weak = Vec::new();
@@ -602,6 +607,9 @@ pub fn build_outgoing(index: &HeapIndex, progress: &Progress) -> Result<Outgoing
             (degrees, edges, weak)
         })
         .collect();
+    if progress.is_cancelled() {
+        return Err(GraphError::Cancelled);
+    }
     let mut weak = Vec::new();
     let parts: Vec<(Vec<u32>, Vec<ObjectId>)> = parts
         .into_iter()

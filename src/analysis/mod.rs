@@ -6,9 +6,16 @@ pub mod fillers;
 pub mod graph;
 pub mod hints;
 pub mod histogram;
+pub mod ids;
+pub mod inspect;
+pub mod instances;
 pub mod java;
+pub mod label;
+pub mod merged_paths;
+pub mod path_tree;
 pub mod paths;
 pub mod persist;
+pub mod verdict;
 
 use std::sync::Arc;
 
@@ -74,11 +81,17 @@ impl Analysis {
             || dominators::depth_first(&index, &outgoing, mode),
         );
         progress.mark("forward walks");
+        if progress.is_cancelled() {
+            return Err(GraphError::Cancelled);
+        }
         spanning.release_vertex();
         let graph = ReferenceGraph::new(outgoing, index.class_of_all())?;
         spanning.restore_vertex();
         progress.mark("incoming");
         let dominators = dominators::compute(&index, &graph, spanning, mode, progress);
+        if progress.is_cancelled() {
+            return Err(GraphError::Cancelled);
+        }
         let (retained_by_class, (unreachable_by_class, histogram)) = rayon::join(
             || dominators::retained_by_class(&index, &dominators),
             || {

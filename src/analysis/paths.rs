@@ -95,6 +95,15 @@ impl ShortestPathTree {
         })
     }
 
+    /// The next object toward a GC root on `o`'s shortest path: `o` itself for a root, `None`
+    /// when no root reaches `o` in this mode.
+    pub fn parent(&self, o: ObjectId) -> Option<ObjectId> {
+        match self.parent.get(o as usize) {
+            Some(&p) if p != NONE => Some(p),
+            _ => None,
+        }
+    }
+
     /// Objects from `o` up to its GC root; `None` when no root reaches `o` in this mode.
     pub fn path(&self, index: &HeapIndex, roots: &RootIndex, o: ObjectId) -> Option<Vec<ObjectId>> {
         let mut out = vec![o];

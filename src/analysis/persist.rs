@@ -263,7 +263,10 @@ fn analyse(
     if progress.is_cancelled() {
         return Err(OpenError::Cancelled);
     }
-    let analysis = Analysis::run(index, AnalysisOptions { references: mode }, progress)?;
+    let analysis = match Analysis::run(index, AnalysisOptions { references: mode }, progress) {
+        Err(super::graph::GraphError::Cancelled) => return Err(OpenError::Cancelled),
+        other => other?,
+    };
     if progress.is_cancelled() {
         return Err(OpenError::Cancelled);
     }

@@ -10,6 +10,7 @@ use super::histogram::HistogramView;
 use super::inspector::InspectorPanel;
 use super::loader::{LoadJob, LoadOutcome};
 use super::loading::LoadingView;
+use super::open::{FileChooser, Purpose};
 use super::overview::OverviewView;
 use super::paths::PathsView;
 use super::threads::ThreadsView;
@@ -19,10 +20,10 @@ use crate::format;
 const RECENT_KEY: &str = "heapsight.recent";
 const MAX_RECENT: usize = 8;
 
-enum State {
-    Start { error: Option<String> },
-    Loading(LoadJob, LoadingView),
-    Loaded(Box<Loaded>),
+/// A load under way, drawn over whatever was there before.
+struct Loading {
+    job: LoadJob,
+    view: LoadingView,
 }
 
 /// A loaded dump with its views and navigation history.
@@ -77,12 +78,65 @@ impl Loaded {
 }
 
 pub struct HeapsightApp {
-    state: State,
+    /// The dump on screen; it stays while another loads, and after that load is cancelled.
+    loaded: Option<Box<Loaded>>,
+    loading: Option<Loading>,
+    /// Why the last open failed, shown on the start screen.
+    error: Option<String>,
     recent: Vec<PathBuf>,
     commands: Vec<Command>,
     /// Where to go once the first dump has loaded (from the command line).
     after_load: Vec<StartupAction>,
     style_installed: bool,
+    chooser: FileChooser,
+    hints_open: bool,
+    /// A message at the bottom of the window (export written, …).
+    status: Option<String>,
+    /// Widths of the inspector and hints panels at the last frame.
+    panel_widths: Option<(f32, f32)>,
+    /// `HEAPSIGHT_FRAME_TIMES=1`: how long building each frame took, printed in batches.
+    frame_times: Option<FrameTimes>,
+}
+
+/// Frame-building times (`ui` only, not the GPU), and the time between frames.
+struct FrameTimes {
+    build_ms: Vec<f64>,
+    interval_ms: Vec<f64>,
+    last: Option<std::time::Instant>,
+}
+
+impl FrameTimes {
+    fn record(&mut self, started: std::time::Instant) {
+        self.build_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        if let Some(last) = self.last {
+            self.interval_ms
+                .push(started.duration_since(last).as_secs_f64() * 1000.0);
+        }
+        self.last = Some(started);
+        if self.build_ms.len() >= 120 {
+            let stats = |v: &mut Vec<f64>| {
+                v.sort_by(|a, b| a.total_cmp(b));
+                let at = |q: f64| {
+                    v.get(((v.len() - 1) as f64 * q) as usize)
+                        .copied()
+                        .unwrap_or(0.0)
+                };
+                format!(
+                    "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+                    at(0.5),
+                    at(0.95),
+                    at(1.0)
+                )
+            };
+            eprintln!(
+                "[frames] build {}; between frames {}",
+                stats(&mut self.build_ms),
+                stats(&mut self.interval_ms)
+            );
+            self.build_ms.clear();
+            self.interval_ms.clear();
+        }
+    }
 }
 
 /// A place to open at start-up, named before the dump is loaded.
@@ -95,6 +149,8 @@ pub enum StartupAction {
     Select(u64),
     /// Expand the dominator tree down to the object with this id.
     Reveal(u64),
+    /// Open hint N (0-based) and draw the path of its first evidence.
+    Hint(usize),
 }
 
 impl HeapsightApp {
@@ -108,49 +164,77 @@ impl HeapsightApp {
             .and_then(|s| s.get_string(RECENT_KEY))
             .and_then(|s| serde_json::from_str::<Vec<PathBuf>>(&s).ok())
             .unwrap_or_default();
-        let mut app = HeapsightApp {
-            state: State::Start { error: None },
-            recent,
-            commands: Vec::new(),
-            after_load,
-            style_installed: false,
-        };
-        if let Some(p) = path {
-            app.commands.push(Command::Open(p));
-        }
+        let mut app = HeapsightApp::without_storage(path);
+        app.recent = recent;
+        app.after_load = after_load;
         app
     }
 
     /// For tests: an app with no storage.
     pub fn without_storage(path: Option<PathBuf>) -> Self {
         HeapsightApp {
-            state: State::Start { error: None },
+            loaded: None,
+            loading: None,
+            error: None,
             recent: Vec::new(),
             commands: path.map(Command::Open).into_iter().collect(),
             after_load: Vec::new(),
             style_installed: false,
+            chooser: FileChooser::default(),
+            hints_open: true,
+            status: None,
+            panel_widths: None,
+            frame_times: std::env::var_os("HEAPSIGHT_FRAME_TIMES").map(|_| FrameTimes {
+                build_ms: Vec::new(),
+                interval_ms: Vec::new(),
+                last: None,
+            }),
         }
     }
 
-    /// True once a dump is loaded (for tests and scripts).
+    /// True once a dump is loaded and no other is loading (for tests and scripts).
     pub fn is_loaded(&self) -> bool {
-        matches!(self.state, State::Loaded(_))
+        self.loaded.is_some() && self.loading.is_none()
+    }
+
+    /// True while a dump loads.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// The file of the dump on screen.
+    pub fn loaded_path(&self) -> Option<&std::path::Path> {
+        self.loaded.as_ref().map(|l| l.session.path.as_path())
+    }
+
+    /// Recently opened dumps, newest first.
+    pub fn recent(&self) -> &[PathBuf] {
+        &self.recent
+    }
+
+    /// The dump on screen with its analysis (for tests and scripts).
+    pub fn session(&self) -> Option<&Session> {
+        self.loaded.as_ref().map(|l| &l.session)
+    }
+
+    /// Widths of the inspector and hints panels at the last frame (hints 0 when hidden).
+    pub fn panel_widths(&self) -> Option<(f32, f32)> {
+        self.panel_widths
     }
 
     /// The current tab, when a dump is loaded.
     pub fn current_tab(&self) -> Option<Tab> {
-        match &self.state {
-            State::Loaded(l) => Some(l.place().tab),
-            _ => None,
-        }
+        self.loaded.as_ref().map(|l| l.place().tab)
+    }
+
+    /// The selected object, when a dump is loaded.
+    pub fn selected(&self) -> Option<crate::heap::ObjectId> {
+        self.loaded.as_ref().and_then(|l| l.place().selected)
     }
 
     /// The error shown on the start screen, if any.
     pub fn load_error(&self) -> Option<&str> {
-        match &self.state {
-            State::Start { error } => error.as_deref(),
-            _ => None,
-        }
+        self.error.as_deref()
     }
 
     /// Queues a command as if a view had sent it.
@@ -159,43 +243,96 @@ impl HeapsightApp {
     }
 
     fn open(&mut self, path: PathBuf, ctx: &egui::Context) {
-        if let State::Loading(job, _) = &self.state {
-            job.cancel();
+        // A second dump replaces the first once it has loaded: one dump per window keeps
+        // memory predictable. Starting another load cancels (drops) the one under way.
+        self.error = None;
+        self.loading = Some(Loading {
+            job: LoadJob::start(path, ctx.clone()),
+            view: LoadingView::default(),
+        });
+    }
+
+    /// Applies the outcome of a finished load.
+    fn finish_load(&mut self, outcome: LoadOutcome) {
+        self.loading = None;
+        match outcome {
+            LoadOutcome::Loaded(session) => {
+                let path = session.path.clone();
+                self.recent.retain(|p| p != &path);
+                self.recent.insert(0, path);
+                self.recent.truncate(MAX_RECENT);
+                let index = session.analysis.index.clone();
+                for action in std::mem::take(&mut self.after_load) {
+                    let command = match action {
+                        StartupAction::Tab(t) => Some(Command::ShowTab(t)),
+                        StartupAction::PathsOfClass(name) => index
+                            .classes()
+                            .by_name(&name)
+                            .next()
+                            .map(|c| Command::ShowPaths(super::PathTarget::Class(c))),
+                        StartupAction::Select(id) => index.find(id).map(Command::Select),
+                        StartupAction::Reveal(id) => {
+                            index.find(id).map(Command::RevealInDominatorTree)
+                        }
+                        StartupAction::Hint(i) => Some(Command::ShowHint(i)),
+                    };
+                    self.commands.extend(command);
+                }
+                // The old dump goes before the new one's views are made.
+                self.loaded = None;
+                self.loaded = Some(Box::new(Loaded::new(*session)));
+            }
+            LoadOutcome::Failed { path, message } => {
+                // A file that does not open is no longer a recent dump.
+                self.recent.retain(|p| p != &path);
+                self.error = Some(format!("{}: {message}", path.display()));
+            }
+            LoadOutcome::Cancelled => {}
         }
-        self.recent.retain(|p| p != &path);
-        self.recent.insert(0, path.clone());
-        self.recent.truncate(MAX_RECENT);
-        self.state = State::Loading(LoadJob::start(path, ctx.clone()), LoadingView::default());
     }
 
     fn handle(&mut self, command: Command, ctx: &egui::Context) {
         match command {
-            Command::OpenDialog => {
-                let picked = rfd::FileDialog::new()
-                    .set_title("Open a Java heap dump")
-                    .add_filter("Heap dumps", &["hprof", "gz", "bin", "dump"])
-                    .add_filter("All files", &["*"])
-                    .pick_file();
-                if let Some(path) = picked {
-                    self.open(path, ctx);
-                }
-            }
+            Command::OpenDialog => self.chooser.ask(Purpose::Open, ctx),
+            Command::OpenPrompt => self.chooser.prompt(Purpose::Open, None),
             Command::Open(path) => self.open(path, ctx),
             Command::OpenSample => self.open(super::sample_dump_path(), ctx),
             Command::CancelLoad => {
-                if let State::Loading(job, _) = &self.state {
-                    job.cancel();
-                }
+                // Back to where the user was: the task is dropped (and told to stop), the
+                // dump on screen stays.
+                self.loading = None;
             }
-            Command::CloseDump => self.state = State::Start { error: None },
+            Command::CloseDump => {
+                self.loaded = None;
+                self.loading = None;
+            }
             Command::Copy(text) => ctx.copy_text(text),
+            Command::SaveCsv {
+                file_name,
+                contents,
+            } => self.chooser.ask(
+                Purpose::SaveCsv {
+                    file_name,
+                    contents,
+                },
+                ctx,
+            ),
+            Command::WriteFile { path, contents } => {
+                self.status = Some(match std::fs::write(&path, contents) {
+                    Ok(()) => format!("Saved {}", path.display()),
+                    Err(e) => format!("Could not write {}: {e}", path.display()),
+                });
+            }
+            Command::ToggleHints => self.hints_open = !self.hints_open,
+            Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
             other => {
-                let State::Loaded(l) = &mut self.state else {
+                let Some(l) = &mut self.loaded else {
                     return;
                 };
                 match other {
                     Command::ShowTab(tab) => l.navigate(|p| p.tab = tab),
                     Command::Select(o) => l.navigate(|p| p.selected = Some(o)),
+                    Command::Cursor(o) => l.history[l.cursor].selected = Some(o),
                     Command::ShowPaths(target) => l.navigate(|p| {
                         if let super::PathTarget::Object(o) = target {
                             p.selected = Some(o);
@@ -209,6 +346,18 @@ impl HeapsightApp {
                             p.tab = Tab::Dominators;
                             p.selected = Some(o);
                         });
+                    }
+                    Command::ShowHint(i) => {
+                        self.hints_open = true;
+                        l.hints.focus(i);
+                        if let Some(e) = l.session.hints.get(i).and_then(|h| h.evidence.first()) {
+                            let o = e.object;
+                            l.navigate(|p| {
+                                p.tab = Tab::Paths;
+                                p.selected = Some(o);
+                                p.path_target = Some(super::PathTarget::Object(o));
+                            });
+                        }
                     }
                     Command::Back => l.cursor = l.cursor.saturating_sub(1),
                     Command::Forward => l.cursor = (l.cursor + 1).min(l.history.len() - 1),
@@ -226,16 +375,47 @@ impl HeapsightApp {
                     out.push(Command::OpenDialog);
                     ui.close();
                 }
+                if ui.button("Open path…  (Ctrl+L)").clicked() {
+                    out.push(Command::OpenPrompt);
+                    ui.close();
+                }
                 if ui.button("Open sample dump").clicked() {
                     out.push(Command::OpenSample);
                     ui.close();
                 }
-                if ui.button("Close dump").clicked() {
+                ui.menu_button("Recent", |ui| {
+                    if self.recent.is_empty() {
+                        ui.label(RichText::new("no recent dumps").weak());
+                    }
+                    for path in &self.recent {
+                        let name = path.file_name().map_or_else(
+                            || path.display().to_string(),
+                            |n| n.to_string_lossy().into_owned(),
+                        );
+                        if ui
+                            .button(name)
+                            .on_hover_text(path.display().to_string())
+                            .clicked()
+                        {
+                            out.push(Command::Open(path.clone()));
+                            ui.close();
+                        }
+                    }
+                });
+                ui.separator();
+                if ui
+                    .add_enabled(self.loaded.is_some(), egui::Button::new("Close dump"))
+                    .clicked()
+                {
                     out.push(Command::CloseDump);
                     ui.close();
                 }
+                if ui.button("Quit  (Ctrl+Q)").clicked() {
+                    out.push(Command::Quit);
+                    ui.close();
+                }
             });
-            if let State::Loaded(l) = &self.state {
+            if let Some(l) = &self.loaded {
                 ui.separator();
                 let back = ui
                     .add_enabled(l.cursor > 0, egui::Button::new("←"))
@@ -259,21 +439,27 @@ impl HeapsightApp {
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 theme_switch(ui);
-                if let State::Loaded(l) = &self.state {
+                if let Some(l) = &self.loaded {
+                    if ui
+                        .selectable_label(self.hints_open, "Hints")
+                        .on_hover_text("Show or hide the hints panel (F9)")
+                        .clicked()
+                    {
+                        out.push(Command::ToggleHints);
+                    }
                     let a = &l.session.analysis;
-                    ui.label(
-                        RichText::new(format!(
-                            "{}  ·  {} objects  ·  {}  ·  opened in {:.1} s",
-                            l.session.path.file_name().map_or_else(
-                                || l.session.path.display().to_string(),
-                                |n| n.to_string_lossy().into_owned()
-                            ),
-                            format::thousands(a.index.object_count() as u64),
-                            format::bytes(a.histogram.total_shallow_bytes),
-                            l.session.load_seconds
-                        ))
-                        .weak(),
+                    let name = l.session.path.file_name().map_or_else(
+                        || l.session.path.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
                     );
+                    let summary = format!(
+                        "{name}  ·  {} objects  ·  {}  ·  opened in {:.1} s",
+                        format::thousands(a.index.object_count() as u64),
+                        format::bytes(a.histogram.total_shallow_bytes),
+                        l.session.load_seconds
+                    );
+                    ui.add(egui::Label::new(RichText::new(&summary).weak()).truncate())
+                        .on_hover_text(l.session.path.display().to_string());
                 }
             });
         });
@@ -295,51 +481,49 @@ impl eframe::App for HeapsightApp {
                 .collect()
         });
         if let Some(path) = dropped.into_iter().next() {
-            // A second dump replaces the first: one dump per window keeps memory predictable.
             self.commands.push(Command::Open(path));
         }
-        let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
-        let back = KeyboardShortcut::new(Modifiers::ALT, Key::ArrowLeft);
-        let forward = KeyboardShortcut::new(Modifiers::ALT, Key::ArrowRight);
+        let shortcuts = [
+            (
+                KeyboardShortcut::new(Modifiers::COMMAND, Key::O),
+                Command::OpenDialog,
+            ),
+            (
+                KeyboardShortcut::new(Modifiers::COMMAND, Key::L),
+                Command::OpenPrompt,
+            ),
+            (
+                KeyboardShortcut::new(Modifiers::COMMAND, Key::Q),
+                Command::Quit,
+            ),
+            (
+                KeyboardShortcut::new(Modifiers::ALT, Key::ArrowLeft),
+                Command::Back,
+            ),
+            (
+                KeyboardShortcut::new(Modifiers::ALT, Key::ArrowRight),
+                Command::Forward,
+            ),
+            (
+                KeyboardShortcut::new(Modifiers::NONE, Key::F9),
+                Command::ToggleHints,
+            ),
+        ];
         ctx.input_mut(|i| {
-            if i.consume_shortcut(&open) {
-                self.commands.push(Command::OpenDialog);
+            for (shortcut, command) in shortcuts {
+                if i.consume_shortcut(&shortcut) {
+                    self.commands.push(command);
+                }
             }
-            if i.consume_shortcut(&back) {
-                self.commands.push(Command::Back);
-            }
-            if i.consume_shortcut(&forward) {
-                self.commands.push(Command::Forward);
+            if self.loading.is_some() && i.consume_key(Modifiers::NONE, Key::Escape) {
+                self.commands.push(Command::CancelLoad);
             }
         });
+        self.chooser.poll(&mut self.commands);
 
-        if let State::Loading(job, _) = &self.state {
-            match job.poll() {
-                Some(LoadOutcome::Loaded(session)) => {
-                    let index = session.analysis.index.clone();
-                    for action in std::mem::take(&mut self.after_load) {
-                        let command = match action {
-                            StartupAction::Tab(t) => Some(Command::ShowTab(t)),
-                            StartupAction::PathsOfClass(name) => index
-                                .classes()
-                                .by_name(&name)
-                                .next()
-                                .map(|c| Command::ShowPaths(super::PathTarget::Class(c))),
-                            StartupAction::Select(id) => index.find(id).map(Command::Select),
-                            StartupAction::Reveal(id) => {
-                                index.find(id).map(Command::RevealInDominatorTree)
-                            }
-                        };
-                        self.commands.extend(command);
-                    }
-                    self.state = State::Loaded(Box::new(Loaded::new(*session)));
-                }
-                Some(LoadOutcome::Failed { path, message }) => {
-                    self.state = State::Start {
-                        error: Some(format!("{}: {message}", path.display())),
-                    };
-                }
-                Some(LoadOutcome::Cancelled) => self.state = State::Start { error: None },
+        if let Some(loading) = &mut self.loading {
+            match loading.job.poll() {
+                Some(outcome) => self.finish_load(outcome),
                 None => ctx.request_repaint_after(std::time::Duration::from_millis(100)),
             }
         }
@@ -350,50 +534,85 @@ impl eframe::App for HeapsightApp {
     }
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
-        egui::Panel::top("top-bar").show(ui, |ui| self.top_bar(ui));
-        let mut out = Vec::new();
-        match &mut self.state {
-            State::Start { error } => {
-                let error = error.clone();
-                egui::CentralPanel::default().show(ui, |ui| {
-                    start::ui(ui, &self.recent, error.as_deref(), &mut out)
-                });
-            }
-            State::Loading(job, view) => {
-                egui::CentralPanel::default().show(ui, |ui| view.ui(ui, job, &mut out));
-            }
-            State::Loaded(l) => {
-                let place = l.place().clone();
-                egui::Panel::left("inspector")
-                    .resizable(true)
-                    .default_size(300.0)
-                    .min_size(220.0)
-                    .show(ui, |ui| {
-                        l.inspector.ui(ui, &l.session, &place, &mut out);
-                    });
-                egui::Panel::right("hints")
-                    .resizable(true)
-                    .default_size(330.0)
-                    .min_size(220.0)
-                    .show(ui, |ui| l.hints.ui(ui, &l.session, &mut out));
-                egui::CentralPanel::default().show(ui, |ui| match place.tab {
-                    Tab::Overview => l.overview.ui(ui, &l.session, &place, &mut out),
-                    Tab::Histogram => l.histogram.ui(ui, &l.session, &place, &mut out),
-                    Tab::Dominators => l.dominators.ui(ui, &l.session, &place, &mut out),
-                    Tab::Paths => l.paths.ui(ui, &l.session, &place, &mut out),
-                    Tab::Threads => l.threads.ui(ui, &l.session, &place, &mut out),
-                });
-            }
-        }
-        if !out.is_empty() {
-            self.commands.extend(out);
-            ui.ctx().request_repaint();
+        let started = std::time::Instant::now();
+        self.frame(ui);
+        if let Some(times) = &mut self.frame_times {
+            times.record(started);
         }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if let Ok(s) = serde_json::to_string(&self.recent) {
             storage.set_string(RECENT_KEY, s);
+        }
+    }
+}
+
+impl HeapsightApp {
+    /// Lays out one frame.
+    fn frame(&mut self, ui: &mut Ui) {
+        egui::Panel::top("top-bar").show(ui, |ui| self.top_bar(ui));
+        let mut out = Vec::new();
+        if let Some(status) = &self.status {
+            let mut close = false;
+            egui::Panel::bottom("status").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(status);
+                    close = ui.small_button("Dismiss").clicked();
+                });
+            });
+            if close {
+                self.status = None;
+            }
+        }
+        self.chooser.ui(ui.ctx(), &mut out);
+        if let Some(loading) = &mut self.loading {
+            let previous = self.loaded.as_ref().map(|l| l.session.path.clone());
+            egui::CentralPanel::default().show(ui, |ui| {
+                loading
+                    .view
+                    .ui(ui, &loading.job, previous.as_deref(), &mut out)
+            });
+        } else if let Some(l) = &mut self.loaded {
+            let place = l.place().clone();
+            // Bounded widths: a long value never widens a panel (it is cut, with the whole
+            // text on hover), and the middle keeps at least half the window.
+            let max_side = (ui.available_width() * 0.25).max(240.0);
+            let inspector = egui::Panel::left("inspector")
+                .resizable(true)
+                .default_size(300.0_f32.min(max_side))
+                .size_range(200.0..=max_side.max(200.0))
+                .show(ui, |ui| {
+                    l.inspector.ui(ui, &l.session, &place, &mut out);
+                })
+                .response
+                .rect
+                .width();
+            let hints = egui::Panel::right("hints")
+                .resizable(true)
+                .default_size(320.0_f32.min(max_side))
+                .size_range(220.0..=max_side.max(220.0))
+                .show_collapsible(ui, &mut self.hints_open, |ui| {
+                    l.hints.ui(ui, &l.session, &mut out)
+                })
+                .map_or(0.0, |r| r.response.rect.width());
+            self.panel_widths = Some((inspector, hints));
+            egui::CentralPanel::default().show(ui, |ui| match place.tab {
+                Tab::Overview => l.overview.ui(ui, &l.session, &place, &mut out),
+                Tab::Histogram => l.histogram.ui(ui, &l.session, &place, &mut out),
+                Tab::Dominators => l.dominators.ui(ui, &l.session, &place, &mut out),
+                Tab::Paths => l.paths.ui(ui, &l.session, &place, &mut out),
+                Tab::Threads => l.threads.ui(ui, &l.session, &place, &mut out),
+            });
+        } else {
+            let error = self.error.clone();
+            egui::CentralPanel::default().show(ui, |ui| {
+                start::ui(ui, &self.recent, error.as_deref(), &mut out)
+            });
+        }
+        if !out.is_empty() {
+            self.commands.extend(out);
+            ui.ctx().request_repaint();
         }
     }
 }

@@ -16,12 +16,18 @@ enum Section {
 
 pub struct HintsPanel {
     section: Section,
+    /// A hint to open and scroll to at the next frame.
+    focus: Option<usize>,
+    /// The hint last focused: drawn highlighted.
+    focused: Option<usize>,
 }
 
 impl Default for HintsPanel {
     fn default() -> Self {
         HintsPanel {
             section: Section::Hints,
+            focus: None,
+            focused: None,
         }
     }
 }
@@ -47,6 +53,13 @@ fn severity_label(s: Severity) -> &'static str {
 }
 
 impl HintsPanel {
+    /// Opens hint `i` and scrolls to it.
+    pub fn focus(&mut self, i: usize) {
+        self.section = Section::Hints;
+        self.focus = Some(i);
+        self.focused = Some(i);
+    }
+
     pub fn ui(&mut self, ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
         let leaks = session.hints.iter().filter(|h| h.is_leak()).count();
         ui.horizontal(|ui| {
@@ -74,8 +87,12 @@ impl HintsPanel {
                         );
                         ui.add_space(8.0);
                     }
+                    let focus = self.focus.take();
                     for (i, h) in session.hints.iter().enumerate() {
-                        hint_card(ui, i, h, out);
+                        let response = hint_card(ui, i, h, self.focused == Some(i), focus == Some(i), out);
+                        if focus == Some(i) {
+                            response.scroll_to_me(Some(egui::Align::TOP));
+                        }
                     }
                 }
                 Section::Advice => advice_ui(ui, session),
@@ -83,8 +100,19 @@ impl HintsPanel {
     }
 }
 
-fn hint_card(ui: &mut Ui, i: usize, h: &Hint, out: &mut Vec<Command>) {
-    egui::Frame::group(ui.style()).show(ui, |ui| {
+fn hint_card(
+    ui: &mut Ui,
+    i: usize,
+    h: &Hint,
+    highlighted: bool,
+    open: bool,
+    out: &mut Vec<Command>,
+) -> egui::Response {
+    let mut frame = egui::Frame::group(ui.style());
+    if highlighted {
+        frame = frame.stroke(egui::Stroke::new(2.0, ui.visuals().selection.stroke.color));
+    }
+    let response = frame.show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.horizontal_wrapped(|ui| {
             ui.label(
@@ -110,6 +138,7 @@ fn hint_card(ui: &mut Ui, i: usize, h: &Hint, out: &mut Vec<Command>) {
         egui::CollapsingHeader::new("Details")
             .id_salt(("hint", i))
             .default_open(i < 3)
+            .open(open.then_some(true))
             .show(ui, |ui| {
                 ui.label(&h.explanation);
                 ui.add_space(4.0);
@@ -149,6 +178,7 @@ fn hint_card(ui: &mut Ui, i: usize, h: &Hint, out: &mut Vec<Command>) {
             });
     });
     ui.add_space(6.0);
+    response.response
 }
 
 fn advice_ui(ui: &mut Ui, session: &Session) {

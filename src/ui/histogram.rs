@@ -2,15 +2,17 @@
 //! lists its instances or opens merged paths to GC roots.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
-use rayon::prelude::*;
 
-use super::widgets::{hint_text, object_link, size_bar};
+use super::task::{Poll, Task};
+use super::tree_table::{self, ColumnSpec, Expander, RowInfo, TreeEvent, TreeTableState};
+use super::widgets::{hint_text, object_menu, size_bar};
 use super::{Command, PathTarget, Place, Session};
 use crate::analysis::histogram::{group, GroupRow, Grouping};
+use crate::analysis::instances::instances_of_class;
 use crate::analysis::Analysis;
 use crate::format;
 use crate::heap::{ClassIndex, ObjectId};
@@ -55,10 +57,16 @@ pub struct HistogramView {
     filter_error: Option<String>,
     selected: Option<ClassIndex>,
     /// Instances of the selected class, largest retained first.
-    instances: Option<(ClassIndex, Vec<ObjectId>)>,
+    instances: Option<(ClassIndex, Instances)>,
     /// Groups with their exact retained sizes, computed once per grouping.
     groups: Option<(GroupBy, Vec<GroupRow>)>,
-    status: Option<String>,
+    table: TreeTableState,
+}
+
+/// The instances of the chosen class: listed by a task.
+enum Instances {
+    Listing(Task<Vec<ObjectId>>),
+    Ready(Arc<Vec<ObjectId>>),
 }
 
 impl Default for HistogramView {
@@ -75,7 +83,7 @@ impl Default for HistogramView {
             selected: None,
             instances: None,
             groups: None,
-            status: None,
+            table: TreeTableState::default(),
         }
     }
 }
@@ -214,20 +222,20 @@ impl HistogramView {
 
     pub fn ui(&mut self, ui: &mut Ui, session: &Session, _place: &Place, out: &mut Vec<Command>) {
         let a = &session.analysis;
-        self.toolbar(ui);
+        self.toolbar(ui, out);
         self.refresh(a);
         if self.selected.is_some() {
             egui::Panel::bottom("histogram-instances")
                 .resizable(true)
-                .default_size(260.0)
-                .min_size(120.0)
-                .show(ui, |ui| self.instances_panel(ui, a, out));
+                .default_size(240.0)
+                .size_range(100.0..=(ui.available_height() * 0.6).max(120.0))
+                .show(ui, |ui| self.instances_panel(ui, session, out));
         }
         self.table(ui, a, out);
     }
 
-    fn toolbar(&mut self, ui: &mut Ui) {
-        ui.horizontal(|ui| {
+    fn toolbar(&mut self, ui: &mut Ui, out: &mut Vec<Command>) {
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label("Filter");
             let edit = ui
                 .add(
@@ -238,6 +246,7 @@ impl HistogramView {
                 .labelled_by(label.id);
             if edit.changed() {
                 self.dirty = true;
+                self.table.scroll_to_top();
             }
             if let Some(e) = &self.filter_error {
                 ui.label(RichText::new(e).weak());
@@ -256,14 +265,10 @@ impl HistogramView {
             }
             ui.separator();
             if ui.button("Export CSV…").clicked() {
-                self.status = Some(match self.export_csv() {
-                    Ok(Some(p)) => format!("saved {}", p.display()),
-                    Ok(None) => String::new(),
-                    Err(e) => format!("could not save: {e}"),
+                out.push(Command::SaveCsv {
+                    file_name: "histogram.csv".into(),
+                    contents: rows_to_csv(&self.rows),
                 });
-            }
-            if let Some(s) = &self.status {
-                ui.label(RichText::new(s).weak());
             }
         });
         let shown = self.rows.iter().filter(|r| r.depth == 0).count();
@@ -276,136 +281,173 @@ impl HistogramView {
         );
     }
 
-    fn header_button(&mut self, ui: &mut Ui, label: &str, sort: SortBy) {
-        let arrow = if self.sort_by == sort {
-            if self.descending {
-                " ▼"
-            } else {
-                " ▲"
-            }
-        } else {
-            ""
-        };
-        if ui
-            .add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
-            .on_hover_text(format!("Sort by {}", label.to_lowercase()))
-            .clicked()
-        {
-            if self.sort_by == sort {
-                self.descending = !self.descending;
-            } else {
-                self.sort_by = sort;
-                self.descending = sort != SortBy::Name;
-            }
-            self.dirty = true;
-        }
-    }
-
     fn table(&mut self, ui: &mut Ui, a: &Analysis, out: &mut Vec<Command>) {
         let reachable = a.dominators.reachable_bytes.max(1);
-        let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
-        let mut clicked: Option<usize> = None;
         let mut toggled: Option<String> = None;
+        let mut chosen: Option<ClassIndex> = None;
         let mut paths_for: Option<ClassIndex> = None;
         let mut copy: Option<String> = None;
-        TableBuilder::new(ui)
-            .id_salt("histogram-table")
-            .striped(true)
-            .resizable(true)
-            .sense(egui::Sense::click())
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::initial(320.0).at_least(160.0).clip(true))
-            .column(Column::initial(80.0).at_least(60.0))
-            .column(Column::initial(80.0).at_least(60.0))
-            .column(Column::initial(140.0).at_least(100.0))
-            .column(Column::remainder().at_least(60.0))
-            .header(row_height + 4.0, |mut h| {
-                h.col(|ui| self.header_button(ui, "Class", SortBy::Name));
-                h.col(|ui| self.header_button(ui, "Objects", SortBy::Count));
-                h.col(|ui| self.header_button(ui, "Shallow", SortBy::Shallow));
-                h.col(|ui| self.header_button(ui, "Retained", SortBy::Retained));
-                h.col(|ui| self.header_button(ui, "Garbage", SortBy::Unreachable));
-            })
-            .body(|body| {
-                body.rows(row_height, self.rows.len(), |mut row| {
-                    let i = row.index();
-                    let r = &self.rows[i];
-                    let is_selected = !r.is_group && self.selected == r.classes.first().copied();
-                    row.set_selected(is_selected);
-                    row.col(|ui| {
-                        ui.add_space(16.0 * r.depth as f32);
-                        if r.is_group {
-                            let open = self.expanded.contains(&r.label);
-                            ui.label(if open { "▼" } else { "▶" });
-                            ui.label(RichText::new(&r.label).strong());
-                            ui.label(RichText::new(format!("{} classes", r.classes.len())).weak());
-                        } else {
-                            ui.label(&r.label).on_hover_text(&r.label);
+        let columns = [
+            ColumnSpec::new("Class", Column::remainder().at_least(180.0).clip(true)),
+            ColumnSpec::new("Objects", Column::initial(84.0).at_least(60.0).clip(true)),
+            ColumnSpec::new("Shallow", Column::initial(84.0).at_least(60.0).clip(true)),
+            ColumnSpec::new("Retained", Column::initial(140.0).at_least(90.0).clip(true)),
+            ColumnSpec::new("Garbage", Column::initial(76.0).at_least(60.0).clip(true)),
+        ];
+        let rows = std::mem::take(&mut self.rows);
+        let selected = self.selected;
+        let expanded = &self.expanded;
+        let info = |i: usize| {
+            let r = &rows[i];
+            RowInfo {
+                depth: r.depth as u32,
+                expander: if !r.is_group {
+                    Expander::Leaf
+                } else if expanded.contains(&r.label) {
+                    Expander::Open
+                } else {
+                    Expander::Closed
+                },
+                selected: !r.is_group && selected == r.classes.first().copied(),
+            }
+        };
+        let name = |i: usize| rows[i].label.clone();
+        let mut first = |ui: &mut Ui, i: usize, _: &RowInfo| {
+            let r = &rows[i];
+            if r.is_group {
+                let response = ui.add(
+                    egui::Label::new(RichText::new(&r.label).strong())
+                        .sense(egui::Sense::click())
+                        .truncate(),
+                );
+                ui.label(RichText::new(format!("{} classes", r.classes.len())).weak());
+                if response.clicked() {
+                    toggled = Some(r.label.clone());
+                }
+                return;
+            }
+            let c = r.classes[0];
+            let response = ui
+                .add(
+                    egui::Label::new(&r.label)
+                        .sense(egui::Sense::click())
+                        .truncate(),
+                )
+                .on_hover_text(format!(
+                    "{}\nClick: list instances. Right-click: more.",
+                    r.label
+                ));
+            if response.clicked() {
+                chosen = Some(c);
+            }
+            response.context_menu(|ui| {
+                if ui.button("List instances").clicked() {
+                    chosen = Some(c);
+                    ui.close();
+                }
+                if ui.button("Merged paths to GC roots").clicked() {
+                    paths_for = Some(c);
+                    ui.close();
+                }
+                if ui.button("Copy class name").clicked() {
+                    copy = Some(r.label.clone());
+                    ui.close();
+                }
+            });
+        };
+        let mut cell = |ui: &mut Ui, i: usize, col: usize| {
+            let r = &rows[i];
+            let right = egui::Layout::right_to_left(egui::Align::Center);
+            match col {
+                1 => {
+                    ui.with_layout(right, |ui| ui.label(format::thousands(r.count)));
+                }
+                2 => {
+                    ui.with_layout(right, |ui| ui.label(format::bytes(r.shallow)));
+                }
+                3 => {
+                    let w = ui.available_width();
+                    size_bar(
+                        ui,
+                        r.retained as f64 / reachable as f64,
+                        &format::bytes(r.retained),
+                        w,
+                    );
+                }
+                _ => {
+                    ui.with_layout(right, |ui| {
+                        if r.unreachable > 0 {
+                            ui.label(format::thousands(r.unreachable))
+                                .on_hover_text("Instances no GC root reaches");
                         }
                     });
-                    row.col(|ui| {
-                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            ui.label(format::thousands(r.count));
-                        });
-                    });
-                    row.col(|ui| {
-                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            ui.label(format::bytes(r.shallow));
-                        });
-                    });
-                    row.col(|ui| {
-                        let w = ui.available_width();
-                        size_bar(
-                            ui,
-                            r.retained as f64 / reachable as f64,
-                            &format::bytes(r.retained),
-                            w,
-                        );
-                    });
-                    row.col(|ui| {
-                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            if r.unreachable > 0 {
-                                ui.label(format::thousands(r.unreachable));
-                            }
-                        });
-                    });
-                    let response = row.response();
-                    if response.clicked() {
-                        clicked = Some(i);
-                    }
-                    if !r.is_group {
-                        let c = r.classes[0];
-                        let name = r.label.clone();
-                        response.context_menu(|ui| {
-                            if ui.button("List instances").clicked() {
-                                clicked = Some(i);
-                                ui.close();
-                            }
-                            if ui.button("Merged paths to GC roots").clicked() {
-                                paths_for = Some(c);
-                                ui.close();
-                            }
-                            if ui.button("Copy class name").clicked() {
-                                copy = Some(name.clone());
-                                ui.close();
-                            }
-                        });
-                    } else if response.clicked() {
-                        toggled = Some(r.label.clone());
-                    }
-                });
-            });
+                }
+            }
+        };
+        let mut table = std::mem::take(&mut self.table);
+        let sort = (self.sort_by, self.descending);
+        let mut new_sort = None;
+        let mut header = |ui: &mut Ui, col: usize| {
+            let (label, by) = [
+                ("Class", SortBy::Name),
+                ("Objects", SortBy::Count),
+                ("Shallow", SortBy::Shallow),
+                ("Retained", SortBy::Retained),
+                ("Garbage", SortBy::Unreachable),
+            ][col.min(4)];
+            if header_button(ui, label, by, sort) {
+                new_sort = Some(by);
+            }
+        };
+        let events = tree_table::show(
+            ui,
+            &mut table,
+            "histogram-table",
+            &columns,
+            rows.len(),
+            &info,
+            &name,
+            Some(&mut header),
+            &mut first,
+            &mut cell,
+        );
+        self.table = table;
+        for e in events {
+            match (
+                e,
+                rows.get(match e {
+                    TreeEvent::Toggle(i) | TreeEvent::Cursor(i) | TreeEvent::Activate(i) => i,
+                }),
+            ) {
+                (TreeEvent::Toggle(_), Some(r)) if r.is_group => toggled = Some(r.label.clone()),
+                (TreeEvent::Activate(_), Some(r)) if r.is_group => toggled = Some(r.label.clone()),
+                (TreeEvent::Activate(_), Some(r)) => paths_for = r.classes.first().copied(),
+                (TreeEvent::Cursor(_), Some(r)) if !r.is_group => {
+                    chosen = r.classes.first().copied()
+                }
+                _ => {}
+            }
+        }
+        self.rows = rows;
+        if let Some(by) = new_sort {
+            if self.sort_by == by {
+                self.descending = !self.descending;
+            } else {
+                self.sort_by = by;
+                self.descending = by != SortBy::Name;
+            }
+            self.dirty = true;
+            // A new order starts at the top.
+            self.table.scroll_to_top();
+        }
         if let Some(label) = toggled {
             if !self.expanded.remove(&label) {
                 self.expanded.insert(label);
             }
             self.dirty = true;
-        } else if let Some(i) = clicked {
-            if let Some(r) = self.rows.get(i) {
-                if !r.is_group {
-                    self.selected = r.classes.first().copied();
-                }
-            }
+        }
+        if let Some(c) = chosen {
+            self.selected = Some(c);
         }
         if let Some(c) = paths_for {
             out.push(Command::ShowPaths(PathTarget::Class(c)));
@@ -415,31 +457,38 @@ impl HistogramView {
         }
     }
 
-    fn instances_panel(&mut self, ui: &mut Ui, a: &Analysis, out: &mut Vec<Command>) {
+    fn instances_panel(&mut self, ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
+        let a = session.analysis.clone();
         let Some(c) = self.selected else { return };
-        if self.instances.as_ref().map(|(k, _)| *k) != Some(c) {
-            let class_of = a.index.class_of_all();
-            let mut list: Vec<ObjectId> = (0..class_of.len() as ObjectId)
-                .into_par_iter()
-                .filter(|&o| class_of[o as usize] == c)
-                .collect();
-            list.par_sort_by(|x, y| {
-                a.dominators
-                    .retained(*y)
-                    .cmp(&a.dominators.retained(*x))
-                    .then(x.cmp(y))
-            });
-            self.instances = Some((c, list));
-        }
-        let Some((_, list)) = &self.instances else {
-            return;
-        };
         let name = a.index.classes().get(c).name.clone();
+        let current = matches!(&self.instances, Some((k, _)) if *k == c);
+        if !current {
+            let a2 = a.clone();
+            let task = Task::spawn("heapsight-instances", ui.ctx(), move |progress| {
+                instances_of_class(&a2.index, &a2.dominators, c, progress).unwrap_or_default()
+            });
+            self.instances = Some((c, Instances::Listing(task)));
+        }
+        if let Some((_, Instances::Listing(task))) = &mut self.instances {
+            if let Poll::Done(list) = task.poll() {
+                self.instances = Some((c, Instances::Ready(Arc::new(list))));
+            }
+        }
+        let list = match &self.instances {
+            Some((_, Instances::Ready(list))) => Some(list.clone()),
+            _ => None,
+        };
         ui.horizontal(|ui| {
-            ui.label(RichText::new(format!("Instances of {name}")).strong());
-            ui.label(
-                RichText::new(format!("{} objects", format::thousands(list.len() as u64))).weak(),
+            ui.add(
+                egui::Label::new(RichText::new(format!("Instances of {name}")).strong()).truncate(),
             );
+            match &list {
+                Some(list) => ui.label(
+                    RichText::new(format!("{} objects", format::thousands(list.len() as u64)))
+                        .weak(),
+                ),
+                None => ui.spinner(),
+            };
             if ui.button("Merged paths to GC roots").clicked() {
                 out.push(Command::ShowPaths(PathTarget::Class(c)));
             }
@@ -447,15 +496,16 @@ impl HistogramView {
                 self.selected = None;
             }
         });
+        let Some(list) = list else { return };
         let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
         let index = &a.index;
         let dom = &a.dominators;
         TableBuilder::new(ui)
             .id_salt("histogram-instances-table")
             .striped(true)
-            .column(Column::remainder().at_least(260.0).clip(true))
-            .column(Column::initial(100.0))
-            .column(Column::initial(100.0))
+            .column(Column::remainder().at_least(200.0).clip(true))
+            .column(Column::initial(90.0))
+            .column(Column::initial(90.0))
             .header(row_height, |mut h| {
                 h.col(|ui| {
                     ui.strong("Object");
@@ -471,7 +521,20 @@ impl HistogramView {
                 body.rows(row_height, list.len(), |mut row| {
                     let o = list[row.index()];
                     row.col(|ui| {
-                        object_link(ui, index, o, out);
+                        let response = ui
+                            .add(
+                                egui::Label::new(
+                                    RichText::new(session.label(o).short())
+                                        .color(ui.visuals().hyperlink_color),
+                                )
+                                .sense(egui::Sense::click())
+                                .truncate(),
+                            )
+                            .on_hover_text("Select: show fields in the inspector");
+                        if response.clicked() {
+                            out.push(Command::Select(o));
+                        }
+                        response.context_menu(|ui| object_menu(ui, index, o, out));
                         if !dom.is_reachable(o) {
                             ui.label(RichText::new("unreachable").weak());
                         }
@@ -485,18 +548,23 @@ impl HistogramView {
                 });
             });
     }
+}
 
-    fn export_csv(&self) -> std::io::Result<Option<PathBuf>> {
-        let Some(path) = rfd::FileDialog::new()
-            .set_file_name("histogram.csv")
-            .add_filter("CSV", &["csv"])
-            .save_file()
-        else {
-            return Ok(None);
-        };
-        std::fs::write(&path, rows_to_csv(&self.rows))?;
-        Ok(Some(path))
-    }
+/// A sortable column title; true when clicked.
+fn header_button(
+    ui: &mut Ui,
+    label: &str,
+    by: SortBy,
+    (sort_by, descending): (SortBy, bool),
+) -> bool {
+    let arrow = match (sort_by == by, descending) {
+        (false, _) => "",
+        (true, true) => " ▼",
+        (true, false) => " ▲",
+    };
+    ui.add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
+        .on_hover_text(format!("Sort by {}", label.to_lowercase()))
+        .clicked()
 }
 
 /// CSV of the rows as shown.

@@ -1,9 +1,10 @@
 //! Loading a dump on worker threads, with progress the UI polls and a way to cancel.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
+use super::task::{Poll, Task};
 use super::Session;
 use crate::analysis::{Analysis, OpenError, OpenOptions};
 use crate::progress::{Phase, Progress};
@@ -14,46 +15,40 @@ pub enum LoadOutcome {
     Cancelled,
 }
 
-/// A load running on its own thread and rayon pool (so UI-side parallel work never queues
-/// behind it).
+/// A load running as a [`Task`] with its own rayon pool (so UI-side parallel work never
+/// queues behind it).
 pub struct LoadJob {
     pub path: PathBuf,
-    pub progress: Arc<Progress>,
-    result: Arc<Mutex<Option<LoadOutcome>>>,
-    pub started: Instant,
+    task: Task<LoadOutcome>,
 }
 
 impl LoadJob {
     pub fn start(path: PathBuf, ctx: egui::Context) -> LoadJob {
-        let progress = Arc::new(Progress::new());
-        let result = Arc::new(Mutex::new(None));
-        let job = LoadJob {
-            path: path.to_path_buf(),
-            progress: progress.clone(),
-            result: result.clone(),
-            started: Instant::now(),
-        };
-        std::thread::Builder::new()
-            .name("heapsight-loader".into())
-            .spawn(move || {
-                let started = Instant::now();
-                let outcome = load(&path, &progress, started);
-                if let Ok(mut slot) = result.lock() {
-                    *slot = Some(outcome);
-                }
-                ctx.request_repaint();
-            })
-            .ok();
-        job
+        let p = path.clone();
+        let task = Task::spawn("heapsight-loader", &ctx, move |progress| {
+            load(&p, progress, Instant::now())
+        });
+        LoadJob { path, task }
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.task.progress
     }
 
     /// The outcome, once, when the load has finished.
-    pub fn poll(&self) -> Option<LoadOutcome> {
-        self.result.lock().ok()?.take()
+    pub fn poll(&mut self) -> Option<LoadOutcome> {
+        match self.task.poll() {
+            Poll::Running => None,
+            Poll::Done(outcome) => Some(outcome),
+            Poll::Died => Some(LoadOutcome::Failed {
+                path: self.path.clone(),
+                message: "the loader stopped unexpectedly (see the log)".into(),
+            }),
+        }
     }
 
     pub fn cancel(&self) {
-        self.progress.cancel();
+        self.task.cancel();
     }
 }
 
@@ -75,6 +70,7 @@ fn load(path: &std::path::Path, progress: &Progress, started: Instant) -> LoadOu
     pool.install(|| {
         match Analysis::open(path, &OpenOptions::for_window(), progress) {
             Err(OpenError::Cancelled) => LoadOutcome::Cancelled,
+            Ok(_) if progress.is_cancelled() => LoadOutcome::Cancelled,
             Ok((analysis, status)) => {
                 // The referrer lists are built in the background after a reopen.
                 analysis.graph.warm();

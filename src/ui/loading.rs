@@ -1,5 +1,7 @@
 //! The loading screen: one progress bar per phase, elapsed and remaining time, Cancel.
 
+use std::path::Path;
+
 use egui::{ProgressBar, RichText, Ui};
 
 use super::loader::LoadJob;
@@ -20,8 +22,14 @@ pub struct LoadingView {
 }
 
 impl LoadingView {
-    pub fn ui(&mut self, ui: &mut Ui, job: &LoadJob, out: &mut Vec<Command>) {
-        let snap = job.progress.snapshot();
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        job: &LoadJob,
+        previous: Option<&Path>,
+        out: &mut Vec<Command>,
+    ) {
+        let snap = job.progress().snapshot();
         if self.last_phase != Some(snap.phase) {
             if let Some(prev) = self.last_phase {
                 self.finished
@@ -81,9 +89,12 @@ impl LoadingView {
                                         .animate(true)
                                         .text(unit),
                                 );
-                                match snap.phase_remaining_s() {
-                                    Some(r) => ui.label(format!("about {r:.0} s left")),
-                                    None => ui.label(""),
+                                match snap
+                                    .phase_remaining_s()
+                                    .or_else(|| self.guess_remaining(phase, snap.phase_elapsed_s))
+                                {
+                                    Some(r) => ui.label(format!("about {:.0} s left", r.max(1.0))),
+                                    None => ui.label(format!("{:.0} s", snap.phase_elapsed_s)),
                                 };
                             } else {
                                 ui.add(ProgressBar::new(0.0).desired_width(320.0));
@@ -96,9 +107,34 @@ impl LoadingView {
             ui.add_space(12.0);
             ui.label(format!("elapsed {:.1} s", snap.elapsed_s));
             ui.add_space(12.0);
-            if ui.button("Cancel").clicked() {
+            let back_to = match previous {
+                Some(p) => format!(
+                    "Stops loading and returns to {}",
+                    p.file_name().map_or_else(
+                        || p.display().to_string(),
+                        |n| n.to_string_lossy().into_owned()
+                    )
+                ),
+                None => "Stops loading and returns to the start screen".to_string(),
+            };
+            if ui.button("Cancel (Esc)").on_hover_text(back_to).clicked() {
                 out.push(Command::CancelLoad);
             }
         });
+    }
+
+    /// Phases that report no counts for a while (the dominator walks): a guess from the
+    /// reference-graph phase, which walks the same objects, at about half this phase's time.
+    fn guess_remaining(&self, phase: Phase, elapsed: f64) -> Option<f64> {
+        if !matches!(phase, Phase::Dominators | Phase::RetainedSizes) {
+            return None;
+        }
+        let graph = self
+            .finished
+            .iter()
+            .find(|(p, _)| *p == Phase::Graph)
+            .map(|(_, s)| *s)?;
+        let factor = if phase == Phase::Dominators { 2.0 } else { 0.5 };
+        Some((graph * factor - elapsed).max(1.0))
     }
 }

@@ -8,10 +8,13 @@ pub mod histogram;
 pub mod inspector;
 mod loader;
 mod loading;
+pub mod open;
 pub mod overview;
 pub mod paths;
 mod start;
+pub mod task;
 pub mod threads;
+pub mod tree_table;
 pub mod widgets;
 
 use std::path::PathBuf;
@@ -22,6 +25,8 @@ pub use loader::{LoadJob, LoadOutcome};
 
 use crate::analysis::advice::{jvm_advice, Advice};
 use crate::analysis::hints::{leak_hints, Hint};
+use crate::analysis::label::{NamedClasses, ObjectLabel};
+use crate::analysis::verdict::{verdict, Verdict};
 use crate::analysis::Analysis;
 use crate::heap::{ClassIndex, ObjectId};
 
@@ -82,10 +87,23 @@ pub fn run(
     theme: Option<egui::Theme>,
     after_load: Vec<StartupAction>,
 ) -> eframe::Result {
+    // HEAPSIGHT_WINDOW_SIZE=1280x720 and HEAPSIGHT_ZOOM=2: for screenshots and for trying
+    // small screens and high-DPI scaling on any display.
+    let size = std::env::var("HEAPSIGHT_WINDOW_SIZE")
+        .ok()
+        .and_then(|s| {
+            let (w, h) = s.split_once('x')?;
+            Some([w.trim().parse::<f32>().ok()?, h.trim().parse::<f32>().ok()?])
+        })
+        .unwrap_or([1400.0, 860.0]);
+    let zoom = std::env::var("HEAPSIGHT_ZOOM")
+        .ok()
+        .and_then(|z| z.parse::<f32>().ok())
+        .filter(|z| (0.5..=4.0).contains(z));
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("heapsight")
-            .with_inner_size([1400.0, 860.0])
+            .with_inner_size(size)
             .with_min_inner_size([800.0, 500.0])
             .with_drag_and_drop(true),
         ..Default::default()
@@ -96,6 +114,9 @@ pub fn run(
         Box::new(move |cc| {
             if let Some(t) = theme {
                 cc.egui_ctx.set_theme(t);
+            }
+            if let Some(z) = zoom {
+                cc.egui_ctx.set_zoom_factor(z);
             }
             Ok(Box::new(HeapsightApp::new(cc, path, after_load)))
         }),
@@ -109,6 +130,10 @@ pub struct Session {
     pub hints: Vec<Hint>,
     pub advice: Advice,
     pub load_seconds: f64,
+    /// Which classes are threads and loaders, for labels with names.
+    pub names: NamedClasses,
+    /// The answer in a few sentences, from the hints.
+    pub verdict: Verdict,
 }
 
 impl Session {
@@ -116,13 +141,22 @@ impl Session {
     pub fn new(path: PathBuf, analysis: Arc<Analysis>, load_seconds: f64) -> Session {
         let hints = leak_hints(&analysis);
         let advice = jvm_advice(&analysis, &hints);
+        let names = NamedClasses::new(&analysis.index);
+        let verdict = verdict(&analysis, &hints);
         Session {
+            verdict,
             path,
             analysis,
             hints,
             advice,
             load_seconds,
+            names,
         }
+    }
+
+    /// The parts of `o`'s label (with thread and loader names).
+    pub fn label(&self, o: ObjectId) -> ObjectLabel {
+        ObjectLabel::of(&self.analysis.index, &self.names, o)
     }
 }
 
@@ -176,7 +210,10 @@ pub struct Place {
 /// Everything a view can ask the app to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
+    /// The system file chooser (or the path field when there is none).
     OpenDialog,
+    /// The path field.
+    OpenPrompt,
     Open(PathBuf),
     OpenSample,
     CancelLoad,
@@ -184,10 +221,25 @@ pub enum Command {
     ShowTab(Tab),
     /// Select an object: the inspector shows it.
     Select(ObjectId),
+    /// Move the selection without a new history entry (keyboard).
+    Cursor(ObjectId),
     ShowPaths(PathTarget),
     /// Open the dominator tree expanded down to this object.
     RevealInDominatorTree(ObjectId),
     Back,
     Forward,
     Copy(String),
+    /// Ask where to save `contents` as CSV.
+    SaveCsv {
+        file_name: String,
+        contents: String,
+    },
+    WriteFile {
+        path: PathBuf,
+        contents: String,
+    },
+    ToggleHints,
+    /// Open hint `i` in the hints panel and the paths of its first evidence.
+    ShowHint(usize),
+    Quit,
 }

@@ -21,7 +21,12 @@ impl OverviewView {
         let index = &a.index;
         let dom = &a.dominators;
         egui::ScrollArea::vertical().show(ui, |ui| {
-            ui.heading(session.path.display().to_string());
+            verdict_box(ui, session, out);
+            ui.add_space(12.0);
+            ui.add(
+                egui::Label::new(RichText::new(session.path.display().to_string()).heading())
+                    .truncate(),
+            );
             let header = index.header();
             hint_text(
                 ui,
@@ -160,6 +165,8 @@ impl OverviewView {
                     },
                 )
         });
+        let bar_colour = chart_colour(ui);
+        let max_bucket = dist.iter().rposition(|(n, _)| *n > 0).unwrap_or(0);
         let bars: Vec<Bar> = dist
             .iter()
             .enumerate()
@@ -181,23 +188,95 @@ impl OverviewView {
             .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [2.0, 4.0, 8.0]))
             .x_axis_formatter(|m, _| {
                 let i = m.value.round();
-                if (m.value - i).abs() < 0.01 && i >= 1.0 {
+                if (m.value - i).abs() < 0.01 && (1.0..63.0).contains(&i) {
                     format!("≤{}", format::bytes(1u64 << (i as u32)))
                 } else {
                     String::new()
                 }
             })
+            .x_axis_label("shallow size of an object")
+            .y_axis_formatter(|m, _| format!("{} MB", m.value))
+            .include_x(0.0)
+            .include_x(max_bucket as f64 + 1.0)
             .allow_scroll(false)
             .allow_drag(false)
             .allow_zoom(false)
             .show(ui, |p| {
-                p.bar_chart(BarChart::new("bytes by object size", bars).width(0.8))
+                p.bar_chart(
+                    BarChart::new("bytes by object size", bars)
+                        .width(0.8)
+                        .color(bar_colour)
+                        .element_formatter(Box::new(|bar, _| bar.name.clone())),
+                )
             });
         hint_text(
             ui,
             "Bytes held by objects of each shallow size (powers of two).",
         );
     }
+}
+
+/// The answer first: the verdict in a sentence or two, each finding a link to its hint and
+/// the paths of its evidence.
+fn verdict_box(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
+    let v = &session.verdict;
+    let visuals = ui.visuals().clone();
+    let (fill, accent) = if v.leaks.is_empty() {
+        (visuals.faint_bg_color, visuals.text_color())
+    } else if visuals.dark_mode {
+        (
+            egui::Color32::from_rgb(70, 30, 30),
+            egui::Color32::from_rgb(250, 150, 140),
+        )
+    } else {
+        (
+            egui::Color32::from_rgb(253, 232, 230),
+            egui::Color32::from_rgb(160, 30, 30),
+        )
+    };
+    egui::Frame::group(ui.style())
+        .fill(fill)
+        .inner_margin(12.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(&v.headline).size(20.0).strong().color(accent));
+            let link_item = |ui: &mut Ui,
+                             n: usize,
+                             item: &crate::analysis::verdict::VerdictItem,
+                             out: &mut Vec<Command>| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new(format!("{n}.")).strong());
+                    if ui
+                        .link(RichText::new(&item.text).size(15.0))
+                        .on_hover_text("Open the hint and draw the path that keeps it alive")
+                        .clicked()
+                    {
+                        out.push(Command::ShowHint(item.hint));
+                    }
+                });
+            };
+            for (n, item) in v.leaks.iter().enumerate() {
+                link_item(ui, n + 1, item, out);
+            }
+            if !v.others.is_empty() {
+                ui.add_space(4.0);
+                ui.label(RichText::new("Also worth a look:").strong());
+                for (n, item) in v.others.iter().enumerate() {
+                    link_item(ui, n + 1, item, out);
+                }
+            }
+            if let Some(g) = &v.garbage {
+                ui.add_space(4.0);
+                ui.label(g);
+            }
+            if v.leaks.is_empty() {
+                hint_text(
+                    ui,
+                    "If the heap is still bigger than expected, the biggest objects below and in \
+                     the dominator tree are where to look.",
+                );
+            }
+        });
 }
 
 fn top_dominators_chart(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
@@ -243,6 +322,7 @@ fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> egui:
             Bar::new((n - 1 - i) as f64, *bytes as f64 / scale).name(hover)
         })
         .collect();
+    let colour = chart_colour(ui);
     let names: Vec<String> = items
         .iter()
         .rev()
@@ -250,7 +330,16 @@ fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> egui:
         .collect();
     Plot::new(id)
         .height(24.0 * n.max(3) as f32 + 30.0)
-        .x_axis_label(format!("{unit} retained"))
+        .x_axis_label(format!("retained ({unit})"))
+        .x_axis_formatter(move |m, _| {
+            if m.value >= 0.0 {
+                format!("{} {unit}", m.value)
+            } else {
+                String::new()
+            }
+        })
+        .include_x(0.0)
+        .include_x(max as f64 / scale * 1.08)
         .y_axis_min_width(130.0)
         .y_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 5.0, 10.0]))
         .y_axis_formatter(move |m, _| {
@@ -267,9 +356,24 @@ fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> egui:
         .allow_zoom(false)
         .allow_boxed_zoom(false)
         .show(ui, |p| {
-            p.bar_chart(BarChart::new("retained", bars).horizontal().width(0.7))
+            p.bar_chart(
+                BarChart::new("retained", bars)
+                    .horizontal()
+                    .width(0.7)
+                    .color(colour)
+                    .element_formatter(Box::new(|bar, _| bar.name.clone())),
+            )
         })
         .response
+}
+
+/// One colour for every bar of a chart, readable in both themes.
+fn chart_colour(ui: &Ui) -> egui::Color32 {
+    if ui.visuals().dark_mode {
+        egui::Color32::from_rgb(90, 140, 210)
+    } else {
+        egui::Color32::from_rgb(50, 105, 180)
+    }
 }
 
 /// `HashMap$Node[]` for `java.util.HashMap$Node[]`.

@@ -45,7 +45,15 @@ pub fn ui(ui: &mut Ui, recent: &[PathBuf], error: Option<&str>, out: &mut Vec<Co
                 out.push(Command::OpenSample);
             }
         });
-        ui.add_space(28.0);
+        ui.add_space(6.0);
+        if ui
+            .link("or type its path… (Ctrl+L)")
+            .on_hover_text("For desktops without a file chooser")
+            .clicked()
+        {
+            out.push(Command::OpenPrompt);
+        }
+        ui.add_space(22.0);
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.set_width(520.0);
             ui.add_space(18.0);

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use egui::{Align, Layout, RichText, Sense, Ui};
 use egui_extras::{Column, Size, StripBuilder, TableBuilder};
 
-use super::dominators::with_arrows;
+use super::tree_table::{self, ColumnSpec, Expander, RowInfo, TreeEvent, TreeTableState};
+use super::widgets::with_arrows;
 use super::{widgets, Command, Place, Session};
 use crate::analysis::Analysis;
 use crate::format;
@@ -43,6 +44,7 @@ pub struct ThreadsView {
     /// Index of the chosen thread in `threads()`.
     selected: Option<usize>,
     stack: Vec<StackRow>,
+    table: TreeTableState,
 }
 
 impl Default for ThreadsView {
@@ -56,6 +58,7 @@ impl Default for ThreadsView {
             order_dirty: true,
             selected: None,
             stack: Vec::new(),
+            table: TreeTableState::default(),
         }
     }
 }
@@ -153,6 +156,7 @@ impl ThreadsView {
                 .labelled_by(label.id);
             if edit.changed() {
                 self.order_dirty = true;
+                self.table.scroll_to_top();
             }
             ui.separator();
             widgets::hint_text(
@@ -178,102 +182,129 @@ impl ThreadsView {
             });
     }
 
-    fn header_button(&mut self, ui: &mut Ui, label: &str, sort: SortBy) {
-        let arrow = if self.sort == sort {
-            if self.descending {
-                " ▼"
-            } else {
-                " ▲"
-            }
-        } else {
-            ""
-        };
-        let response = ui
-            .add(
-                egui::Button::new(with_arrows(ui.style(), &format!("{label}{arrow}"))).frame(false),
-            )
-            .on_hover_text(format!("Sort by {}", label.to_lowercase()));
-        if response.clicked() {
-            if self.sort == sort {
-                self.descending = !self.descending;
-            } else {
-                self.sort = sort;
-                self.descending = sort != SortBy::Name;
-            }
-            self.order_dirty = true;
-        }
-    }
-
     fn threads_table(&mut self, ui: &mut Ui, a: &Analysis, place: &Place, out: &mut Vec<Command>) {
         let threads = a.index.threads();
-        let row_height = ui.spacing().interact_size.y;
         let reachable = a.dominators.reachable_bytes.max(1);
         let order = std::mem::take(&mut self.order);
         let mut chosen = None;
-        TableBuilder::new(ui)
-            .id_salt("heapsight.threads.table")
-            .striped(true)
-            .resizable(true)
-            .auto_shrink([false, false])
-            .cell_layout(Layout::left_to_right(Align::Center))
-            .column(Column::remainder().at_least(200.0).clip(true))
-            .column(Column::initial(170.0).at_least(100.0).clip(true))
-            .column(Column::initial(70.0).at_least(50.0).clip(true))
-            .column(Column::initial(70.0).at_least(50.0).clip(true))
-            .header(row_height + 2.0, |mut h| {
-                h.col(|ui| self.header_button(ui, "Thread", SortBy::Name));
-                h.col(|ui| self.header_button(ui, "Retained", SortBy::Retained));
-                h.col(|ui| self.header_button(ui, "Frames", SortBy::Frames));
-                h.col(|ui| {
-                    ui.strong("Locals");
-                });
-            })
-            .body(|body| {
-                body.rows(row_height, order.len(), |mut row| {
-                    let i = order[row.index()];
-                    let t = &threads[i];
-                    let is_selected = self.selected == Some(i)
-                        || (t.object.is_some() && t.object == place.selected);
-                    row.set_selected(is_selected);
-                    row.col(|ui| {
-                        let response = ui
-                            .add(
-                                egui::Label::new(t.name.as_str())
-                                    .sense(Sense::click())
-                                    .truncate(),
-                            )
-                            .on_hover_text("Click: show the stack trace");
-                        if response.clicked() {
-                            chosen = Some(i);
-                        }
-                        if let Some(o) = t.object {
-                            response.context_menu(|ui| widgets::object_menu(ui, &a.index, o, out));
-                        }
-                    });
-                    row.col(|ui| {
-                        let r = Self::thread_retained(a, i);
-                        let w = (ui.available_width() - 4.0).max(40.0);
-                        widgets::size_bar(ui, r as f64 / reachable as f64, &format::bytes(r), w)
-                            .on_hover_text(format!(
-                                "{} bytes retained by the thread object",
-                                format::thousands(r)
-                            ));
-                    });
-                    row.col(|ui| {
-                        ui.label(format::thousands(t.frames.len() as u64));
-                    });
-                    row.col(|ui| {
-                        let locals: usize = t.frames.iter().map(|f| f.locals.len()).sum::<usize>()
-                            + t.other_roots.len();
-                        ui.label(format::thousands(locals as u64));
-                    });
-                });
-            });
+        let columns = [
+            ColumnSpec::new("Thread", Column::remainder().at_least(200.0).clip(true)),
+            ColumnSpec::new(
+                "Retained",
+                Column::initial(160.0).at_least(100.0).clip(true),
+            ),
+            ColumnSpec::new("Frames", Column::initial(70.0).at_least(50.0).clip(true)),
+            ColumnSpec::new("Locals", Column::initial(70.0).at_least(50.0).clip(true)),
+        ];
+        let selected = self.selected;
+        let info = |r: usize| {
+            let i = order[r];
+            let t = &threads[i];
+            RowInfo {
+                depth: 0,
+                expander: Expander::Leaf,
+                selected: selected == Some(i) || (t.object.is_some() && t.object == place.selected),
+            }
+        };
+        let name = |r: usize| threads[order[r]].name.clone();
+        let mut first = |ui: &mut Ui, r: usize, _: &RowInfo| {
+            let i = order[r];
+            let t = &threads[i];
+            let response = ui
+                .add(
+                    egui::Label::new(t.name.as_str())
+                        .sense(Sense::click())
+                        .truncate(),
+                )
+                .on_hover_text(format!("{}\nClick: show the stack trace", t.name));
+            if response.clicked() {
+                chosen = Some((i, true));
+            }
+            if let Some(o) = t.object {
+                response.context_menu(|ui| widgets::object_menu(ui, &a.index, o, out));
+            }
+        };
+        let mut cell = |ui: &mut Ui, r: usize, col: usize| {
+            let i = order[r];
+            let t = &threads[i];
+            match col {
+                1 => {
+                    let r = Self::thread_retained(a, i);
+                    let w = (ui.available_width() - 4.0).max(40.0);
+                    widgets::size_bar(ui, r as f64 / reachable as f64, &format::bytes(r), w)
+                        .on_hover_text(format!(
+                            "{} bytes retained by the thread object",
+                            format::thousands(r)
+                        ));
+                }
+                2 => {
+                    ui.label(format::thousands(t.frames.len() as u64));
+                }
+                _ => {
+                    let locals: usize = t.frames.iter().map(|f| f.locals.len()).sum::<usize>()
+                        + t.other_roots.len();
+                    ui.label(format::thousands(locals as u64));
+                }
+            }
+        };
+        let sort = (self.sort, self.descending);
+        let mut new_sort = None;
+        let mut header = |ui: &mut Ui, col: usize| {
+            let (label, by) = match col {
+                0 => ("Thread", Some(SortBy::Name)),
+                1 => ("Retained", Some(SortBy::Retained)),
+                2 => ("Frames", Some(SortBy::Frames)),
+                _ => ("Locals", None),
+            };
+            match by {
+                Some(by) => {
+                    if header_button(ui, label, by, sort) {
+                        new_sort = Some(by);
+                    }
+                }
+                None => {
+                    ui.strong(label);
+                }
+            }
+        };
+        let mut table = std::mem::take(&mut self.table);
+        let events = tree_table::show(
+            ui,
+            &mut table,
+            "heapsight.threads.table",
+            &columns,
+            order.len(),
+            &info,
+            &name,
+            Some(&mut header),
+            &mut first,
+            &mut cell,
+        );
+        self.table = table;
+        for e in events {
+            if let TreeEvent::Cursor(r) | TreeEvent::Activate(r) = e {
+                chosen = order.get(r).map(|&i| (i, false));
+            }
+        }
         self.order = order;
-        if let Some(i) = chosen {
+        if let Some(by) = new_sort {
+            if self.sort == by {
+                self.descending = !self.descending;
+            } else {
+                self.sort = by;
+                self.descending = by != SortBy::Name;
+            }
+            self.order_dirty = true;
+            self.table.scroll_to_top();
+        }
+        if let Some((i, clicked)) = chosen {
             self.choose(a, i);
             if let Some(o) = threads[i].object {
-                out.push(Command::Select(o));
+                out.push(if clicked {
+                    Command::Select(o)
+                } else {
+                    Command::Cursor(o)
+                });
             }
         }
     }
@@ -365,4 +396,16 @@ impl ThreadsView {
             });
         self.stack = rows;
     }
+}
+
+/// A sortable column title; true when clicked.
+fn header_button(ui: &mut Ui, label: &str, by: SortBy, (sort, descending): (SortBy, bool)) -> bool {
+    let arrow = match (sort == by, descending) {
+        (false, _) => "",
+        (true, true) => " ▼",
+        (true, false) => " ▲",
+    };
+    ui.add(egui::Button::new(with_arrows(ui.style(), &format!("{label}{arrow}"))).frame(false))
+        .on_hover_text(format!("Sort by {}", label.to_lowercase()))
+        .clicked()
 }

@@ -1,6 +1,7 @@
 //! Small widgets shared by the views.
 
-use egui::{Color32, Response, RichText, Sense, Ui, Vec2};
+use egui::text::LayoutJob;
+use egui::{Color32, FontId, Response, RichText, Sense, TextFormat, Ui, Vec2};
 
 use super::Command;
 use crate::format;
@@ -73,4 +74,41 @@ pub fn bytes_label(ui: &mut Ui, n: u64) -> Response {
 /// A muted explanatory line.
 pub fn hint_text(ui: &mut Ui, text: impl Into<String>) -> Response {
     ui.label(RichText::new(text.into()).weak())
+}
+
+/// `text` as a label whose arrows (`←→▲▼`, which the default proportional font lacks) are set
+/// in the monospace font. Uncoloured: the label's own colour applies.
+pub fn with_arrows(style: &egui::Style, text: &str) -> LayoutJob {
+    let body = egui::TextStyle::Body.resolve(style);
+    let mono = FontId::monospace(body.size);
+    let color = Color32::PLACEHOLDER;
+    let mut job = LayoutJob::default();
+    let mut start = 0;
+    for (i, ch) in text.char_indices() {
+        if matches!(ch, '←' | '→' | '▲' | '▼') {
+            if start < i {
+                append(&mut job, &text[start..i], body.clone(), color);
+            }
+            let end = i + ch.len_utf8();
+            append(&mut job, &text[i..end], mono.clone(), color);
+            start = end;
+        }
+    }
+    if start < text.len() {
+        append(&mut job, &text[start..], body, color);
+    }
+    job
+}
+
+/// Appends `text` in `font` and `color` to `job`.
+pub fn append(job: &mut LayoutJob, text: &str, font: FontId, color: Color32) {
+    job.append(
+        text,
+        0.0,
+        TextFormat {
+            font_id: font,
+            color,
+            ..Default::default()
+        },
+    );
 }
