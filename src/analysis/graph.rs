@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use crate::heap::ClassIndex;
 use crate::heap::{HeapIndex, ObjectId};
 use crate::prefetch::prefetch;
 use crate::progress::Progress;
@@ -281,18 +282,6 @@ impl AdjacencyLists for WithClassEdges<'_> {
     }
 }
 
-impl Outgoing {
-    /// No references at all, for `n` objects.
-    pub fn empty(n: usize) -> Outgoing {
-        Outgoing {
-            lists: Csr {
-                offsets: vec![0; n + 1],
-                targets: Vec::new(),
-            },
-            weak: WeakEdges::new(n, Vec::new()),
-        }
-    }
-}
 
 /// The references into every object, and the `referent` edges both ways.
 pub struct ReferenceGraph {
@@ -302,6 +291,17 @@ pub struct ReferenceGraph {
 }
 
 impl ReferenceGraph {
+    /// No references at all, for `n` objects.
+    pub fn empty(n: usize) -> ReferenceGraph {
+        ReferenceGraph {
+            incoming: Csr {
+                offsets: vec![0; n + 1],
+                targets: Vec::new(),
+            },
+            weak: WeakEdges::new(n, Vec::new()),
+        }
+    }
+
     /// Reverses the outgoing lists (with the class edges they derive), which are dropped.
     pub fn new(outgoing: Outgoing, class_of: &[ClassIndex]) -> Result<ReferenceGraph, GraphError> {
         let edges = outgoing.edge_count(class_of);

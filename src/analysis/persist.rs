@@ -151,10 +151,8 @@ impl LazyGraph {
 
 fn build_or_empty(index: &HeapIndex) -> ReferenceGraph {
     // It was built once for this same index, so it fits: the error cannot happen here.
-    match build_graph(index, &Progress::new()) {
-        Ok(g) => g,
-        Err(_) => ReferenceGraph::new(super::graph::Outgoing::empty(index.object_count())),
-    }
+    build_graph(index, &Progress::new())
+        .unwrap_or_else(|_| ReferenceGraph::empty(index.object_count()))
 }
 
 impl std::ops::Deref for LazyGraph {

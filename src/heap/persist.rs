@@ -5,6 +5,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::store::{Store, StoreError, StoreWriter};
+use super::scan::DumpList;
 use super::{ClassTable, HeapIndex, IdMap, ObjectId, ObjectLayout, Root, ThreadInfo, U40Vec};
 use crate::hprof::{Compression, DumpSource, Header};
 
@@ -21,6 +22,7 @@ struct HeapMeta {
     class_by_object: Vec<(ObjectId, u32)>,
     roots: Vec<Root>,
     threads: Vec<ThreadInfo>,
+    dumps: DumpList,
     warnings: Vec<String>,
 }
 
@@ -41,13 +43,14 @@ impl HeapIndex {
             dump_path: self.source.path().display().to_string(),
             compression: self.source.compression().clone(),
             header: self.header,
-            layout: self.layout,
+            layout: self.layout.clone(),
             classes: self.classes.clone(),
             large_sizes,
             class_objects: self.class_objects.clone(),
             class_by_object: self.class_by_object.clone(),
             roots: self.roots.clone(),
             threads: self.threads.clone(),
+            dumps: self.dumps.clone(),
             warnings: self.warnings.clone(),
         };
         // Serialising plain data into a Vec cannot fail.
@@ -97,6 +100,7 @@ impl HeapIndex {
             class_by_object: meta.class_by_object,
             roots: meta.roots,
             threads: meta.threads,
+            dumps: meta.dumps,
             utf8: FxHashMap::default(),
             warnings: meta.warnings,
         })

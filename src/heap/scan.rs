@@ -36,7 +36,7 @@ struct Segment {
 
 /// One heap dump of a file that may hold several (the old hprof agent appends one per
 /// request): its HEAP DUMP record, or its segments up to a HEAP DUMP END.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DumpPart {
     /// 1-based, in file order.
     pub number: usize,
@@ -49,7 +49,7 @@ pub struct DumpPart {
 }
 
 /// The heap dumps of a file and the one read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DumpList {
     pub parts: Vec<DumpPart>,
     /// Index in `parts` of the dump read.
