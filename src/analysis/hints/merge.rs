@@ -85,6 +85,7 @@ pub fn one_hint_per_cause(a: &Analysis, hints: Vec<Hint>) -> Vec<Hint> {
         }
     });
     absorb_pinning_threads(&mut rest);
+    point_garbage_to_sessions(&mut rest);
     rest.extend(generic);
     rest
 }
@@ -130,4 +131,28 @@ fn absorb_pinning_threads(hints: &mut Vec<Hint>) {
                 .iter()
                 .any(|e| e.role == "loader" && leaked.contains(&e.object)))
     });
+}
+
+/// The unreachable sessions are part of the dump's garbage: the garbage hint says how much,
+/// so the two are read as one story, not two problems.
+fn point_garbage_to_sessions(hints: &mut [Hint]) {
+    let Some((n, b)) = hints.iter().find(|h| h.rule == "sessions").and_then(|h| {
+        Some((
+            *h.numbers.get("unreachable")?,
+            *h.numbers.get("garbage_bytes")?,
+        ))
+    }) else {
+        return;
+    };
+    if n == 0 {
+        return;
+    }
+    if let Some(g) = hints.iter_mut().find(|h| h.rule == "garbage") {
+        g.explanation.push_str(&format!(
+            " Of this, {} are the {} unreachable sessions of the sessions hint, with their \
+             attributes.",
+            crate::format::bytes(b),
+            crate::format::thousands(n)
+        ));
+    }
 }

@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap;
 use super::{evidence, hint, simple_name, Category, Certainty, Hint, Stake};
 use crate::analysis::java;
 use crate::analysis::Analysis;
+use crate::format::bytes;
 use crate::heap::ObjectId;
 
 /// A pool of this many threads (same name pattern) is worth a hint.
@@ -68,8 +69,12 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
             "{} live threads share the name pattern \"{pattern}\": one pool (or many pools \
              created per client). Each thread reserves a native stack (-Xss, 1 MB by default \
              on 64-bit Linux), may get its own glibc malloc arena, and keeps its thread-locals \
-             alive; none of this shows in the heap.",
-            members.len()
+             alive; none of this shows in the heap. The native memory at stake is estimated as \
+             one default stack per thread ({}); the memory actually committed is usually \
+             less. The heap the threads keep alive (their thread-locals included) is {}.",
+            members.len(),
+            bytes(h.retained_bytes),
+            bytes(retained)
         );
         h.fix = "Bound the pool (maximumPoolSize) to what the workload needs, and make sure \
                  the component that owns it is created once and shut down (a pool per client \
