@@ -16,8 +16,8 @@ use heapsight::hprof::DumpSource;
 use heapsight::progress::terminal::TerminalBar;
 use heapsight::progress::Progress;
 use heapsight::report::{
-    build_report, census_report, path_report, render_dominator_tree, render_paths, render_text,
-    ReportOptions,
+    build_report, build_report_json, census_report, path_report, render_dominator_tree,
+    render_paths, render_text, ReportOptions,
 };
 
 #[derive(Parser)]
@@ -277,7 +277,6 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 None => Some(30),
             };
             let options = ReportOptions { top };
-            let mut saved_findings = None;
             let report = if histogram_only && !is_index_file(&dump) {
                 // Counting per class needs no index: no object numbers, no per-object arrays.
                 let census = open_source(&dump, number, progress.0)
@@ -287,8 +286,12 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             } else {
                 let (analysis, status) = analyse(&dump, strong_only, no_index, number, progress)?;
                 progress.0.mark("analysis");
-                let mut report = build_report(&analysis.index, Some(&analysis), options);
-                saved_findings = analysis.saved_findings.clone();
+                let a = Some(&*analysis);
+                let mut report = if json {
+                    build_report_json(&analysis.index, a, options)
+                } else {
+                    build_report(&analysis.index, a, options)
+                };
                 report.index_file = status.path.map(|p| p.display().to_string());
                 // The process ends once the report is out: giving a gigabyte of arrays back
                 // to the kernel page by page would only delay the exit.
@@ -297,13 +300,6 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             };
             progress.0.mark("report");
             if json {
-                let mut report = serde_json::to_value(&report)?;
-                // Without the dump, the hints and advice as the first analysis found them.
-                if let (Some(saved), Some(r)) = (&saved_findings, report.as_object_mut()) {
-                    for key in ["hints", "advice"] {
-                        r.insert(key.into(), saved[key].clone());
-                    }
-                }
                 emit_json(&report)?;
             } else {
                 emit(&render_text(&report))?;

@@ -150,7 +150,19 @@ fn reopen_answers_exactly_as_a_fresh_analysis() {
     assert!(err2.contains("reopened from index"), "{err2}");
     assert_eq!(reopened, written);
     assert_eq!(second, fresh);
-    // The same through the library, and text reports too.
+    // Byte for byte, but for the line naming the index file.
+    let raw = |extra: &[&str]| {
+        let mut args = vec!["report", dump.to_str().unwrap(), "--json"];
+        args.extend_from_slice(extra);
+        String::from_utf8(heapsight(&args, &env).stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("\"index_file\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(raw(&[]), raw(&["--no-index"]));
+    // Text reports too.
     let text = |extra: &[&str]| {
         let mut args = vec!["report", dump.to_str().unwrap()];
         args.extend_from_slice(extra);

@@ -458,7 +458,7 @@ fn histogram_only_json(dump: &Path) -> Value {
 fn without_retention(full: &Value) -> Value {
     let mut json = full.clone();
     if let Some(o) = json.as_object_mut() {
-        for key in ["dominators", "hints", "advice"] {
+        for key in ["dominators", "hints", "advice", "index_file"] {
             o.remove(key);
         }
     }

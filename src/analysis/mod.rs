@@ -49,9 +49,10 @@ pub struct Analysis {
     pub unreachable_by_class: Vec<(u64, u64)>,
     /// Repeated `byte[]`/`char[]` contents, for the duplicate-strings hint.
     pub repeated_values: hints::waste::RepeatedValues,
-    /// Hints and advice as the first analysis found them (`{"hints": …, "advice": …}`),
-    /// when opened from an index file without the dump: some rules read field values.
-    pub saved_findings: Option<serde_json::Value>,
+    /// Hints and advice as the first analysis found them, as JSON, when the analysis was
+    /// saved to or opened from an index file: some rules read field values, which an index
+    /// alone does not have, and they take seconds on a big dump.
+    pub saved_findings: Option<persist::SavedFindings>,
     /// Where the index file is and how it served this open (set by [`Analysis::open`]), for
     /// the window to show.
     pub index_status: Option<IndexStatus>,

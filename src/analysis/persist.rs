@@ -21,6 +21,33 @@ use crate::heap::HeapIndex;
 use crate::hprof::{DumpSource, HprofError};
 use crate::progress::{Phase, Progress};
 
+/// Hints and advice serialised as the report prints them.
+#[derive(Debug, Clone)]
+pub struct SavedFindings {
+    pub hints: Box<serde_json::value::RawValue>,
+    pub advice: Box<serde_json::value::RawValue>,
+}
+
+impl SavedFindings {
+    pub fn of(a: &Analysis) -> SavedFindings {
+        let hints = super::hints::leak_hints(a);
+        let advice = super::advice::jvm_advice(a, &hints);
+        // Plain data: serialising it cannot fail; `null` would be refused on load.
+        let raw = |json: serde_json::Result<String>| {
+            serde_json::value::RawValue::from_string(json.unwrap_or_else(|_| "null".into()))
+                .unwrap_or_default()
+        };
+        // Pretty-printed as a top-level field of the pretty report (two spaces deep), so the
+        // report prints them byte for byte as a fresh analysis does. JSON strings hold no raw
+        // newlines: only the layout's are indented.
+        let pretty = |json: serde_json::Result<String>| json.map(|s| s.replace('\n', "\n  "));
+        SavedFindings {
+            hints: raw(pretty(serde_json::to_string_pretty(&hints))),
+            advice: raw(pretty(serde_json::to_string_pretty(&advice))),
+        }
+    }
+}
+
 /// How to open a dump.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenOptions {
@@ -215,7 +242,9 @@ fn open_or_analyse(
             Err(e) => notes.push(format!("{e}; rebuilding it")),
         }
     }
-    let analysis = analyse(path, mode, None, progress)?;
+    let mut analysis = analyse(path, mode, None, progress)?;
+    progress.start(Phase::Hints, 0);
+    analysis.saved_findings = Some(SavedFindings::of(&analysis));
     progress.start(Phase::SaveIndex, 0);
     let mut written = None;
     for candidate in &candidates {
@@ -351,12 +380,18 @@ pub fn save(
     );
     w.bytes("analysis.histogram", bytemuck::cast_slice(&rows).to_vec());
     // Hints and advice read field values: kept as found, for opening without the dump.
-    let hints = super::hints::leak_hints(a);
-    let advice = super::advice::jvm_advice(a, &hints);
-    let findings = serde_json::json!({ "hints": hints, "advice": advice });
+    let computed;
+    let findings = match &a.saved_findings {
+        Some(f) => f,
+        None => {
+            computed = SavedFindings::of(a);
+            &computed
+        }
+    };
+    let pair = (findings.hints.get(), findings.advice.get());
     w.bytes(
         "analysis.findings",
-        serde_json::to_vec(&findings).unwrap_or_default(),
+        postcard::to_stdvec(&pair).unwrap_or_default(),
     );
     progress.start(Phase::SaveIndex, w.len());
     w.write(dest, &|n| {
@@ -398,17 +433,21 @@ pub fn load(store: &Store, source: Option<DumpSource>) -> Result<Analysis, OpenE
     if histogram.rows.iter().any(|r| r.class as usize >= classes) {
         return Err(corrupt("histogram class out of range").into());
     }
-    let saved_findings = if index.has_dump() {
-        None
-    } else {
-        Some(
-            serde_json::from_slice(store.bytes("analysis.findings")?)
-                .map_err(|_| corrupt("analysis.findings unreadable"))?,
-        )
+    let (hints, advice): (String, String) = postcard::from_bytes(store.bytes("analysis.findings")?)
+        .map_err(|_| corrupt("analysis.findings unreadable"))?;
+    let raw = |s: String, open: char| {
+        serde_json::value::RawValue::from_string(s)
+            .ok()
+            .filter(|r| r.get().starts_with(open))
+            .ok_or_else(|| corrupt("analysis.findings incomplete"))
+    };
+    let saved_findings = SavedFindings {
+        hints: raw(hints, '[')?,
+        advice: raw(advice, '{')?,
     };
     let roots = RootIndex::new(&index);
     Ok(Analysis {
-        saved_findings,
+        saved_findings: Some(saved_findings),
         index_status: None,
         graph: LazyGraph::deferred(index.clone()),
         index,

@@ -45,9 +45,14 @@ pub struct Report {
     /// Leak-pattern hints, most severe first (with the analysis only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hints: Option<Vec<Hint>>,
+    /// The hints as saved in the index file, in place of `hints` (see [`build_report_json`]).
+    #[serde(rename = "hints", skip_serializing_if = "Option::is_none")]
+    pub saved_hints: Option<Box<serde_json::value::RawValue>>,
     /// JVM facts and flag advice (with the analysis only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advice: Option<Advice>,
+    #[serde(rename = "advice", skip_serializing_if = "Option::is_none")]
+    pub saved_advice: Option<Box<serde_json::value::RawValue>>,
     pub warnings: Vec<String>,
 }
 
@@ -236,7 +241,9 @@ fn histogram_report(facts: DumpFacts<'_>, hist: &Histogram, options: ReportOptio
             .collect(),
         dominators: None,
         hints: None,
+        saved_hints: None,
         advice: None,
+        saved_advice: None,
         warnings: facts.warnings.to_vec(),
     }
 }
@@ -271,6 +278,32 @@ pub fn build_report(
     index: &HeapIndex,
     analysis: Option<&Analysis>,
     options: ReportOptions,
+) -> Report {
+    build(index, analysis, options, true)
+}
+
+/// The report for JSON output. With an analysis opened from an index file, the hints and
+/// advice are those the first analysis saved there: recomputing them reads the dump (seconds
+/// on a big one), and without the dump they cannot be recomputed at all.
+pub fn build_report_json(
+    index: &HeapIndex,
+    analysis: Option<&Analysis>,
+    options: ReportOptions,
+) -> Report {
+    let saved = analysis.and_then(|a| a.saved_findings.as_ref());
+    let mut report = build(index, analysis, options, saved.is_none());
+    if let Some(saved) = saved {
+        report.saved_hints = Some(saved.hints.clone());
+        report.saved_advice = Some(saved.advice.clone());
+    }
+    report
+}
+
+fn build(
+    index: &HeapIndex,
+    analysis: Option<&Analysis>,
+    options: ReportOptions,
+    with_findings: bool,
 ) -> Report {
     let computed;
     let hist: &Histogram = match analysis {
@@ -323,6 +356,9 @@ pub fn build_report(
             })
             .collect(),
     );
+    if !with_findings {
+        return report;
+    }
     let mut hints = leak_hints(a);
     // A share of the live heap never exceeds it, whatever the dump (a truncated one included).
     for h in &mut hints {
