@@ -11,7 +11,8 @@
 //   small (with default TLAB sizing it is ~90 MB), and the 2 GB young generation
 //   (1.6 GB eden) takes all the garbage without triggering another GC.
 //
-//   full   (default) ~1.3 GB dump, ~24 M objects
+//   full   (default) ~1.4 GB dump, ~26 M objects
+//   4                ~5.5 GB dump, ~103 M objects (needs -Xms12g -Xmx12g -Xmn4g)
 //   medium           ~150 MB dump, ~3 M objects (the deep chain stays 1 M long)
 //   <scale>          any positive decimal, e.g. 0.5; "full" is 1.0
 //
@@ -26,6 +27,8 @@
 //   * an ArrayList of 1.5 M Employee records                          (~1.5 M objects)
 //   * deep chains: one singly linked list of 1.5 M nodes (dominator tree 1.5 M deep)
 //     and a java.util.LinkedList of 500 k Integers                    (~2.5 M objects)
+//   * a mesh of 2 M nodes with 1 to 3 references to random other nodes (several
+//     referrers each, cross edges, cycles), held by MeshNode[65536] arrays (~2 M objects)
 //   * unreachable garbage allocated LAST, after a full GC, into an eden big enough
 //     that no further GC runs: Strings, nodes, Object[]s and unreachable rings
 //     (~3 M objects, ~12 % of the dump's objects)
@@ -75,6 +78,14 @@ public class BigHeap {
         ChainNode(int index) { this.index = index; }
     }
 
+    /** Node of the mesh: three references to random other nodes (several referrers each,
+     *  cross edges and cycles everywhere: the worst case for dominator algorithms). */
+    static final class MeshNode {
+        MeshNode a, b, c;
+        int id;
+        MeshNode(int id) { this.id = id; }
+    }
+
     static final class GarbageNode {
         GarbageNode next;
         Object payload;
@@ -98,6 +109,7 @@ public class BigHeap {
     static ArrayList<Employee> employees;
     static ChainNode deepChain;
     static LinkedList<Integer> linkedList;
+    static MeshNode[][] mesh;
 
     // ---- helpers -------------------------------------------------------------
 
@@ -275,12 +287,31 @@ public class BigHeap {
             linkedList.add(i + 1_000_000); // outside the Integer cache: one Integer each
         }
 
+        // 9. Mesh: random cross edges and cycles, nodes with several referrers, held by big
+        //    Object arrays of 65536 references (only some nodes are in an array).
+        int nMesh = scaled(scale, 2_000_000);
+        java.util.Random rnd = new java.util.Random(42);
+        MeshNode[] nodes = new MeshNode[nMesh];
+        for (int i = 0; i < nMesh; i++) nodes[i] = new MeshNode(i);
+        for (int i = 0; i < nMesh; i++) {
+            MeshNode n = nodes[i];
+            n.a = nodes[rnd.nextInt(nMesh)];
+            if (rnd.nextInt(3) > 0) n.b = nodes[rnd.nextInt(nMesh)];
+            if (rnd.nextInt(3) == 0) n.c = nodes[Math.max(0, i - 1 - rnd.nextInt(16))];
+        }
+        mesh = new MeshNode[Math.max(1, nMesh / 8 / 65536)][];
+        for (int k = 0; k < mesh.length; k++) {
+            mesh[k] = new MeshNode[65536];
+            for (int j = 0; j < 65536; j++) mesh[k][j] = nodes[rnd.nextInt(nMesh)];
+        }
+        nodes = null;
+
         // Compact: everything above is live and now sits in the old generation;
         // the (big, empty) eden takes the garbage below without another GC.
         System.gc();
         long gcBefore = gcCount();
 
-        // 9. Unreachable garbage, allocated last and dropped.
+        // 10. Unreachable garbage, allocated last and dropped.
         int nGarbage = scaled(scale, 1_000_000);
         List<Object> garbage = new ArrayList<>(nGarbage);
         GarbageNode prev = null;

@@ -16,7 +16,14 @@ usage() {
 usage: benches/compare.sh [options]
 
   --medium          use the ~150 MB dump (target/bench/medium.hprof) instead of the
-                    ~1.3 GB one (target/bench/big.hprof)
+                    ~1.4 GB one (target/bench/big.hprof)
+  --huge            use the ~5.5 GB, ~100 M-object dump (target/bench/huge.hprof; BigHeap
+                    at scale 4, its JVM needs a 12 GB heap)
+  --both            run everything on big.hprof, then on huge.hprof (two tables)
+  --cap MB          also run heapsight fresh once under a cgroup v1 memory cap of MB
+                    megabytes (/sys/fs/cgroup/memory/heapsight-bench), and say whether it
+                    completed; with --cap-only, only that run
+  --cap-only        measure nothing but the capped run (needs --cap)
   --file PATH       use this dump instead (not generated; must exist)
   --only-slurp      compare heapsight with hprof-slurp only (no hprof-analyzer, no VisualVM)
   --no-visualvm     skip VisualVM
@@ -48,6 +55,9 @@ ANALYZER_ZIP_PIN='=2.2.3'
 # JVM flags for BigHeap (see the header of benches/BigHeap.java for why each matters).
 BIGHEAP_JVM_FLAGS=(-XX:+UseSerialGC -XX:MarkSweepDeadRatio=0 -XX:-ResizeTLAB -XX:TLABSize=512k
                    -Xms6g -Xmx6g -Xmn2g)
+# Scale 4 (~103 M objects): four times the live data and the garbage.
+BIGHEAP_HUGE_JVM_FLAGS=(-XX:+UseSerialGC -XX:MarkSweepDeadRatio=0 -XX:-ResizeTLAB -XX:TLABSize=512k
+                        -Xms12g -Xmx12g -Xmn4g)
 
 SIZE=full
 FILE=""
@@ -58,10 +68,18 @@ VISUALVM_XMX=16g
 DO_HEAPSIGHT=1 DO_SLURP=1 DO_ANALYZER=1 DO_VISUALVM=1
 REGEN=0
 PREPARE_ONLY=0
+BOTH=0
+CAP_MB=""
+CAP_ONLY=0
+ALL_ARGS=("$@")
 
 while [ $# -gt 0 ]; do
     case "$1" in
         --medium) SIZE=medium ;;
+        --huge) SIZE=huge ;;
+        --both) BOTH=1 ;;
+        --cap) CAP_MB="$2"; shift ;;
+        --cap-only) CAP_ONLY=1 ;;
         --file) FILE="$2"; shift ;;
         --only-slurp) DO_ANALYZER=0; DO_VISUALVM=0 ;;
         --no-visualvm) DO_VISUALVM=0 ;;
@@ -80,6 +98,17 @@ while [ $# -gt 0 ]; do
     shift
 done
 case "$RUNS" in ''|*[!0-9]*|0) echo "--runs needs a positive integer" >&2; exit 2 ;; esac
+case "$CAP_MB" in ''|*[!0-9]*) [ -z "$CAP_MB" ] || { echo "--cap needs megabytes" >&2; exit 2; } ;; esac
+if [ "$CAP_ONLY" = 1 ] && [ -z "$CAP_MB" ]; then echo "--cap-only needs --cap MB" >&2; exit 2; fi
+
+if [ "$BOTH" = 1 ]; then
+    # One run of the script per dump; the flags other than --both apply to both.
+    rest=()
+    for a in "${ALL_ARGS[@]}"; do [ "$a" = --both ] || rest+=("$a"); done
+    "$0" "${rest[@]}"
+    "$0" --huge "${rest[@]}"
+    exit $?
+fi
 
 GENERATE=1
 if [ -n "$FILE" ]; then
@@ -88,6 +117,8 @@ if [ -n "$FILE" ]; then
     FILE="$(cd "$(dirname "$FILE")" && pwd)/$(basename "$FILE")"
 elif [ "$SIZE" = medium ]; then
     FILE="$BENCH/medium.hprof"
+elif [ "$SIZE" = huge ]; then
+    FILE="$BENCH/huge.hprof"
 else
     FILE="$BENCH/big.hprof"
 fi
@@ -246,12 +277,16 @@ prepare_visualvm() {
 
 generate_dump() {
     local mode="$1" file="$2"
-    log "generating $mode dump $file (BigHeap; JVM ${BIGHEAP_JVM_FLAGS[*]})"
+    log "generating $mode dump $file (BigHeap)"
     mkdir -p "$BENCH/classes"
     javac -d "$BENCH/classes" "$ROOT/benches/BigHeap.java"
     local glog="$BENCH/bigheap-$mode.log"
     : >"$glog"
-    java "${BIGHEAP_JVM_FLAGS[@]}" -cp "$BENCH/classes" BigHeap "$mode" >"$glog" 2>&1 &
+    local flags=("${BIGHEAP_JVM_FLAGS[@]}") arg="$mode"
+    if [ "$mode" = huge ]; then
+        flags=("${BIGHEAP_HUGE_JVM_FLAGS[@]}") arg=4
+    fi
+    java "${flags[@]}" -cp "$BENCH/classes" BigHeap "$arg" >"$glog" 2>&1 &
     JVM_PID=$!
     local i
     for i in $(seq 1 900); do
@@ -281,6 +316,7 @@ generate_dump() {
 clean_sidecars() {
     local dir base p
     dir="$(dirname "$FILE")"; base="$(basename "$FILE")"
+    [ "${1:-}" = reopen ] && return 0   # heapsight reopening its own index
     for p in "$dir/$base".* "$dir/.$base".*; do
         [ -e "$p" ] || continue
         note "removing sidecar $(basename "$p")"
@@ -407,10 +443,49 @@ if [ "$WARMUP" = 0 ]; then
     cat "$FILE" >/dev/null
 fi
 
+# run_capped MB CMD...: runs CMD once inside a cgroup v1 memory cap; prints "secs kb rc".
+CGROUP=/sys/fs/cgroup/memory/heapsight-bench
+run_capped() {
+    local mb="$1"; shift
+    if [ ! -d /sys/fs/cgroup/memory ]; then echo "no cgroup v1 memory controller" >&2; return 1; fi
+    as_root mkdir -p "$CGROUP"
+    echo $((mb * 1024 * 1024)) | as_root tee "$CGROUP/memory.limit_in_bytes" >/dev/null
+    echo 0 | as_root tee "$CGROUP/memory.max_usage_in_bytes" >/dev/null 2>&1 || true
+    # The shell enters the cgroup, then becomes the measured command.
+    local rc=0
+    /usr/bin/time -f '%e %M' -o "$OUT/capped.time" timeout "$TIMEOUT" \
+        sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGROUP" "$@" \
+        >"$OUT/capped.out" 2>"$OUT/capped.err" || rc=$?
+    local max; max="$(cat "$CGROUP/memory.max_usage_in_bytes" 2>/dev/null || echo 0)"
+    echo "$(tail -n 1 "$OUT/capped.time") $rc $max"
+}
+
 SLUG_SUFFIX="$(basename "${FILE%.hprof}")"
+# heapsight analyses from scratch with --no-index when it has an index file.
+HS_FRESH=()
+if [ "$HEAPSIGHT_OK" = 1 ] && "$HEAPSIGHT" report --help 2>&1 | grep -q -- '--no-index'; then
+    HS_FRESH=(--no-index)
+fi
+if [ -n "$CAP_MB" ] && [ "$HEAPSIGHT_OK" = 1 ]; then
+    log "heapsight fresh under a ${CAP_MB} MB cgroup memory cap"
+    clean_sidecars heapsight
+    read -r csecs ckb crc cmax <<<"$(run_capped "$CAP_MB" "$HEAPSIGHT" report "$FILE" --json "${HS_FRESH[@]}")"
+    if [ "$crc" = 0 ]; then cstatus="ok: completed under the cap"; else cstatus="FAILED exit $crc (137: killed by the cap)"; fi
+    note "$csecs s, peak RSS $((ckb / 1024)) MB, cgroup peak usage $((cmax / 1048576)) MB (page cache included): $cstatus"
+    RESULTS+=("heapsight-cap${CAP_MB}|1|$csecs|$((ckb / 1024))|$cstatus; cgroup max usage $((cmax / 1048576)) MB|$HEAPSIGHT report $FILE --json ${HS_FRESH[*]}|$(loadavg)")
+    if [ "$CAP_ONLY" = 1 ]; then DO_HEAPSIGHT=0 DO_SLURP=0 DO_ANALYZER=0 DO_VISUALVM=0; fi
+fi
 if [ "$DO_HEAPSIGHT" = 1 ]; then
     if [ "$HEAPSIGHT_OK" = 1 ]; then
-        measure "heapsight" "heapsight-$SLUG_SUFFIX" "$RUNS" heapsight "$HEAPSIGHT" report "$FILE" --json
+        measure "heapsight" "heapsight-$SLUG_SUFFIX" "$RUNS" heapsight "$HEAPSIGHT" report "$FILE" --json "${HS_FRESH[@]}"
+        if [ "${#HS_FRESH[@]}" -gt 0 ]; then
+            # Reopened: a first run writes the index, the timed runs read it.
+            clean_sidecars heapsight
+            [ "$WARMUP" = 1 ] || "$HEAPSIGHT" report "$FILE" --json >/dev/null 2>&1 || true
+            measure "heapsight-reopen" "heapsight-reopen-$SLUG_SUFFIX" "$RUNS" reopen \
+                "$HEAPSIGHT" report "$FILE" --json
+            clean_sidecars heapsight
+        fi
         # Extra row when heapsight can skip the retention work: the like-for-like
         # counterpart of hprof-slurp, which only builds a histogram.
         if "$HEAPSIGHT" report --help 2>&1 | grep -q -- '--histogram-only'; then
@@ -473,6 +548,7 @@ echo
 HS_T="$(result_field heapsight 3)"; HS_M="$(result_field heapsight 4)"
 printf '%-34s %s\n' "heapsight/hprof-slurp time:" "$(ratio "$HS_T" "$(result_field hprof-slurp 3)")"
 printf '%-34s %s\n' "heapsight RSS (MB):" "$HS_M"
+printf '%-34s %s\n' "heapsight/hprof-analyzer RSS:" "$(ratio "$HS_M" "$(result_field hprof-analyzer 4)")"
 if [ "$(result_field heapsight-hist 3)" != - ]; then
     printf '%-34s %s\n' "heapsight-hist/hprof-slurp time:" \
         "$(ratio "$(result_field heapsight-hist 3)" "$(result_field hprof-slurp 3)")"
