@@ -191,18 +191,15 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     progress.mark("fill");
 
     // Layout (sampled from the first objects in file order), then shallow sizes.
-    let sample = layout_sample(
-        classes.class_class,
-        (0..n).map(|k| {
-            let o = number(k) as usize;
-            ObjectRecord {
-                offset: offsets[o],
-                id: ids[k],
-                class: class_of[o],
-                length: lens[o],
-            }
-        }),
-    );
+    let sample = layout_sample((0..n).map(|k| {
+        let o = number(k) as usize;
+        ObjectRecord {
+            offset: offsets[o],
+            id: ids[k],
+            class: class_of[o],
+            length: lens[o],
+        }
+    }));
     drop(order);
     drop(ids);
     let layout = layout::detect(id_size, &classes, &sample);

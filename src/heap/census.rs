@@ -61,12 +61,12 @@ impl Census {
         let mut first = Vec::new();
         let mut reader = ObjectReader::new(data, id_size, &classes, &lookup);
         for chunk in &chunks {
-            if first.len() >= LAYOUT_SAMPLE + classes.len() {
+            if first.len() >= LAYOUT_SAMPLE {
                 break;
             }
             reader.for_each(chunk, |o| first.push(o));
         }
-        let sample = layout_sample(classes.class_class, first.into_iter());
+        let sample = layout_sample(first.into_iter());
         let layout = layout::detect(id_size, &classes, &sample);
         apply_layout(&mut classes, &layout);
         let sizes = ShallowSizes::new(&classes, &layout);

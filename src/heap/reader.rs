@@ -186,10 +186,7 @@ impl ReadProblems {
 /// address order, so neighbours here are mostly neighbours in memory, which is what layout
 /// detection needs. Class objects (mirrors) are kept: their size is not known, but they
 /// end the gap after the object before them.
-pub(super) fn layout_sample(
-    _class_class: ClassIndex,
-    objects: impl Iterator<Item = ObjectRecord>,
-) -> Vec<LayoutSample> {
+pub(super) fn layout_sample(objects: impl Iterator<Item = ObjectRecord>) -> Vec<LayoutSample> {
     let mut sample: Vec<LayoutSample> = objects
         .take(LAYOUT_SAMPLE)
         .map(|o| LayoutSample {
