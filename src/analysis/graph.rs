@@ -282,7 +282,6 @@ impl AdjacencyLists for WithClassEdges<'_> {
     }
 }
 
-
 /// The references into every object, and the `referent` edges both ways.
 pub struct ReferenceGraph {
     /// Referrers of every object, except through `referent`s of Reference objects.

@@ -4,8 +4,8 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::store::{Store, StoreError, StoreWriter};
 use super::scan::DumpList;
+use super::store::{Store, StoreError, StoreWriter};
 use super::{ClassTable, HeapIndex, IdMap, ObjectId, ObjectLayout, Root, ThreadInfo, U40Vec};
 use crate::hprof::{Compression, DumpSource, Header};
 
