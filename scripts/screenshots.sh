@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Remakes screenshots/*.png from the real app running under Xvfb (software OpenGL, Mesa), at
 # 1600×1000 and 1280×720, dark and light, plus one at 2× scale (2560×1440 pixels).
-# Usage: scripts/screenshots.sh [DUMP]   (default: the bundled sample dump)
-# Environment: SETTLE=seconds to wait for a view to draw (default 6), ONLY=name-substring.
+# Usage: scripts/screenshots.sh [DUMP [HINT_DUMP]]   (default: the bundled sample dump for
+# both; HINT_DUMP is opened for the "hint-path" shots: a dump with a leak hint, whose first
+# hint's evidence path is drawn).
+# Environment: SETTLE=seconds to wait for a view to draw (default 6), ONLY=regex of names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,7 @@ fi
 
 nice -n 10 cargo build --release --quiet
 dump=${1:-assets/sample.hprof.gz}
+hint_dump=${2:-$dump}
 out=screenshots
 mkdir -p "$out"
 
@@ -33,14 +36,17 @@ sleep 1
 shot() {
     local name=$1 size=$2 zoom=$3
     shift 3
-    if [ -n "${ONLY:-}" ] && [[ "$name" != *"$ONLY"* ]]; then
+    if [ -n "${ONLY:-}" ] && ! [[ "$name" =~ $ONLY ]]; then
         return
     fi
-    HEAPSIGHT_WINDOW_SIZE=$size HEAPSIGHT_ZOOM=$zoom target/release/heapsight "$dump" "$@" \
+    local file=$dump
+    [[ "$name" == hint-path* ]] && file=$hint_dump
+    HEAPSIGHT_WINDOW_SIZE=$size HEAPSIGHT_ZOOM=$zoom target/release/heapsight "$file" "$@" \
         >/dev/null 2>&1 &
     local app=$!
     local id=""
-    for _ in $(seq 1 100); do
+    # A busy machine can take a while to show the window.
+    for _ in $(seq 1 300); do
         id=$(xwininfo -root -tree 2>/dev/null | awk '/"heapsight"/ {print $1; exit}')
         [ -n "$id" ] && break
         sleep 0.2

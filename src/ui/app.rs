@@ -597,12 +597,17 @@ impl HeapsightApp {
                 })
                 .map_or(0.0, |r| r.response.rect.width());
             self.panel_widths = Some((inspector, hints));
-            egui::CentralPanel::default().show(ui, |ui| match place.tab {
-                Tab::Overview => l.overview.ui(ui, &l.session, &place, &mut out),
-                Tab::Histogram => l.histogram.ui(ui, &l.session, &place, &mut out),
-                Tab::Dominators => l.dominators.ui(ui, &l.session, &place, &mut out),
-                Tab::Paths => l.paths.ui(ui, &l.session, &place, &mut out),
-                Tab::Threads => l.threads.ui(ui, &l.session, &place, &mut out),
+            egui::CentralPanel::default().show(ui, |ui| {
+                // A view never paints over the side panels, whatever its tables ask for.
+                let rect = ui.max_rect();
+                ui.shrink_clip_rect(rect);
+                match place.tab {
+                    Tab::Overview => l.overview.ui(ui, &l.session, &place, &mut out),
+                    Tab::Histogram => l.histogram.ui(ui, &l.session, &place, &mut out),
+                    Tab::Dominators => l.dominators.ui(ui, &l.session, &place, &mut out),
+                    Tab::Paths => l.paths.ui(ui, &l.session, &place, &mut out),
+                    Tab::Threads => l.threads.ui(ui, &l.session, &place, &mut out),
+                }
             });
         } else {
             let error = self.error.clone();

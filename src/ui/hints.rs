@@ -20,6 +20,8 @@ pub struct HintsPanel {
     focus: Option<usize>,
     /// The hint last focused: drawn highlighted.
     focused: Option<usize>,
+    /// Scroll offset that brings the focused hint to the top, applied at the next frame.
+    scroll_to: Option<f32>,
 }
 
 impl Default for HintsPanel {
@@ -28,6 +30,7 @@ impl Default for HintsPanel {
             section: Section::Hints,
             focus: None,
             focused: None,
+            scroll_to: None,
         }
     }
 }
@@ -75,9 +78,16 @@ impl HintsPanel {
             );
         });
         ui.separator();
-        egui::ScrollArea::vertical()
+        // A scroll bar that comes and goes would change the width the cards were sized for.
+        let mut scroll = egui::ScrollArea::vertical()
             .id_salt("hints-scroll")
-            .show(ui, |ui| match self.section {
+            .auto_shrink([false, false])
+            .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible);
+        if let Some(y) = self.scroll_to.take() {
+            scroll = scroll.vertical_scroll_offset(y);
+        }
+        let mut scroll_to = None;
+        scroll.show(ui, |ui| match self.section {
                 Section::Hints => {
                     if leaks == 0 {
                         ui.label(RichText::new("No leak pattern found.").strong());
@@ -91,12 +101,18 @@ impl HintsPanel {
                     for (i, h) in session.hints.iter().enumerate() {
                         let response = hint_card(ui, i, h, self.focused == Some(i), focus == Some(i), out);
                         if focus == Some(i) {
-                            response.scroll_to_me(Some(egui::Align::TOP));
+                            // Vertically only: a horizontal target shifts the panel sideways.
+                            let top = response.rect.top() - ui.min_rect().top();
+                            scroll_to = Some(top);
                         }
                     }
                 }
                 Section::Advice => advice_ui(ui, session),
             });
+        if scroll_to.is_some() {
+            self.scroll_to = scroll_to;
+            ui.ctx().request_repaint();
+        }
     }
 }
 
@@ -110,7 +126,10 @@ fn hint_card(
 ) -> egui::Response {
     let mut frame = egui::Frame::group(ui.style());
     if highlighted {
-        frame = frame.stroke(egui::Stroke::new(2.0, ui.visuals().selection.stroke.color));
+        // Same stroke width as the other cards: the highlight must not change the layout.
+        frame = frame
+            .stroke(egui::Stroke::new(1.0, ui.visuals().selection.stroke.color))
+            .fill(ui.visuals().selection.bg_fill.gamma_multiply(0.25));
     }
     let response = frame.show(ui, |ui| {
         ui.set_width(ui.available_width());

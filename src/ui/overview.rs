@@ -173,13 +173,15 @@ impl OverviewView {
             .filter(|(_, (n, _))| *n > 0)
             .map(|(i, &(n, bytes))| {
                 let lo = if i == 0 { 0 } else { 1u64 << (i - 1) };
-                Bar::new(i as f64, bytes as f64 / 1_048_576.0).name(format!(
-                    "{} – {}: {} objects, {}",
-                    format::bytes(lo),
-                    format::bytes(1u64 << i),
-                    format::thousands(n),
-                    format::bytes(bytes)
-                ))
+                Bar::new(i as f64, bytes as f64 / 1_048_576.0)
+                    .fill(bar_colour)
+                    .name(format!(
+                        "{} – {}: {} objects, {}",
+                        format::bytes(lo),
+                        format::bytes(1u64 << i),
+                        format::thousands(n),
+                        format::bytes(bytes)
+                    ))
             })
             .collect();
         Plot::new("size-distribution")
@@ -315,14 +317,16 @@ fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> egui:
         m if m >= 4 << 20 => ("MB", 1024.0 * 1024.0),
         _ => ("KB", 1024.0),
     };
+    let colour = chart_colour(ui);
     let bars: Vec<Bar> = items
         .iter()
         .enumerate()
         .map(|(i, (_, bytes, hover))| {
-            Bar::new((n - 1 - i) as f64, *bytes as f64 / scale).name(hover)
+            Bar::new((n - 1 - i) as f64, *bytes as f64 / scale)
+                .name(hover)
+                .fill(colour)
         })
         .collect();
-    let colour = chart_colour(ui);
     let names: Vec<String> = items
         .iter()
         .rev()
@@ -341,7 +345,15 @@ fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> egui:
         .include_x(0.0)
         .include_x(max as f64 / scale * 1.08)
         .y_axis_min_width(130.0)
-        .y_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 5.0, 10.0]))
+        // One mark per bar, all of one weight: every name in the same colour.
+        .y_grid_spacer(move |_| {
+            (0..n)
+                .map(|i| egui_plot::GridMark {
+                    value: i as f64,
+                    step_size: 1.0,
+                })
+                .collect()
+        })
         .y_axis_formatter(move |m, _| {
             let i = m.value.round();
             if (m.value - i).abs() < 0.01 && i >= 0.0 {

@@ -230,7 +230,8 @@ impl PathsView {
             let this = &mut *self;
             let mut first = |ui: &mut Ui, r: usize, ri: &RowInfo| {
                 let node = &merged.nodes[rows[r].0 as usize];
-                let class = &a.index.classes().get(node.class).name;
+                let full_class = &a.index.classes().get(node.class).name;
+                let class = short_class_name(full_class);
                 let text = if node.sample_referrer == NONE {
                     format!(
                         "{class}  [GC root: {}]",
@@ -250,9 +251,9 @@ impl PathsView {
                             .truncate(),
                     )
                     .on_hover_text(format!(
-                        "{text}\n{} distinct {} here; click: select one of them",
+                        "{full_class}\n{} distinct objects of this class here; click: select \
+                         one of them",
                         format::thousands(node.objects),
-                        short_class_name(class)
                     ));
                 if response.clicked() {
                     out.push(Command::Select(node.sample));

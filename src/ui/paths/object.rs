@@ -15,7 +15,7 @@ use crate::ui::widgets::{self, with_arrows};
 use crate::ui::{Command, Place, Session};
 
 /// Below this width the chain goes under the tree instead of beside it.
-const SIDE_BY_SIDE_MIN: f32 = 760.0;
+const SIDE_BY_SIDE_MIN: f32 = 1000.0;
 /// Width of the chain beside the tree.
 const CHAIN_WIDTH: f32 = 300.0;
 
