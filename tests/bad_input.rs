@@ -5,6 +5,8 @@
 //! ~500 offsets), regressions found by fuzzing (`fuzz/regressions/`), and a stable-Rust
 //! mutation fuzzer (`#[ignore]`d; see `scripts/fuzz.sh`).
 
+#![allow(clippy::unwrap_used)] // a test may panic on what it did not expect
+
 mod support;
 
 use std::io::Read;

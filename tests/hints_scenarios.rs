@@ -7,6 +7,8 @@
 //! Skipped (with a message) without a JDK on PATH, unless `CI` is set. A failing test keeps
 //! its work directory under `target/tmp/jvm-scenarios/`.
 
+#![allow(clippy::unwrap_used)] // a test may panic on what it did not expect
+
 mod support;
 
 #[path = "hints_scenarios/run.rs"]

@@ -3,6 +3,8 @@
 //! files are rebuilt with a message; `--no-index` reads and writes none; the index alone
 //! opens without the dump.
 
+#![allow(clippy::unwrap_used)] // a test may panic on what it did not expect
+
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -9,6 +9,8 @@
 //! skips its tests unless `CI` is set. Printed per run: one row of the match table
 //! (`MATCH jdk gc oops: classes compared, counts exact, bytes exact, exceptions`).
 
+#![allow(clippy::unwrap_used)] // a test may panic on what it did not expect
+
 mod support;
 
 use std::path::Path;

@@ -14,6 +14,8 @@
 //! A failing scenario keeps its dump and jmap output under `target/tmp/jvm-scenarios/`; set
 //! `HEAPSIGHT_KEEP_JVM_FILES=1` to keep them for passing ones too.
 
+#![allow(clippy::unwrap_used)] // a test may panic on what it did not expect
+
 mod support;
 
 use std::cell::RefCell;

@@ -13,6 +13,8 @@
 //! test keeps its work directory (classes, dump) under `target/tmp/jvm-scenarios/`; set
 //! `HEAPSIGHT_KEEP_JVM_FILES=1` to keep them for passing tests too.
 
+#![allow(clippy::unwrap_used)] // a test may panic on what it did not expect
+
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,6 +1,8 @@
 //! Whole-dump tests on dumps written by `support::hprof_writer`: through the library API
 //! (`HeapIndex`, histogram, fields, strings, threads) and through the CLI (`report --json`).
 
+#![allow(clippy::unwrap_used)] // a test may panic on what it did not expect
+
 mod support;
 
 use std::collections::BTreeMap;

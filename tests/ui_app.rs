@@ -1,6 +1,8 @@
 //! The app as a user drives it (egui_kittest): open the sample dump, watch it load, sort and
 //! filter the histogram, jump from a row to its merged paths to GC roots and back.
 
+#![allow(clippy::unwrap_used)] // a test may panic on what it did not expect
+
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;

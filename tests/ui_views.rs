@@ -2,6 +2,8 @@
 //! threads) on the sample dump, through egui_kittest: they find widgets by their accessible
 //! labels, click and type, and check what is shown and which `Command`s the views push.
 
+#![allow(clippy::unwrap_used)] // a test may panic on what it did not expect
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 

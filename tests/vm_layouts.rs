@@ -5,6 +5,8 @@
 //! `classFileParser.cpp` (the expected numbers below). heapsight must tell the generation,
 //! size every class as that VM did, and find its own sizes confirmed by the addresses.
 
+#![allow(clippy::unwrap_used)] // a test may panic on what it did not expect
+
 mod support;
 
 use heapsight::analysis::histogram::histogram;
