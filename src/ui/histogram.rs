@@ -478,10 +478,10 @@ impl HistogramView {
             Some((_, Instances::Ready(list))) => Some(list.clone()),
             _ => None,
         };
+        // The title on its own line: a truncating label takes the whole row and would push
+        // the buttons out of sight.
+        ui.add(egui::Label::new(RichText::new(format!("Instances of {name}")).strong()).truncate());
         ui.horizontal(|ui| {
-            ui.add(
-                egui::Label::new(RichText::new(format!("Instances of {name}")).strong()).truncate(),
-            );
             match &list {
                 Some(list) => ui.label(
                     RichText::new(format!("{} objects", format::thousands(list.len() as u64)))

@@ -38,6 +38,10 @@ impl OverviewView {
                     timestamp(header.timestamp_ms)
                 ),
             );
+            // Where the analysis came from: a reopened or freshly written index file.
+            if let Some(status) = &a.index_status {
+                hint_text(ui, status.summary());
+            }
             ui.add_space(8.0);
             egui::Grid::new("overview-numbers")
                 .num_columns(2)
