@@ -30,6 +30,10 @@ trap 'kill $xvfb 2>/dev/null || true' EXIT
 export DISPLAY=$display LIBGL_ALWAYS_SOFTWARE=1
 # No file chooser service here: the app says so and offers its path field.
 unset DBUS_SESSION_BUS_ADDRESS
+# A fresh settings directory: no remembered window size, theme, panel widths or recent files.
+state=$(mktemp -d)
+trap 'kill $xvfb 2>/dev/null || true; rm -rf "$state"' EXIT
+export XDG_DATA_HOME=$state/data XDG_CONFIG_HOME=$state/config
 sleep 1
 
 # shot NAME SIZE [ZOOM] -- [heapsight window options...]

@@ -106,6 +106,8 @@ pub fn run(
             .with_inner_size(size)
             .with_min_inner_size([800.0, 500.0])
             .with_drag_and_drop(true),
+        // A size asked for in the environment wins over the one remembered from last time.
+        persist_window: std::env::var_os("HEAPSIGHT_WINDOW_SIZE").is_none(),
         ..Default::default()
     };
     eframe::run_native(
