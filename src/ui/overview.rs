@@ -41,6 +41,10 @@ impl OverviewView {
             // Where the analysis came from: a reopened or freshly written index file.
             if let Some(status) = &a.index_status {
                 hint_text(ui, status.summary());
+                // Why an index was rebuilt or could not be written.
+                for note in &status.notes {
+                    hint_text(ui, note.clone());
+                }
             }
             ui.add_space(8.0);
             egui::Grid::new("overview-numbers")
