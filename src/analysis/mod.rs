@@ -69,19 +69,33 @@ impl Analysis {
         progress.start(Phase::Dominators, index.object_count() as u64);
         // The two forward walks side by side. The breadth-first one ends first: its core then
         // reads the string values for the duplicate-strings hint (index-only work).
-        let ((shortest_paths, repeated_values), mut spanning) = rayon::join(
+        let ((shortest_paths, repeated_values), spanning) = rayon::join(
             || {
                 let strong = Forward {
                     outgoing: &outgoing,
                     class_of: index.class_of_all(),
                     with_weak: false,
                 };
-                let paths = ShortestPathTree::compute(&index, &strong, PathMode::ExcludeWeak);
-                (paths, hints::waste::RepeatedValues::new(&index))
+                let paths = ShortestPathTree::compute_or_cancel(
+                    &index,
+                    &strong,
+                    PathMode::ExcludeWeak,
+                    progress,
+                );
+                // Cancelled: the repeated values are not worth reading.
+                let values = paths
+                    .as_ref()
+                    .map(|_| hints::waste::RepeatedValues::new(&index));
+                (paths, values)
             },
-            || dominators::depth_first(&index, &outgoing, mode),
+            || dominators::depth_first(&index, &outgoing, mode, progress),
         );
         progress.mark("forward walks");
+        let (Some(shortest_paths), Some(repeated_values), Some(mut spanning)) =
+            (shortest_paths, repeated_values, spanning)
+        else {
+            return Err(GraphError::Cancelled);
+        };
         if progress.is_cancelled() {
             return Err(GraphError::Cancelled);
         }
@@ -89,7 +103,9 @@ impl Analysis {
         let graph = ReferenceGraph::new(outgoing, index.class_of_all())?;
         spanning.restore_vertex();
         progress.mark("incoming");
-        let dominators = dominators::compute(&index, &graph, spanning, mode, progress);
+        let Some(dominators) = dominators::compute(&index, &graph, spanning, mode, progress) else {
+            return Err(GraphError::Cancelled);
+        };
         if progress.is_cancelled() {
             return Err(GraphError::Cancelled);
         }

@@ -9,6 +9,7 @@ use super::graph::{Distance, NodeBits, ReferenceGraph, Successors};
 use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
+use crate::progress::Progress;
 
 const NONE: u32 = u32::MAX;
 
@@ -31,6 +32,22 @@ pub struct ShortestPathTree {
 impl ShortestPathTree {
     /// Breadth-first from all GC roots over `g`'s successors, which decide the `mode`.
     pub fn compute<G: Successors>(index: &HeapIndex, g: &G, mode: PathMode) -> ShortestPathTree {
+        let never = Progress::new();
+        let tree = Self::compute_or_cancel(index, g, mode, &never);
+        tree.unwrap_or_else(|| ShortestPathTree {
+            parent: vec![NONE; index.object_count()].into(),
+            mode,
+        })
+    }
+
+    /// As [`ShortestPathTree::compute`]; `None` once `progress` is cancelled (checked every
+    /// 64 Ki objects).
+    pub fn compute_or_cancel<G: Successors>(
+        index: &HeapIndex,
+        g: &G,
+        mode: PathMode,
+        progress: &Progress,
+    ) -> Option<ShortestPathTree> {
         let n = index.object_count();
         // A root is its own parent; NONE marks objects not reached.
         let mut parent = vec![NONE; n];
@@ -56,6 +73,9 @@ impl ShortestPathTree {
                 g.prefetch(ahead, Distance::Near);
             }
             head += 1;
+            if head % (1 << 16) == 0 && progress.is_cancelled() {
+                return None;
+            }
             g.for_each_successor(v, |t: ObjectId| {
                 if seen.insert(t) {
                     parent[t as usize] = v;
@@ -63,10 +83,10 @@ impl ShortestPathTree {
                 }
             });
         }
-        ShortestPathTree {
+        Some(ShortestPathTree {
             parent: parent.into(),
             mode,
-        }
+        })
     }
 
     /// Adds the tree (`paths.parent`) to an index file.

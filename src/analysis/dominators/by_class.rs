@@ -1,0 +1,167 @@
+//! Per-class (and per-group) totals over the dominator tree: MAT's minimum retained size,
+//! and what no GC root reaches.
+
+use rayon::prelude::*;
+
+use super::DominatorTree;
+use crate::heap::{HeapIndex, ObjectId};
+
+/// MAT's minimum retained size per class: the retained sizes of the instances that no other
+/// instance of the same class dominates.
+pub fn retained_by_class(index: &HeapIndex, tree: &DominatorTree) -> Vec<u64> {
+    let identity: Vec<u32> = (0..index.classes().len() as u32).collect();
+    retained_by_group(index, tree, &identity, identity.len())
+}
+
+/// The same for groups of classes (packages, loaders): `group_of[class]` is the class's group.
+/// An object counts when no other object of its group dominates it.
+pub fn retained_by_group(
+    index: &HeapIndex,
+    tree: &DominatorTree,
+    group_of: &[u32],
+    groups: usize,
+) -> Vec<u64> {
+    let group = |o: ObjectId| group_of[index.class_of(o) as usize];
+    // One big subtree often holds most of the heap: cut the tree below its largest nodes into
+    // subtrees walked in parallel, each with the groups on its path from the super-root.
+    let Split {
+        mut total,
+        paths,
+        tasks,
+    } = split_subtrees(tree, &group, groups);
+    struct Walk {
+        total: Vec<u64>,
+        /// Objects of each group on the current path; an object counts when its group has none.
+        active: Vec<u32>,
+        /// (object, next child position).
+        stack: Vec<(ObjectId, u32)>,
+    }
+    let fresh = || Walk {
+        total: vec![0; groups],
+        active: vec![0; groups],
+        stack: Vec::new(),
+    };
+    let walked = tasks
+        .par_iter()
+        .fold(fresh, |mut w, &(path, subtrees)| {
+            let path = &paths[path as usize];
+            for &g in path {
+                w.active[g as usize] += 1;
+            }
+            let enter = |o: ObjectId, w: &mut Walk| {
+                let g = group(o) as usize;
+                if w.active[g] == 0 {
+                    w.total[g] += tree.retained(o);
+                }
+                w.active[g] += 1;
+                w.stack.push((o, 0));
+            };
+            for &root in subtrees {
+                enter(root, &mut w);
+                while let Some(&(o, next)) = w.stack.last() {
+                    if let Some(&k) = tree.children(o).get(next as usize) {
+                        if let Some(top) = w.stack.last_mut() {
+                            top.1 += 1;
+                        }
+                        enter(k, &mut w);
+                    } else {
+                        w.active[group(o) as usize] -= 1;
+                        w.stack.pop();
+                    }
+                }
+            }
+            for &g in path {
+                w.active[g as usize] -= 1;
+            }
+            w
+        })
+        .reduce(fresh, |mut a, b| {
+            for (x, y) in a.total.iter_mut().zip(b.total) {
+                *x += y;
+            }
+            a
+        });
+    for (x, y) in total.iter_mut().zip(walked.total) {
+        *x += y;
+    }
+    total
+}
+
+/// The dominator tree cut for parallel walks.
+struct Split<'t> {
+    /// What the nodes above the cut add, per group.
+    total: Vec<u64>,
+    /// Groups on the path from the super-root to a cut.
+    paths: Vec<Vec<u32>>,
+    /// Subtrees to walk: runs of roots below the same path (an index into `paths`).
+    tasks: Vec<(u32, &'t [ObjectId])>,
+}
+
+/// Nodes retaining more than a share of the heap are counted here, and their children become
+/// subtrees to walk.
+fn split_subtrees<'t>(
+    tree: &'t DominatorTree,
+    group: &impl Fn(ObjectId) -> u32,
+    groups: usize,
+) -> Split<'t> {
+    const MAX_PATH: usize = 64;
+    const MAX_SPLITS: usize = 4096;
+    const TASK: usize = 4096;
+    let big = (tree.reachable_bytes / 256).max(1);
+    let mut total = vec![0u64; groups];
+    let mut paths: Vec<Vec<u32>> = vec![Vec::new()];
+    let mut tasks = Vec::new();
+    let mut splits = 0;
+    // Lists sorted by retained size, largest first: only a prefix of each can be split, and
+    // the rest (a big array's million elements) become tasks without a look at each.
+    let mut lists: Vec<(&'t [ObjectId], u32)> = vec![(tree.top_level(), 0)];
+    while let Some((list, path)) = lists.pop() {
+        let (bigs, small) = list.split_at(list.partition_point(|&o| tree.retained(o) > big));
+        tasks.extend(small.chunks(TASK).map(|run| (path, run)));
+        for (i, &o) in bigs.iter().enumerate() {
+            let kids = tree.children(o);
+            if kids.is_empty() || paths[path as usize].len() >= MAX_PATH || splits >= MAX_SPLITS {
+                tasks.push((path, &bigs[i..=i]));
+                continue;
+            }
+            splits += 1;
+            let g = group(o);
+            let mut below = paths[path as usize].clone();
+            if !below.contains(&g) {
+                total[g as usize] += tree.retained(o);
+            }
+            below.push(g);
+            paths.push(below);
+            lists.push((kids, (paths.len() - 1) as u32));
+        }
+    }
+    Split {
+        total,
+        paths,
+        tasks,
+    }
+}
+
+/// Instances and shallow bytes per class that no GC root reaches.
+pub fn unreachable_by_class(index: &HeapIndex, tree: &DominatorTree) -> Vec<(u64, u64)> {
+    let nclasses = index.classes().len();
+    let fresh = || vec![(0u64, 0u64); nclasses];
+    (0..index.object_count() as ObjectId)
+        .into_par_iter()
+        .with_min_len(1 << 16)
+        .fold(fresh, |mut out, o| {
+            if !tree.is_reachable(o) {
+                let e = &mut out[index.class_of(o) as usize];
+                e.0 += 1;
+                e.1 += index.shallow_size(o);
+            }
+            out
+        })
+        .reduce(fresh, |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.0 += y.0;
+                x.1 += y.1;
+            }
+            a
+        })
+}

@@ -1,0 +1,352 @@
+//! Reachability and the dominator tree from a virtual super-root over all GC roots
+//! (semi-NCA, iterative, u32 arrays), retained sizes, and per-class minimum retained sizes.
+
+use rayon::prelude::*;
+
+use super::graph::{reverse, AdjacencyLists, Backward, Forward, Outgoing, ReferenceGraph};
+use crate::heap::packed::U40Vec;
+use crate::heap::store::{Array, Store, StoreError, StoreWriter};
+use crate::heap::{HeapIndex, ObjectId};
+use crate::progress::{Phase, Progress};
+
+mod by_class;
+mod semi_nca;
+
+pub use by_class::{retained_by_class, retained_by_group, unreachable_by_class};
+pub use semi_nca::{
+    dominators_of_spanning_tree, immediate_dominators, spanning_tree, SpanningTree,
+};
+
+/// `idom` of objects the super-root dominates directly.
+pub const SUPER_ROOT: ObjectId = u32::MAX;
+/// `idom` of objects no GC root reaches.
+pub const UNREACHABLE: ObjectId = u32::MAX - 1;
+
+const NONE: u32 = u32::MAX;
+
+/// Which references keep objects alive for the dominator tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReferenceMode {
+    /// Every reference, weak and soft `referent`s too (Eclipse MAT's definition).
+    #[default]
+    All,
+    /// `referent` of `java.lang.ref.Reference` subclasses ignored (as ahat does).
+    StrongOnly,
+}
+
+pub struct DominatorTree {
+    idom: Array<ObjectId>,
+    /// Below 1 TiB: the index refuses dumps that large.
+    retained: U40Vec,
+    child_offsets: Array<u32>,
+    children: Array<ObjectId>,
+    top_level: Array<ObjectId>,
+    pub mode: ReferenceMode,
+    pub reachable_objects: u64,
+    pub reachable_bytes: u64,
+    pub unreachable_objects: u64,
+    pub unreachable_bytes: u64,
+}
+
+impl DominatorTree {
+    /// The immediate dominator: an object, [`SUPER_ROOT`] or [`UNREACHABLE`].
+    #[inline]
+    pub fn idom(&self, o: ObjectId) -> ObjectId {
+        self.idom[o as usize]
+    }
+
+    #[inline]
+    pub fn is_reachable(&self, o: ObjectId) -> bool {
+        self.idom[o as usize] != UNREACHABLE
+    }
+
+    /// Retained size (0 for unreachable objects, which are not in the tree).
+    #[inline]
+    pub fn retained(&self, o: ObjectId) -> u64 {
+        self.retained.get(o as usize).unwrap_or(0)
+    }
+
+    /// Children in the dominator tree, largest retained size first.
+    pub fn children(&self, o: ObjectId) -> &[ObjectId] {
+        let a = self.child_offsets[o as usize] as usize;
+        let b = self.child_offsets[o as usize + 1] as usize;
+        &self.children[a..b]
+    }
+
+    /// Objects the super-root dominates directly, largest retained size first.
+    pub fn top_level(&self) -> &[ObjectId] {
+        &self.top_level
+    }
+
+    /// The chain of dominators from `o` up to (not including) the super-root.
+    pub fn dominators_of(&self, o: ObjectId) -> Vec<ObjectId> {
+        let mut out = vec![o];
+        let mut d = self.idom[o as usize];
+        while d != SUPER_ROOT && d != UNREACHABLE && out.len() <= self.idom.len() {
+            out.push(d);
+            d = self.idom[d as usize];
+        }
+        out
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.idom.len() * 4
+            + self.retained.memory_bytes()
+            + self.child_offsets.len() * 4
+            + self.children.len() * 4
+    }
+}
+
+impl DominatorTree {
+    /// Adds the tree's sections (`dom.…`) to an index file.
+    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {
+        let scalars = [
+            (self.mode == ReferenceMode::StrongOnly) as u64,
+            self.reachable_objects,
+            self.reachable_bytes,
+            self.unreachable_objects,
+            self.unreachable_bytes,
+        ];
+        w.bytes("dom.scalars", bytemuck::cast_slice(&scalars).to_vec());
+        w.array("dom.idom", &self.idom);
+        self.retained.save("dom.retained", w);
+        w.array("dom.child_offsets", &self.child_offsets);
+        w.array("dom.children", &self.children);
+        w.array("dom.top_level", &self.top_level);
+    }
+
+    /// The tree saved by [`DominatorTree::save`], mapped from the file.
+    pub fn load(store: &Store, objects: usize) -> Result<DominatorTree, StoreError> {
+        let scalars: Array<u64> = store.array("dom.scalars")?;
+        let tree = DominatorTree {
+            idom: store.array("dom.idom")?,
+            retained: U40Vec::load(store, "dom.retained")?,
+            child_offsets: store.array("dom.child_offsets")?,
+            children: store.array("dom.children")?,
+            top_level: store.array("dom.top_level")?,
+            mode: if scalars.first() == Some(&1) {
+                ReferenceMode::StrongOnly
+            } else {
+                ReferenceMode::All
+            },
+            reachable_objects: scalars.get(1).copied().unwrap_or(0),
+            reachable_bytes: scalars.get(2).copied().unwrap_or(0),
+            unreachable_objects: scalars.get(3).copied().unwrap_or(0),
+            unreachable_bytes: scalars.get(4).copied().unwrap_or(0),
+        };
+        let n = objects;
+        let in_range = |v: &[ObjectId], special: bool| {
+            v.par_iter()
+                .all(|&o| (o as usize) < n || (special && (o == SUPER_ROOT || o == UNREACHABLE)))
+        };
+        let consistent = scalars.len() == 5
+            && tree.idom.len() == n
+            && tree.retained.len() == n
+            && tree.child_offsets.len() == n + 1
+            && tree.child_offsets.windows(2).all(|w| w[0] <= w[1])
+            && tree
+                .child_offsets
+                .last()
+                .is_some_and(|&e| e as usize == tree.children.len())
+            && in_range(&tree.idom, true)
+            && in_range(&tree.children, false)
+            && in_range(&tree.top_level, false);
+        if !consistent {
+            return Err(StoreError::Corrupt {
+                path: store.path().display().to_string(),
+                what: "dominator tree arrays inconsistent".into(),
+            });
+        }
+        Ok(tree)
+    }
+}
+
+/// Unique GC-root objects, sorted.
+pub fn root_objects(index: &HeapIndex) -> Vec<ObjectId> {
+    let mut roots: Vec<ObjectId> = index.roots().iter().map(|r| r.object).collect();
+    roots.sort_unstable();
+    roots.dedup();
+    roots
+}
+
+/// The depth-first spanning tree of the reference graph from the GC roots: the forward half
+/// of the dominator computation, the only one that needs the outgoing lists.
+/// `None` once `progress` is cancelled.
+pub fn depth_first(
+    index: &HeapIndex,
+    outgoing: &Outgoing,
+    mode: ReferenceMode,
+    progress: &Progress,
+) -> Option<SpanningTree> {
+    let forward = Forward {
+        outgoing,
+        class_of: index.class_of_all(),
+        with_weak: mode == ReferenceMode::All,
+    };
+    spanning_tree(&forward, &root_objects(index), progress)
+}
+
+/// The dominator tree from the spanning tree `depth_first` made with the same `mode`;
+/// `None` once `progress` is cancelled.
+pub fn compute(
+    index: &HeapIndex,
+    graph: &ReferenceGraph,
+    spanning: SpanningTree,
+    mode: ReferenceMode,
+    progress: &Progress,
+) -> Option<DominatorTree> {
+    let n = index.object_count();
+    let roots = root_objects(index);
+    let backward = Backward {
+        graph,
+        with_weak: mode == ReferenceMode::All,
+    };
+    let (idom, preorder) = dominators_of_spanning_tree(&backward, &roots, spanning, progress)?;
+    progress.mark("idom");
+    if progress.is_cancelled() {
+        return None;
+    }
+    let r = preorder.len();
+
+    progress.start(Phase::RetainedSizes, n as u64);
+    let mut retained: Vec<u64> = idom
+        .par_iter()
+        .enumerate()
+        .map(|(v, &d)| {
+            if d == UNREACHABLE {
+                0
+            } else {
+                index.shallow_size(v as ObjectId)
+            }
+        })
+        .collect();
+    // Children before their dominators.
+    for &v in preorder.iter().rev() {
+        let d = idom[v as usize];
+        if d != SUPER_ROOT {
+            retained[d as usize] += retained[v as usize];
+        }
+    }
+    drop(preorder);
+    let reachable_bytes: u64 = idom
+        .par_iter()
+        .zip(retained.par_iter())
+        .filter(|(&d, _)| d == SUPER_ROOT)
+        .map(|(_, &r)| r)
+        .sum();
+    let retained = {
+        let packed = U40Vec::new(&retained);
+        drop(retained);
+        packed
+    };
+    let retained_of = |o: ObjectId| retained.get(o as usize).unwrap_or(0);
+    progress.mark("retained");
+    if progress.is_cancelled() {
+        return None;
+    }
+
+    // Children lists, each sorted by retained size.
+    let mut top_level: Vec<ObjectId> = idom
+        .par_iter()
+        .enumerate()
+        .filter(|(_, &d)| d == SUPER_ROOT)
+        .map(|(v, _)| v as ObjectId)
+        .collect();
+    let (child_offsets, mut children) = reverse(&DominatorEdges(&idom), n).into_parts();
+    progress.mark("children");
+    if progress.is_cancelled() {
+        return None;
+    }
+    sort_children(&child_offsets, &mut children, &retained_of);
+    top_level.sort_unstable_by(larger_retained_first(&retained_of));
+    progress.mark("sorted");
+
+    let total = index.total_shallow_bytes();
+    progress.set(n as u64);
+    Some(DominatorTree {
+        idom: idom.into(),
+        retained,
+        child_offsets: child_offsets.into(),
+        children: children.into(),
+        top_level: top_level.into(),
+        mode,
+        reachable_objects: r as u64,
+        reachable_bytes,
+        unreachable_objects: (n - r) as u64,
+        unreachable_bytes: total - reachable_bytes,
+    })
+}
+
+/// The order of children lists: largest retained size first, then by object number.
+fn larger_retained_first(
+    retained: &impl Fn(ObjectId) -> u64,
+) -> impl Fn(&ObjectId, &ObjectId) -> std::cmp::Ordering + '_ {
+    move |a, b| retained(*b).cmp(&retained(*a)).then(a.cmp(b))
+}
+
+/// Sorts each node's children list by [`larger_retained_first`].
+fn sort_children(
+    offsets: &[u32],
+    children: &mut [ObjectId],
+    retained: &(impl Fn(ObjectId) -> u64 + Sync),
+) {
+    // Jobs over ranges of nodes (and so of `children`); lists of a big array's elements,
+    // millions long, are left for a parallel sort on keys read once.
+    const NODES_PER_JOB: usize = 1 << 16;
+    const LONG: usize = 1 << 12;
+    let n = offsets.len() - 1;
+    let mut jobs: Vec<(usize, usize, &mut [ObjectId])> = Vec::with_capacity(n / NODES_PER_JOB + 1);
+    let mut rest = children;
+    for lo in (0..n).step_by(NODES_PER_JOB) {
+        let hi = (lo + NODES_PER_JOB).min(n);
+        let (part, tail) = rest.split_at_mut((offsets[hi] - offsets[lo]) as usize);
+        jobs.push((lo, hi, part));
+        rest = tail;
+    }
+    let by_retained = larger_retained_first(retained);
+    let long: Vec<&mut [ObjectId]> = jobs
+        .into_par_iter()
+        .flat_map_iter(|(lo, hi, mut part)| {
+            let mut long = Vec::new();
+            for v in lo..hi {
+                let (list, tail) = part.split_at_mut((offsets[v + 1] - offsets[v]) as usize);
+                part = tail;
+                if list.len() > LONG {
+                    long.push(list);
+                } else if list.len() > 1 {
+                    list.sort_unstable_by(&by_retained);
+                }
+            }
+            long
+        })
+        .collect();
+    for list in long {
+        let mut keyed: Vec<(std::cmp::Reverse<u64>, ObjectId)> = list
+            .par_iter()
+            .map(|&o| (std::cmp::Reverse(retained(o)), o))
+            .collect();
+        keyed.par_sort_unstable();
+        list.par_iter_mut()
+            .zip(keyed.par_iter())
+            .for_each(|(slot, &(_, o))| *slot = o);
+    }
+}
+
+/// Each object's edge to its immediate dominator (none for the top level and unreachable).
+struct DominatorEdges<'a>(&'a [ObjectId]);
+
+impl AdjacencyLists for DominatorEdges<'_> {
+    fn node_count(&self) -> usize {
+        self.0.len()
+    }
+    #[inline]
+    fn for_each_neighbour(&self, v: u32, mut f: impl FnMut(u32)) {
+        match self.0[v as usize] {
+            SUPER_ROOT | UNREACHABLE => {}
+            d => f(d),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

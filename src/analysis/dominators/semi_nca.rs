@@ -1,0 +1,395 @@
+//! Immediate dominators by semi-NCA: a depth-first spanning tree (the forward walk), then
+//! semi-dominators with iterative path compression and nearest common ancestors, over u32
+//! preorder numbers.
+
+use rayon::prelude::*;
+
+use super::{NONE, SUPER_ROOT, UNREACHABLE};
+use crate::analysis::graph::{Distance, NodeBits, Predecessors, Successors};
+use crate::prefetch::prefetch;
+use crate::progress::Progress;
+
+/// Immediate dominators from a virtual super-root whose successors are `roots` (sorted,
+/// unique). Returns per node its immediate dominator, [`SUPER_ROOT`] or [`UNREACHABLE`], and
+/// the reachable nodes in depth-first preorder (so every node comes after its dominator).
+pub fn immediate_dominators<G: Successors + Predecessors + Sync>(
+    g: &G,
+    roots: &[u32],
+) -> (Vec<u32>, Vec<u32>) {
+    let never = Progress::new();
+    spanning_tree(g, roots, &never)
+        .and_then(|tree| dominators_of_spanning_tree(g, roots, tree, &never))
+        .unwrap_or_default()
+}
+
+/// How often the long sequential loops look at `Progress`: cancel stops them within
+/// milliseconds, and the counter moves while they run.
+pub(super) const CHECK_EVERY: usize = 1 << 16;
+
+/// A depth-first spanning tree from the super-root (preorder number 0): the only part of the
+/// dominator computation that walks forward.
+pub struct SpanningTree {
+    /// Preorder number of each node; 0 when unreachable.
+    pub(super) pre_of: Vec<u32>,
+    /// Node of each preorder number (`vertex[0]` is the super-root).
+    pub(super) vertex: Vec<u32>,
+    /// Preorder number of each node's parent.
+    pub(super) parent: Vec<u32>,
+}
+
+impl SpanningTree {
+    /// Frees the node of each preorder number (4 bytes per object) while memory is tightest:
+    /// the incoming lists are built while the outgoing ones still exist.
+    pub fn release_vertex(&mut self) {
+        self.vertex = Vec::new();
+    }
+
+    /// Rebuilds what `release_vertex` freed from its inverse, `pre_of`: each worker owns a
+    /// range of preorder numbers and scans every node.
+    pub fn restore_vertex(&mut self) {
+        self.vertex = vertex_of_preorder(&self.pre_of, self.parent.len());
+    }
+}
+
+/// The node of each preorder number `0..len`, from the preorder number of each node.
+fn vertex_of_preorder(pre_of: &[u32], len: usize) -> Vec<u32> {
+    let mut vertex = vec![0u32; len];
+    let per_worker = len.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    vertex
+        .par_chunks_mut(per_worker)
+        .enumerate()
+        .for_each(|(k, out)| {
+            let lo = k * per_worker;
+            for (v, &p) in pre_of.iter().enumerate() {
+                if let Some(slot) = (p as usize).checked_sub(lo).and_then(|i| out.get_mut(i)) {
+                    *slot = v as u32;
+                }
+            }
+        });
+    // Preorder number 0, which unreachable nodes also have, is the super-root's.
+    vertex[0] = SUPER_ROOT;
+    vertex
+}
+
+/// The depth-first spanning tree; `None` once `progress` is cancelled. Counts half a step per
+/// node entered (the semi-dominator loop counts the other half).
+pub fn spanning_tree<G: Successors>(
+    g: &G,
+    roots: &[u32],
+    progress: &Progress,
+) -> Option<SpanningTree> {
+    let n = g.node_count();
+    // Depth-first preorder from the super-root (preorder number 0).
+    let mut pre_of = vec![0u32; n];
+    let mut vertex: Vec<u32> = Vec::with_capacity(n + 1);
+    let mut parent: Vec<u32> = Vec::with_capacity(n + 1);
+    vertex.push(SUPER_ROOT);
+    parent.push(NONE);
+    {
+        // Successors not seen yet are gathered per node when it is entered: (first successor,
+        // end) into `succ`; they are tested again when their turn comes.
+        let mut seen = NodeBits::new(n);
+        let mut succ: Vec<u32> = Vec::new();
+        let mut stack: Vec<(u32, usize, usize)> = Vec::new();
+        for &r in roots {
+            if (r as usize) >= n || !seen.insert(r) {
+                continue;
+            }
+            pre_of[r as usize] = vertex.len() as u32;
+            vertex.push(r);
+            parent.push(0);
+            let a = succ.len();
+            g.for_each_successor(r, |t| {
+                if !seen.contains(t) {
+                    succ.push(t)
+                }
+            });
+            stack.push((pre_of[r as usize], a, succ.len()));
+            while let Some(top) = stack.last_mut() {
+                if top.1 == top.2 {
+                    let (_, a, _) = *top;
+                    stack.pop();
+                    succ.truncate(a);
+                    continue;
+                }
+                let t = succ[top.1];
+                top.1 += 1;
+                // Successors are entered in list order: fetch the next one's list now.
+                if let Some(&next) = succ.get(top.1).filter(|_| top.1 < top.2) {
+                    g.prefetch(next, Distance::Near);
+                }
+                let vnum = top.0;
+                if seen.insert(t) {
+                    if vertex.len() % CHECK_EVERY == 0 {
+                        if progress.is_cancelled() {
+                            return None;
+                        }
+                        progress.set(vertex.len() as u64 / 2);
+                    }
+                    let tnum = vertex.len() as u32;
+                    pre_of[t as usize] = tnum;
+                    vertex.push(t);
+                    parent.push(vnum);
+                    let a = succ.len();
+                    g.for_each_successor(t, |x| {
+                        if !seen.contains(x) {
+                            g.prefetch(x, Distance::Far);
+                            prefetch(&pre_of, x as usize);
+                            succ.push(x)
+                        }
+                    });
+                    stack.push((tnum, a, succ.len()));
+                }
+            }
+        }
+    }
+    Some(SpanningTree {
+        pre_of,
+        vertex,
+        parent,
+    })
+}
+
+/// Immediate dominators as `immediate_dominators`, from a spanning tree of the same graph;
+/// `None` once `progress` is cancelled.
+pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
+    g: &G,
+    roots: &[u32],
+    tree: SpanningTree,
+    progress: &Progress,
+) -> Option<(Vec<u32>, Vec<u32>)> {
+    let SpanningTree {
+        pre_of,
+        vertex,
+        parent,
+    } = tree;
+    let r = vertex.len() - 1;
+
+    // Most nodes are GC roots (semi-dominator 0) or have one referrer (their DFS parent is
+    // their semi-dominator and immediate dominator). Only the others, "multi" nodes, need
+    // the search, so only they keep their node, parent and semi-dominator, in these lists.
+    let (root_at, single_at) = kinds_by_preorder(g, roots, &pre_of, r);
+    let multi_at: Vec<u32> = (1..=r as u32)
+        .into_par_iter()
+        .filter(|&w| !root_at.contains(w) && !single_at.contains(w))
+        .collect();
+    let multi_node: Vec<u32> = multi_at.par_iter().map(|&w| vertex[w as usize]).collect();
+    let multi_parent: Vec<u32> = multi_at.par_iter().map(|&w| parent[w as usize]).collect();
+    let mut multi_semi = vec![0u32; multi_at.len()];
+    // Rebuilt from `pre_of` at the end: 4 bytes per object less while memory is tightest.
+    drop(vertex);
+
+    // Semi-dominators (Lengauer–Tarjan's first phase, with iterative path compression).
+    // Nodes above the current one are linked into the forest, whose links are the DFS
+    // parents (`ancestor`, compressed in place: the parents of nodes not linked yet are
+    // intact). `best[x]` is the least semi-dominator on x's compressed path (a value, not a
+    // node as Lengauer–Tarjan's `label`: one random read less per step). Filled on every
+    // core: first touches of fresh pages cost more than the values.
+    let mut ancestor = parent;
+    let mut best: Vec<u32> = (0..=r).into_par_iter().map(|_| 0).collect();
+    let mut path: Vec<u32> = Vec::new();
+    let mut chunk: Vec<u32> = Vec::with_capacity(1024);
+    let mut k = multi_at.len();
+    for w in (1..=r).rev() {
+        if w % CHECK_EVERY == 0 {
+            if progress.is_cancelled() {
+                return None;
+            }
+            progress.set(((r + (r - w)) / 2) as u64);
+        }
+        let s = if root_at.contains(w as u32) {
+            0
+        } else if single_at.contains(w as u32) {
+            // Its one referrer discovered it: the DFS parent, not yet linked.
+            ancestor[w]
+        } else {
+            k -= 1;
+            debug_assert_eq!(multi_at[k], w as u32);
+            if let Some(&next) = k.checked_sub(2).and_then(|j| multi_node.get(j)) {
+                g.prefetch_predecessors(next);
+            }
+            let mut s = w as u32;
+            // Referrers go through in batches, so that each one's preorder number and
+            // forest link can be fetched some steps before they are needed (a class
+            // object has every instance as a referrer: millions of independent lookups).
+            chunk.clear();
+            let mut forest = Forest {
+                current: w as u32,
+                pre_of: &pre_of,
+                ancestor: &mut ancestor,
+                best: &mut best,
+                path: &mut path,
+            };
+            g.for_each_predecessor(multi_node[k], |p| {
+                // 0, the super-root, is the least a semi-dominator can be: the rest of the
+                // list cannot lower it. (Classes have every instance as a referrer.)
+                if s != 0 {
+                    chunk.push(p);
+                    if chunk.len() == chunk.capacity() {
+                        forest.lower_semi(&chunk, &mut s);
+                        chunk.clear();
+                    }
+                }
+            });
+            forest.lower_semi(&chunk, &mut s);
+            multi_semi[k] = s;
+            s
+        };
+        best[w] = s;
+    }
+    drop(ancestor);
+    drop(multi_node);
+
+    // Immediate dominators in preorder numbers, in `best`'s place: 0 for GC roots, the one
+    // referrer for single-referrer nodes (on every core), then the nearest-common-ancestor
+    // step of semi-NCA for the multi nodes, in preorder.
+    let mut idom_pre = best;
+    {
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `idom_pre` is borrowed
+        // exclusively while `cells` lives.
+        let cells: &[AtomicU32] =
+            unsafe { &*(idom_pre.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
+        pre_of
+            .par_iter()
+            .enumerate()
+            .with_min_len(1 << 14)
+            .for_each(|(v, &w)| {
+                if w == 0 {
+                    return;
+                }
+                if root_at.contains(w) {
+                    cells[w as usize].store(0, Relaxed);
+                } else if single_at.contains(w) {
+                    g.for_each_predecessor(v as u32, |p| {
+                        cells[w as usize].store(pre_of[p as usize], Relaxed)
+                    });
+                }
+            });
+    }
+    for (k, &w) in multi_at.iter().enumerate() {
+        let mut d = multi_parent[k];
+        while d > multi_semi[k] {
+            d = idom_pre[d as usize];
+        }
+        idom_pre[w as usize] = d;
+    }
+    drop(multi_parent);
+    drop(multi_semi);
+    drop(multi_at);
+    let mut vertex = vertex_of_preorder(&pre_of, r + 1);
+    let idom: Vec<u32> = pre_of
+        .par_iter()
+        .map(|&w| match w {
+            0 => UNREACHABLE,
+            w => match idom_pre[w as usize] {
+                0 => SUPER_ROOT,
+                d => vertex[d as usize],
+            },
+        })
+        .collect();
+    drop(pre_of);
+    vertex.remove(0);
+    Some((idom, vertex))
+}
+
+/// GC roots, and nodes with one referrer, by preorder number: found on every core, so the
+/// sequential semi-dominator loop reads a bit in order rather than, at random, the root set
+/// and the bounds of a referrer list (which most nodes need no more than that).
+fn kinds_by_preorder<G: Predecessors + Sync>(
+    g: &G,
+    roots: &[u32],
+    pre_of: &[u32],
+    r: usize,
+) -> (NodeBits, NodeBits) {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    let mut root_at = NodeBits::new(r + 1);
+    for &root in roots {
+        if let Some(&w) = pre_of.get(root as usize).filter(|&&w| w != 0) {
+            root_at.insert(w);
+        }
+    }
+    let words: Vec<AtomicU64> = (0..(r + 1).div_ceil(64))
+        .map(|_| AtomicU64::new(0))
+        .collect();
+    pre_of
+        .par_iter()
+        .enumerate()
+        .with_min_len(1 << 14)
+        .for_each(|(v, &w)| {
+            if w != 0 && !root_at.contains(w) && g.has_single_predecessor(v as u32) {
+                words[w as usize / 64].fetch_or(1 << (w % 64), Relaxed);
+            }
+        });
+    let single_at = NodeBits::from_words(words.into_iter().map(AtomicU64::into_inner).collect());
+    (root_at, single_at)
+}
+
+/// The semi-dominator search's state while node `current` is processed.
+struct Forest<'a> {
+    current: u32,
+    pre_of: &'a [u32],
+    ancestor: &'a mut [u32],
+    best: &'a mut [u32],
+    path: &'a mut Vec<u32>,
+}
+
+impl Forest<'_> {
+    /// Lowers `s` to the least semi-dominator candidate that the referrers `preds` give.
+    #[inline]
+    fn lower_semi(&mut self, preds: &[u32], s: &mut u32) {
+        const AHEAD: usize = 8;
+        for &p in preds.iter().take(2 * AHEAD) {
+            prefetch(self.pre_of, p as usize);
+        }
+        for (i, &p) in preds.iter().enumerate() {
+            if *s == 0 {
+                return;
+            }
+            if let Some(&q) = preds.get(i + 2 * AHEAD) {
+                prefetch(self.pre_of, q as usize);
+            }
+            if let Some(&q) = preds.get(i + AHEAD) {
+                let qq = self.pre_of[q as usize];
+                if qq > self.current {
+                    prefetch(self.ancestor, qq as usize);
+                    prefetch(self.best, qq as usize);
+                }
+            }
+            let pp = self.pre_of[p as usize];
+            if pp == 0 {
+                continue;
+            }
+            let e = eval(pp, self.current, self.ancestor, self.best, self.path);
+            if e < *s {
+                *s = e;
+            }
+        }
+    }
+}
+
+/// Lengauer–Tarjan's EVAL with path compression, without recursion: the least
+/// semi-dominator on the forest path above `v`, or `v` itself when it is not linked yet.
+/// Nodes above `current` are linked; `ancestor` of the others is not read.
+#[inline]
+fn eval(v: u32, current: u32, ancestor: &mut [u32], best: &mut [u32], path: &mut Vec<u32>) -> u32 {
+    if v <= current {
+        // Not linked: its semi-dominator is not known yet, and is at most itself.
+        return v;
+    }
+    path.clear();
+    let mut x = v;
+    while ancestor[x as usize] > current {
+        path.push(x);
+        x = ancestor[x as usize];
+    }
+    // `x`, the top linked node, keeps its value; the path below it takes the least.
+    for &y in path.iter().rev() {
+        let a = ancestor[y as usize] as usize;
+        if best[a] < best[y as usize] {
+            best[y as usize] = best[a];
+        }
+        ancestor[y as usize] = ancestor[a];
+    }
+    best[v as usize]
+}

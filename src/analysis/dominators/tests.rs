@@ -1,0 +1,236 @@
+use super::*;
+use crate::analysis::graph::{Predecessors, Successors};
+use crate::progress::Progress;
+use proptest::prelude::*;
+
+struct Adjacency {
+    succ: Vec<Vec<u32>>,
+    pred: Vec<Vec<u32>>,
+}
+
+impl Adjacency {
+    fn new(n: usize, edges: &[(u32, u32)]) -> Self {
+        let mut succ = vec![Vec::new(); n];
+        let mut pred = vec![Vec::new(); n];
+        for &(a, b) in edges {
+            succ[a as usize].push(b);
+            pred[b as usize].push(a);
+        }
+        Adjacency { succ, pred }
+    }
+}
+
+impl Successors for Adjacency {
+    fn node_count(&self) -> usize {
+        self.succ.len()
+    }
+    fn for_each_successor(&self, v: u32, f: impl FnMut(u32)) {
+        self.succ[v as usize].iter().copied().for_each(f);
+    }
+}
+
+impl Predecessors for Adjacency {
+    fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32)) {
+        self.pred[v as usize].iter().copied().for_each(f);
+    }
+    fn has_single_predecessor(&self, v: u32) -> bool {
+        self.pred[v as usize].len() == 1
+    }
+}
+
+fn reachable(g: &Adjacency, roots: &[u32], removed: Option<u32>) -> Vec<bool> {
+    let mut seen = vec![false; g.succ.len()];
+    let mut stack: Vec<u32> = roots
+        .iter()
+        .copied()
+        .filter(|&r| Some(r) != removed)
+        .collect();
+    for &r in &stack {
+        seen[r as usize] = true;
+    }
+    while let Some(v) = stack.pop() {
+        for &t in &g.succ[v as usize] {
+            if !seen[t as usize] && Some(t) != removed {
+                seen[t as usize] = true;
+                stack.push(t);
+            }
+        }
+    }
+    seen
+}
+
+/// Dominators by definition: d dominates v when removing d makes v unreachable.
+fn naive_idom(g: &Adjacency, roots: &[u32]) -> Vec<u32> {
+    let n = g.succ.len();
+    let base = reachable(g, roots, None);
+    let dominated: Vec<Vec<bool>> = (0..n as u32)
+        .map(|d| {
+            let r = reachable(g, roots, Some(d));
+            (0..n)
+                .map(|v| base[v] && !r[v] && v != d as usize)
+                .collect()
+        })
+        .collect();
+    (0..n)
+        .map(|v| {
+            if !base[v] {
+                return UNREACHABLE;
+            }
+            let strict: Vec<u32> = (0..n as u32)
+                .filter(|&d| dominated[d as usize][v])
+                .collect();
+            // The immediate dominator is the strict dominator every other one dominates.
+            strict
+                .iter()
+                .copied()
+                .find(|&d| {
+                    strict
+                        .iter()
+                        .all(|&e| e == d || dominated[e as usize][d as usize])
+                })
+                .unwrap_or(SUPER_ROOT)
+        })
+        .collect()
+}
+
+#[test]
+fn hand_made_diamond_and_chain() {
+    // 0 → 1 → 3, 0 → 2 → 3, 3 → 4 → 5 → 6 (chain), 7 unreachable → 3
+    let g = Adjacency::new(
+        8,
+        &[
+            (0, 1),
+            (0, 2),
+            (1, 3),
+            (2, 3),
+            (3, 4),
+            (4, 5),
+            (5, 6),
+            (7, 3),
+        ],
+    );
+    let (idom, order) = immediate_dominators(&g, &[0]);
+    assert_eq!(idom, vec![SUPER_ROOT, 0, 0, 0, 3, 4, 5, UNREACHABLE]);
+    assert_eq!(order.len(), 7);
+    // Two roots sharing a child: the child hangs off the super-root.
+    let g = Adjacency::new(3, &[(0, 2), (1, 2)]);
+    let (idom, _) = immediate_dominators(&g, &[0, 1]);
+    assert_eq!(idom, vec![SUPER_ROOT, SUPER_ROOT, SUPER_ROOT]);
+}
+
+#[test]
+fn million_deep_chain_does_not_overflow_the_stack() {
+    let n = 1_000_000u32;
+    let edges: Vec<(u32, u32)> = (0..n - 1).map(|i| (i, i + 1)).collect();
+    let g = Adjacency::new(n as usize, &edges);
+    let (idom, _) = immediate_dominators(&g, &[0]);
+    assert_eq!(idom[n as usize - 1], n - 2);
+    assert_eq!(idom[0], SUPER_ROOT);
+}
+
+/// Checks `immediate_dominators` against the definition, and its preorder.
+fn check_against_naive(g: &Adjacency, roots: &[u32]) -> Result<(), TestCaseError> {
+    let n = g.succ.len();
+    let (idom, order) = immediate_dominators(g, roots);
+    prop_assert_eq!(&idom, &naive_idom(g, roots));
+    let mut pos = vec![usize::MAX; n];
+    for (i, &v) in order.iter().enumerate() {
+        pos[v as usize] = i;
+    }
+    for &v in &order {
+        let d = idom[v as usize];
+        if d != SUPER_ROOT {
+            prop_assert!(pos[d as usize] < pos[v as usize]);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    /// Mostly single-referrer nodes, as in a Java heap: a random tree (chains when the
+    /// parent is the previous node) plus a few extra edges making diamonds, cycles
+    /// through single-referrer nodes, and referrers of roots.
+    #[test]
+    fn matches_naive_dominators_on_trees_with_extra_edges(
+        n in 1usize..40,
+        parents in proptest::collection::vec((0u32..40, proptest::bool::weighted(0.4)), 40),
+        extra in proptest::collection::vec((0u32..40, 0u32..40), 0..8),
+        raw_roots in proptest::collection::vec(0u32..40, 1..4),
+    ) {
+        let mut edges = Vec::new();
+        for v in 1..n as u32 {
+            let (p, chain) = parents[v as usize];
+            edges.push((if chain { v - 1 } else { p % v }, v));
+        }
+        edges.extend(extra.into_iter().map(|(a, b)| (a % n as u32, b % n as u32)));
+        let mut roots: Vec<u32> = raw_roots.into_iter().map(|r| r % n as u32).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        check_against_naive(&Adjacency::new(n, &edges), &roots)?;
+    }
+
+    /// Long chains with a few edges across them and back up them.
+    #[test]
+    fn matches_naive_dominators_on_chains(
+        n in 2usize..120,
+        extra in proptest::collection::vec((0u32..120, 0u32..120), 0..6),
+        second_root in 0u32..120,
+    ) {
+        let mut edges: Vec<(u32, u32)> = (1..n as u32).map(|v| (v - 1, v)).collect();
+        edges.extend(extra.into_iter().map(|(a, b)| (a % n as u32, b % n as u32)));
+        let mut roots = vec![0, second_root % n as u32];
+        roots.sort_unstable();
+        roots.dedup();
+        check_against_naive(&Adjacency::new(n, &edges), &roots)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn matches_naive_dominators(
+        n in 1usize..24,
+        raw_edges in proptest::collection::vec((0u32..24, 0u32..24), 0..60),
+        raw_roots in proptest::collection::vec(0u32..24, 1..4),
+    ) {
+        let edges: Vec<(u32, u32)> = raw_edges
+            .into_iter()
+            .map(|(a, b)| (a % n as u32, b % n as u32))
+            .collect();
+        let mut roots: Vec<u32> = raw_roots.into_iter().map(|r| r % n as u32).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        let g = Adjacency::new(n, &edges);
+        let mut tree = spanning_tree(&g, &roots, &Progress::new()).unwrap();
+        let vertex = tree.vertex.clone();
+        tree.release_vertex();
+        tree.restore_vertex();
+        prop_assert_eq!(&tree.vertex, &vertex);
+        let (idom, order) = immediate_dominators(&g, &roots);
+        prop_assert_eq!(&idom, &naive_idom(&g, &roots));
+        // Preorder puts every dominator before what it dominates.
+        let mut pos = vec![usize::MAX; n];
+        for (i, &v) in order.iter().enumerate() {
+            pos[v as usize] = i;
+        }
+        for &v in &order {
+            let d = idom[v as usize];
+            if d != SUPER_ROOT {
+                prop_assert!(pos[d as usize] < pos[v as usize]);
+            }
+        }
+    }
+}
+
+#[test]
+fn cancelled_walks_stop_and_say_so() {
+    let n = 3 * semi_nca::CHECK_EVERY;
+    let edges: Vec<(u32, u32)> = (1..n as u32).map(|v| (v - 1, v)).collect();
+    let g = Adjacency::new(n, &edges);
+    let cancelled = Progress::new();
+    cancelled.cancel();
+    assert!(spanning_tree(&g, &[0], &cancelled).is_none());
+    let tree = spanning_tree(&g, &[0], &Progress::new()).unwrap();
+    assert!(dominators_of_spanning_tree(&g, &[0], tree, &cancelled).is_none());
+}
