@@ -122,6 +122,20 @@ impl AdjacencyLists for Csr {
 /// its lists already sorted, with no atomics (hot targets such as class objects would make
 /// shared counters ping-pong between cores) and no sort afterwards.
 pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
+    reverse_or_cancel(lists, targets, &Progress::new()).unwrap_or_else(|| Csr {
+        offsets: vec![0; targets + 1],
+        targets: Vec::new(),
+    })
+}
+
+/// As [`reverse`]; `None` once `progress` is cancelled (each worker looks every 64 Ki
+/// sources).
+pub fn reverse_or_cancel(
+    lists: &impl AdjacencyLists,
+    targets: usize,
+    progress: &Progress,
+) -> Option<Csr> {
+    const CHECK_EVERY: u32 = 1 << 16;
     let sources = lists.node_count();
     let n = targets;
     let workers = rayon::current_num_threads().clamp(1, 64);
@@ -142,6 +156,9 @@ pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
             .zip(ranges.par_iter())
             .for_each(|(counts, &(lo, hi))| {
                 for v in 0..sources as u32 {
+                    if v % CHECK_EVERY == 0 && progress.is_cancelled() {
+                        return;
+                    }
                     lists.for_each_neighbour(v, |t| {
                         let t = t as usize;
                         if t >= lo && t < hi {
@@ -150,6 +167,9 @@ pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
                     });
                 }
             });
+    }
+    if progress.is_cancelled() {
+        return None;
     }
     // Offsets shifted by one place: `offsets[t + 1]` is where `t`'s list starts and serves
     // as its write cursor; after the fill it holds where the list ends, which is the CSR
@@ -186,6 +206,9 @@ pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
             .zip(ranges.par_iter().zip(spans.par_iter()))
             .for_each(|((cursor, out), (&(lo, hi), &(base, _)))| {
                 for v in 0..sources as u32 {
+                    if v % CHECK_EVERY == 0 && progress.is_cancelled() {
+                        return;
+                    }
                     lists.for_each_neighbour(v, |t| {
                         let t = t as usize;
                         if t >= lo && t < hi {
@@ -197,8 +220,11 @@ pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
                 }
             });
     }
+    if progress.is_cancelled() {
+        return None;
+    }
     // `offsets[t + 1]` now holds the end of `t`'s list, which is where `t + 1`'s starts.
-    Csr { offsets, targets }
+    Some(Csr { offsets, targets })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -302,18 +328,25 @@ impl ReferenceGraph {
     }
 
     /// Reverses the outgoing lists (with the class edges they derive), which are dropped.
-    pub fn new(outgoing: Outgoing, class_of: &[ClassIndex]) -> Result<ReferenceGraph, GraphError> {
+    /// The incoming lists of `outgoing`; [`GraphError::Cancelled`] once `progress` is.
+    pub fn new(
+        outgoing: Outgoing,
+        class_of: &[ClassIndex],
+        progress: &Progress,
+    ) -> Result<ReferenceGraph, GraphError> {
         let edges = outgoing.edge_count(class_of);
         if edges > u32::MAX as u64 {
             return Err(GraphError::TooManyEdges(edges));
         }
-        let incoming = reverse(
+        let incoming = reverse_or_cancel(
             &WithClassEdges {
                 outgoing: &outgoing,
                 class_of,
             },
             outgoing.lists.node_count(),
-        );
+            progress,
+        )
+        .ok_or(GraphError::Cancelled)?;
         Ok(ReferenceGraph {
             incoming,
             weak: outgoing.weak,
@@ -562,7 +595,7 @@ impl Successors for DumpForward<'_> {
 /// Builds the reference graph (for paths and referrers; no forward walks).
 pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGraph, GraphError> {
     let outgoing = build_outgoing(index, progress)?;
-    let graph = ReferenceGraph::new(outgoing, index.class_of_all())?;
+    let graph = ReferenceGraph::new(outgoing, index.class_of_all(), progress)?;
     progress.mark("incoming");
     Ok(graph)
 }

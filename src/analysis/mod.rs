@@ -100,7 +100,7 @@ impl Analysis {
             return Err(GraphError::Cancelled);
         }
         spanning.release_vertex();
-        let graph = ReferenceGraph::new(outgoing, index.class_of_all())?;
+        let graph = ReferenceGraph::new(outgoing, index.class_of_all(), progress)?;
         spanning.restore_vertex();
         progress.mark("incoming");
         let Some(dominators) = dominators::compute(&index, &graph, spanning, mode, progress) else {
