@@ -427,3 +427,33 @@ fn the_index_alone_opens_without_the_dump() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs the dump"));
     assert_eq!(files_in(elsewhere.path()), ["server.heapsight-index"]);
 }
+
+#[test]
+fn saved_hints_read_back_as_the_rules_made_them() {
+    use heapsight::analysis::advice::jvm_advice;
+    use heapsight::analysis::hints::leak_hints;
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("sample.hprof.gz");
+    std::fs::write(&dump, heapsight::ui::SAMPLE_DUMP).unwrap();
+    let (a, _) = Analysis::open(&dump, &OpenOptions::default(), &Progress::new()).unwrap();
+    let (saved_hints, saved_advice) = a.saved_findings.as_ref().unwrap().parse().unwrap();
+    let hints = leak_hints(&a);
+    assert!(hints.iter().filter(|h| h.is_leak()).count() >= 2);
+    let json = |v: serde_json::Result<String>| v.unwrap();
+    assert_eq!(
+        json(serde_json::to_string(&saved_hints)),
+        json(serde_json::to_string(&hints))
+    );
+    assert_eq!(
+        json(serde_json::to_string(&saved_advice)),
+        json(serde_json::to_string(&jvm_advice(&a, &hints)))
+    );
+    // The window reopens with the saved ones, rules and evidence objects included.
+    let (b, status) = Analysis::open(&dump, &OpenOptions::default(), &Progress::new()).unwrap();
+    assert_eq!(status.state, IndexState::Reopened);
+    let (reopened, _) = b.saved_findings.as_ref().unwrap().parse().unwrap();
+    assert_eq!(
+        reopened.iter().map(|h| (h.rule, h.evidence.len())).collect::<Vec<_>>(),
+        hints.iter().map(|h| (h.rule, h.evidence.len())).collect::<Vec<_>>()
+    );
+}

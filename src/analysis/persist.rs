@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use super::advice::Advice;
 use super::dominators::{DominatorTree, ReferenceMode};
+use super::hints::Hint;
 use super::graph::{build_graph, ReferenceGraph};
 use super::hints::waste::RepeatedValues;
 use super::histogram::{Histogram, HistogramRow};
@@ -45,6 +47,15 @@ impl SavedFindings {
             hints: raw(pretty(serde_json::to_string_pretty(&hints))),
             advice: raw(pretty(serde_json::to_string_pretty(&advice))),
         }
+    }
+
+    /// The hints and advice as the rules made them (`None` if the JSON does not read back,
+    /// e.g. written by another version): the window shows these instead of running the
+    /// rules again, which reads the dump (seconds on a big one) or cannot run without it.
+    pub fn parse(&self) -> Option<(Vec<Hint>, Advice)> {
+        let hints = serde_json::from_str(self.hints.get()).ok()?;
+        let advice = serde_json::from_str(self.advice.get()).ok()?;
+        Some((hints, advice))
     }
 }
 

@@ -139,10 +139,17 @@ pub struct Session {
 }
 
 impl Session {
-    /// Computes hints and advice for an analysed dump.
+    /// Hints and advice for an analysed dump: those saved with its index, else computed.
     pub fn new(path: PathBuf, analysis: Arc<Analysis>, load_seconds: f64) -> Session {
-        let hints = leak_hints(&analysis);
-        let advice = jvm_advice(&analysis, &hints);
+        let (hints, advice) = analysis
+            .saved_findings
+            .as_ref()
+            .and_then(|saved| saved.parse())
+            .unwrap_or_else(|| {
+                let hints = leak_hints(&analysis);
+                let advice = jvm_advice(&analysis, &hints);
+                (hints, advice)
+            });
         let names = NamedClasses::new(&analysis.index);
         let verdict = verdict(&analysis, &hints);
         Session {

@@ -6,7 +6,7 @@ pub mod flags;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::hints::Hint;
 use super::java;
@@ -16,7 +16,7 @@ use crate::heap::HeapIndex;
 pub use flags::{format_size, parse_size, round_heap, JvmFlags};
 
 /// What the dump says about the JVM that wrote it.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct JvmFacts {
     pub java_version: Option<String>,
     /// Feature release: 8, 11, 17, ...
@@ -49,7 +49,7 @@ pub struct JvmFacts {
 }
 
 /// One flag to set or change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlagAdvice {
     /// `-Xmx`, `-XX:MaxHeapFreeRatio`, `MALLOC_ARENA_MAX` (environment), ...
     pub flag: String,
@@ -64,7 +64,7 @@ pub struct FlagAdvice {
     pub evidence: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Advice {
     pub jvm: JvmFacts,
     /// Reachable (live) bytes: the basis of heap sizing.

@@ -20,14 +20,14 @@ pub mod waste;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Analysis;
 use crate::format::bytes;
 use crate::heap::{HeapIndex, ObjectId};
 
 /// How urgently a hint deserves a look: follows from its share and its [`Certainty`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -37,7 +37,7 @@ pub enum Severity {
 }
 
 /// How sure a rule is that what it found is a problem, whatever its size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Certainty {
     /// A heuristic: worth a look, often fine.
@@ -49,7 +49,7 @@ pub enum Certainty {
 }
 
 /// What kind of problem a hint names. Only `Leak` hints claim that something is leaking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// Memory kept alive that should not be.
@@ -65,7 +65,7 @@ pub enum Category {
 }
 
 /// What a hint's bytes at stake (`retained_bytes`) are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stake {
     /// Heap bytes the evidence keeps alive (retained size).
@@ -91,7 +91,7 @@ impl Stake {
 }
 
 /// An object that backs a hint; the GUI links it to its paths to GC roots.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Evidence {
     /// Dense object number in the heap index.
     pub object: ObjectId,
@@ -105,17 +105,18 @@ pub struct Evidence {
 }
 
 /// One number of a hint, as a person reads it: `("Dump taken", "2026-11-30 05:12 UTC")`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fact {
     pub label: String,
     pub value: String,
 }
 
 /// One finding.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Hint {
     /// Stable rule name, e.g. `leak_suspect`, `sessions`, `classloader_leak`.
-    pub rule: &'static str,
+    #[serde(deserialize_with = "rule_name")]
+    pub rule: RuleName,
     pub category: Category,
     pub severity: Severity,
     pub certainty: Certainty,
@@ -312,7 +313,31 @@ pub fn label_of(index: &HeapIndex, o: ObjectId) -> String {
     index.describe(o)
 }
 
-/// A new hint with no evidence or numbers yet.
+/// Spelled as an alias so that serde's derive does not take the field for a string borrowed
+/// from the input (which would tie `Hint` to `'static` input).
+pub type RuleName = &'static str;
+
+/// A rule name read back from an index file, as the `&'static str` the rules use: each
+/// distinct name is kept once for the life of the process (there are about twenty).
+fn rule_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let name = String::deserialize(d)?;
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    Ok(match names.get(name.as_str()) {
+        Some(&known) => known,
+        None => {
+            let leaked: &'static str = Box::leak(name.into_boxed_str());
+            names.insert(leaked);
+            leaked
+        }
+    })
+}
+
 /// A new hint with no evidence or numbers yet; [`leak_hints`] sets its severity from its
 /// share and `certainty`.
 pub fn hint(
