@@ -453,7 +453,54 @@ fn saved_hints_read_back_as_the_rules_made_them() {
     assert_eq!(status.state, IndexState::Reopened);
     let (reopened, _) = b.saved_findings.as_ref().unwrap().parse().unwrap();
     assert_eq!(
-        reopened.iter().map(|h| (h.rule, h.evidence.len())).collect::<Vec<_>>(),
-        hints.iter().map(|h| (h.rule, h.evidence.len())).collect::<Vec<_>>()
+        reopened
+            .iter()
+            .map(|h| (h.rule, h.evidence.len()))
+            .collect::<Vec<_>>(),
+        hints
+            .iter()
+            .map(|h| (h.rule, h.evidence.len()))
+            .collect::<Vec<_>>()
     );
+}
+
+/// A disk that fills up while the index is written (a file-size limit makes every write past
+/// it fail, as a full disk does): the report is still right, nothing half-written is left,
+/// and stderr says why there is no index.
+#[test]
+fn a_disk_full_while_writing_leaves_no_file_and_a_right_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = cache();
+    let env = [("XDG_CACHE_HOME", home.path())];
+    let dump = sample_dump(dir.path());
+    let (fresh, _, _) = report(&dump, &["--no-index"], &env);
+    let probe = tempfile::tempdir().unwrap();
+    let copy = probe.path().join("app.hprof");
+    std::fs::copy(&dump, &copy).unwrap();
+    report(&copy, &[], &env);
+    let index_len = std::fs::metadata(index_of(&copy)).unwrap().len();
+    std::fs::remove_dir_all(home.path().join("heapsight")).ok();
+    // `ulimit -f` counts 512-byte blocks in dash and 1024 in bash: half the index either way.
+    let blocks = (index_len / 2 / 1024).max(1);
+    let script = format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" report \"$1\" --json",);
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            &script,
+            env!("CARGO_BIN_EXE_heapsight"),
+            dump.to_str().unwrap(),
+        ])
+        .env("XDG_CACHE_HOME", home.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("no index written"), "{stderr}");
+    assert!(stderr.contains("cannot write"), "{stderr}");
+    let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_object_mut().unwrap().remove("index_file");
+    assert_eq!(v, fresh);
+    assert_eq!(files_in(dir.path()), vec!["app.hprof".to_string()]);
+    let cached = home.path().join("heapsight");
+    assert!(files_in(&cached).is_empty(), "{:?}", files_in(&cached));
 }

@@ -9,9 +9,9 @@ use std::sync::{Arc, OnceLock};
 
 use super::advice::Advice;
 use super::dominators::{DominatorTree, ReferenceMode};
-use super::hints::Hint;
 use super::graph::{build_graph, ReferenceGraph};
 use super::hints::waste::RepeatedValues;
+use super::hints::Hint;
 use super::histogram::{Histogram, HistogramRow};
 use super::paths::{RootIndex, ShortestPathTree};
 use super::{Analysis, AnalysisOptions};

@@ -19,6 +19,12 @@ pub enum WriteError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "not enough space for the index file in {dir}: it needs {}, {} is free",
+        crate::format::bytes(*.need),
+        crate::format::bytes(*.free)
+    )]
+    NoSpace { dir: String, need: u64, free: u64 },
     #[error("cancelled")]
     Cancelled,
 }
@@ -84,12 +90,23 @@ impl<'a> StoreWriter<'a> {
             _ => Path::new("."),
         };
         let name = dest.file_name().unwrap_or_default().to_string_lossy();
+        let (offsets, file_len) = self.layout();
+        // Refused before a byte is written rather than failing half way (a write error later,
+        // a disk filled by someone else meanwhile, still removes the temporary file).
+        if let Ok(free) = fs4::available_space(dir) {
+            if free < file_len as u64 {
+                return Err(WriteError::NoSpace {
+                    dir: dir.display().to_string(),
+                    need: file_len as u64,
+                    free,
+                });
+            }
+        }
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(io)?;
-        let (offsets, file_len) = self.layout();
         let crcs: Vec<u32> = self
             .sections
             .par_iter()
