@@ -184,13 +184,14 @@ fn open_source(
 }
 
 /// Opens a dump (through its index file unless `no_index`) or an index file alone, and says
-/// on stderr what happened with the index.
+/// on stderr what happened with the index. `release_graph`: the command needs no referrers.
 fn analyse(
     dump: &Path,
     strong_only: bool,
     no_index: bool,
     dump_number: Option<usize>,
     (progress, bar): (&Progress, &TerminalBar),
+    release_graph: bool,
 ) -> anyhow::Result<(Arc<Analysis>, IndexStatus)> {
     let options = OpenOptions {
         references: if strong_only {
@@ -200,6 +201,7 @@ fn analyse(
         },
         no_index,
         dump: dump_number,
+        release_graph,
     };
     let (analysis, status) = match Analysis::open(dump, &options, progress) {
         Err(OpenError::Cancelled) => bail!("cancelled; no index file written"),
@@ -284,7 +286,8 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot read {}", dump.display()))?;
                 census_report(&census, options)
             } else {
-                let (analysis, status) = analyse(&dump, strong_only, no_index, number, progress)?;
+                let (analysis, status) =
+                    analyse(&dump, strong_only, no_index, number, progress, true)?;
                 progress.0.mark("analysis");
                 let a = Some(&*analysis);
                 let mut report = if json {
@@ -315,7 +318,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             dump_number,
         } => {
             let address = parse_id(&id)?;
-            let (analysis, status) = analyse(&dump, false, no_index, dump_number, progress)?;
+            let (analysis, status) = analyse(&dump, false, no_index, dump_number, progress, false)?;
             let index = &analysis.index;
             let Some(target) = index.find(address) else {
                 bail!("no object with id 0x{address:x} in {}", dump.display());
@@ -350,11 +353,11 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             no_index,
             dump_number,
         } => {
-            let (analysis, _) = analyse(&dump, strong_only, no_index, dump_number, progress)?;
+            let (analysis, _) = analyse(&dump, strong_only, no_index, dump_number, progress, true)?;
             emit(&render_dominator_tree(&analysis, depth, min_percent))?;
         }
         Command::Index { dump } => {
-            let (analysis, status) = analyse(&dump, false, false, None, progress)?;
+            let (analysis, status) = analyse(&dump, false, false, None, progress, true)?;
             if status.path.is_none() {
                 bail!("no index file written for {}", dump.display());
             }

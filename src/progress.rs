@@ -74,9 +74,10 @@ impl Default for Progress {
     }
 }
 
-/// Resident memory of this process in MB, now and at its peak so far (Linux; zeros
+/// Resident memory of this process in MB: now, at its peak so far, and the part of now that
+/// is mapped file pages (the dump, an index file: the kernel can drop them) (Linux; zeros
 /// elsewhere), for benchmark logs.
-fn resident_mb() -> (u64, u64) {
+fn resident_mb() -> (u64, u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -85,7 +86,7 @@ fn resident_mb() -> (u64, u64) {
             .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
             .map_or(0, |kb| kb / 1024)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    (field("VmRSS:"), field("VmHWM:"), field("RssFile:"))
 }
 
 /// CPU seconds (user, system) this process has used (Linux; zeros elsewhere), for benchmark
@@ -155,9 +156,9 @@ impl Progress {
     pub fn mark(&self, step: &str) {
         if self.log_timings {
             let (user, system) = cpu_seconds();
-            let (rss, peak) = resident_mb();
+            let (rss, peak, file) = resident_mb();
             eprintln!(
-                "[timing]   {step:<14} {:>8.3} s  rss {rss} MB (peak {peak})  cpu {user:.2}+{system:.2} s",
+                "[timing]   {step:<14} {:>8.3} s  rss {rss} MB (peak {peak}, files {file})  cpu {user:.2}+{system:.2} s",
                 self.snapshot().phase_elapsed_s,
             );
         }

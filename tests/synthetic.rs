@@ -1524,7 +1524,14 @@ proptest! {
         } else {
             ReferenceMode::All
         };
-        let a = Analysis::run(index.clone(), AnalysisOptions { references }, &Progress::new())
+        let a = Analysis::run(
+            index.clone(),
+            AnalysisOptions {
+                references,
+                ..Default::default()
+            },
+            &Progress::new(),
+        )
             .expect("analysis");
         let want = naive_idoms(&index, !strong_only);
         for o in 0..index.object_count() as ObjectId {

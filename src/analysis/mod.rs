@@ -31,6 +31,11 @@ pub use persist::{IndexState, IndexStatus, LazyGraph, OpenError, OpenOptions};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnalysisOptions {
     pub references: ReferenceMode,
+    /// Drop the referrer lists once the dominator tree is built, before the retained-size
+    /// passes (the report and the index need no referrers): the peak falls by their size
+    /// (4 bytes per object and per reference). Asked for later, they are built again from
+    /// the dump.
+    pub release_graph: bool,
 }
 
 /// Everything the retention views need, computed once per dump.
@@ -103,7 +108,17 @@ impl Analysis {
         let graph = ReferenceGraph::new(outgoing, index.class_of_all(), progress)?;
         spanning.restore_vertex();
         progress.mark("incoming");
-        let Some(dominators) = dominators::compute(&index, &graph, spanning, mode, progress) else {
+        let Some(immediate) = dominators::immediate(&index, &graph, spanning, mode, progress)
+        else {
+            return Err(GraphError::Cancelled);
+        };
+        let graph = if options.release_graph {
+            drop(graph);
+            LazyGraph::deferred(index.clone())
+        } else {
+            LazyGraph::ready(graph, index.clone())
+        };
+        let Some(dominators) = dominators::tree(&index, immediate, progress) else {
             return Err(GraphError::Cancelled);
         };
         if progress.is_cancelled() {
@@ -123,7 +138,7 @@ impl Analysis {
         progress.mark("classes");
         let roots = RootIndex::new(&index);
         Ok(Analysis {
-            graph: LazyGraph::ready(graph, index.clone()),
+            graph,
             index,
             dominators,
             shortest_paths,

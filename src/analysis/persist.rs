@@ -68,6 +68,8 @@ pub struct OpenOptions {
     /// Which heap dump of a file holding several (1-based; `None`: the last). Any other
     /// than the default is analysed from scratch: the index file holds the last one.
     pub dump: Option<usize>,
+    /// See [`AnalysisOptions::release_graph`].
+    pub release_graph: bool,
 }
 
 static WINDOW_NO_INDEX: AtomicBool = AtomicBool::new(false);
@@ -84,6 +86,7 @@ impl OpenOptions {
             references: ReferenceMode::All,
             no_index: WINDOW_NO_INDEX.load(Ordering::Relaxed),
             dump: None,
+            release_graph: false,
         }
     }
 }
@@ -224,7 +227,7 @@ fn open_or_analyse(
     }
     let mode = options.references;
     if options.no_index || options.dump.is_some() || mode != ReferenceMode::All {
-        let analysis = analyse(path, mode, options.dump, progress)?;
+        let analysis = analyse(path, options, progress)?;
         let status = IndexStatus {
             state: IndexState::Disabled,
             path: None,
@@ -253,7 +256,14 @@ fn open_or_analyse(
             Err(e) => notes.push(format!("{e}; rebuilding it")),
         }
     }
-    let mut analysis = analyse(path, mode, None, progress)?;
+    let mut analysis = analyse(
+        path,
+        &OpenOptions {
+            dump: None,
+            ..*options
+        },
+        progress,
+    )?;
     progress.start(Phase::Hints, 0);
     analysis.saved_findings = Some(SavedFindings::of(&analysis));
     progress.start(Phase::SaveIndex, 0);
@@ -284,12 +294,8 @@ fn open_or_analyse(
     Ok((analysis, status))
 }
 
-fn analyse(
-    path: &Path,
-    mode: ReferenceMode,
-    dump: Option<usize>,
-    progress: &Progress,
-) -> Result<Analysis, OpenError> {
+fn analyse(path: &Path, options: &OpenOptions, progress: &Progress) -> Result<Analysis, OpenError> {
+    let (mode, dump) = (options.references, options.dump);
     let opened = DumpSource::open(path, progress).and_then(|mut source| {
         source.select_dump(dump);
         HeapIndex::from_source(source, progress)
@@ -301,7 +307,11 @@ fn analyse(
     if progress.is_cancelled() {
         return Err(OpenError::Cancelled);
     }
-    let analysis = match Analysis::run(index, AnalysisOptions { references: mode }, progress) {
+    let analysis_options = AnalysisOptions {
+        references: mode,
+        release_graph: options.release_graph,
+    };
+    let analysis = match Analysis::run(index, analysis_options, progress) {
         Err(super::graph::GraphError::Cancelled) => return Err(OpenError::Cancelled),
         other => other?,
     };

@@ -186,16 +186,16 @@ pub fn depth_first(
     spanning_tree(&forward, &root_objects(index), progress)
 }
 
-/// The dominator tree from the spanning tree `depth_first` made with the same `mode`;
-/// `None` once `progress` is cancelled.
-pub fn compute(
+/// Immediate dominators (and the reachable objects in preorder) from the spanning tree
+/// `depth_first` made with the same `mode`; `None` once `progress` is cancelled. The
+/// reference graph is not needed after this.
+pub fn immediate(
     index: &HeapIndex,
     graph: &ReferenceGraph,
     spanning: SpanningTree,
     mode: ReferenceMode,
     progress: &Progress,
-) -> Option<DominatorTree> {
-    let n = index.object_count();
+) -> Option<Immediate> {
     let roots = root_objects(index);
     let backward = Backward {
         graph,
@@ -203,9 +203,33 @@ pub fn compute(
     };
     let (idom, preorder) = dominators_of_spanning_tree(&backward, &roots, spanning, progress)?;
     progress.mark("idom");
+    Some(Immediate {
+        idom,
+        preorder,
+        mode,
+    })
+}
+
+/// What [`immediate`] finds: each object's immediate dominator, and the reachable objects in
+/// depth-first preorder (every object after its dominator).
+pub struct Immediate {
+    idom: Vec<ObjectId>,
+    preorder: Vec<ObjectId>,
+    mode: ReferenceMode,
+}
+
+/// The dominator tree, with retained sizes and sorted children lists, from the immediate
+/// dominators; `None` once `progress` is cancelled.
+pub fn tree(index: &HeapIndex, immediate: Immediate, progress: &Progress) -> Option<DominatorTree> {
+    let Immediate {
+        idom,
+        preorder,
+        mode,
+    } = immediate;
     if progress.is_cancelled() {
         return None;
     }
+    let n = index.object_count();
     let r = preorder.len();
 
     progress.start(Phase::RetainedSizes, n as u64);
