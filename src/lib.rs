@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod format;
 pub mod heap;
 pub mod hprof;
+pub mod memory;
 pub mod prefetch;
 pub mod progress;
 pub mod report;

@@ -140,6 +140,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    heapsight::memory::return_freed_memory_promptly();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,7 +31,7 @@ pub use persist::{IndexState, IndexStatus, LazyGraph, OpenError, OpenOptions};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnalysisOptions {
     pub references: ReferenceMode,
-    /// Drop the referrer lists once the dominator tree is built, before the retained-size
+    /// Drop the referrer lists once the immediate dominators are known, before the retained-size
     /// passes (the report and the index need no referrers): the peak falls by their size
     /// (4 bytes per object and per reference). Asked for later, they are built again from
     /// the dump.
