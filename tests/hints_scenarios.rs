@@ -286,7 +286,22 @@ fn inflaters_and_direct_buffers_off_heap() {
 
 #[test]
 fn clean_service_gets_no_leak_hint() {
-    let Some(s) = run("CleanService", &["-Xms256m", "-Xmx256m"], &[], false) else {
+    clean_service_on(None);
+}
+
+#[test]
+fn jdk11_clean_service_gets_no_leak_hint() {
+    clean_service_on(Some(11));
+}
+
+#[test]
+fn jdk25_clean_service_gets_no_leak_hint() {
+    clean_service_on(Some(25));
+}
+
+/// The clean service on JDK `major` (`None`: the JDK on PATH): no hint but waste.
+fn clean_service_on(major: Option<u32>) {
+    let Some(s) = run_on(major, "CleanService", &["-Xms256m", "-Xmx256m"], &[], false) else {
         return;
     };
     check_all(&s);
