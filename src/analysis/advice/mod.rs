@@ -315,8 +315,9 @@ pub fn jvm_advice(a: &Analysis, hints: &[Hint]) -> Advice {
     // Heap size from the live set.
     let suggested = round_heap(live.saturating_mul(4));
     let live_ev = format!(
-        "live set (reachable objects): {} ({live} bytes)",
-        bytes(live)
+        "live set (reachable objects): {} ({} bytes)",
+        bytes(live),
+        thousands(live)
     );
     let current_max = facts.max_heap_bytes;
     let (xmx, why) = match current_max {
@@ -521,8 +522,9 @@ pub fn jvm_advice(a: &Analysis, hints: &[Hint]) -> Advice {
             ),
             vec![
                 format!(
-                    "reachable direct buffer capacity: {} ({cap} bytes)",
-                    bytes(cap)
+                    "reachable direct buffer capacity: {} ({} bytes)",
+                    bytes(cap),
+                    thousands(cap)
                 ),
                 format!("all direct buffer capacity: {}", bytes(total)),
             ],
