@@ -4,6 +4,10 @@
 //! javacpp, under their real package names), runs it until `READY`, takes one `jmap -dump`
 //! (no GC) and runs `heapsight report DUMP --json`; then checks the `hints` and `advice` keys.
 //!
+//! The combined-incident scenarios, the clean service and the suspect below a web app's loader
+//! also run on the JDK 11 and 25 runtimes of `.ci/run` (`target/jdks/<major>`; compiled with
+//! `javac --release 11`), one JVM per scenario; a missing runtime skips with a message.
+//!
 //! Skipped (with a message) without a JDK on PATH, unless `CI` is set. A failing test keeps
 //! its work directory under `target/tmp/jvm-scenarios/`.
 
