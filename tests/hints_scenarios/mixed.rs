@@ -128,6 +128,19 @@ fn all_five_incidents_on(major: Option<u32>) {
     check_sessions(&s, 20_000, 20_000);
     check_webapp(&s);
     check_netty(&s, 16);
+    // The JDK is read from the dump's system properties, for the layout and the advice.
+    let java = s.report["advice"]["jvm"]["java_major"].as_u64();
+    assert_eq!(
+        java,
+        Some(major.unwrap_or(17) as u64),
+        "{:#}",
+        s.report["vm"]
+    );
+    assert_eq!(
+        s.report["vm"]["jdk_source"], "system property java.version",
+        "{:#}",
+        s.report["vm"]
+    );
     let z = s.hint("zstream_not_ended");
     assert_eq!(num(z, "not_ended"), 1000, "{z:#}");
     assert_eq!(num(z, "not_ended_reachable"), 500);
