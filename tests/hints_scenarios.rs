@@ -4,6 +4,10 @@
 //! javacpp, under their real package names), runs it until `READY`, takes one `jmap -dump`
 //! (no GC) and runs `heapsight report DUMP --json`; then checks the `hints` and `advice` keys.
 //!
+//! The combined-incident scenarios, the clean service and the suspect below a web app's loader
+//! also run on the JDK 11 and 25 runtimes of `.ci/run` (`target/jdks/<major>`; compiled with
+//! `javac --release 11`), one JVM per scenario; a missing runtime skips with a message.
+//!
 //! Skipped (with a message) without a JDK on PATH, unless `CI` is set. A failing test keeps
 //! its work directory under `target/tmp/jvm-scenarios/`.
 
@@ -286,7 +290,22 @@ fn inflaters_and_direct_buffers_off_heap() {
 
 #[test]
 fn clean_service_gets_no_leak_hint() {
-    let Some(s) = run("CleanService", &["-Xms256m", "-Xmx256m"], &[], false) else {
+    clean_service_on(None);
+}
+
+#[test]
+fn jdk11_clean_service_gets_no_leak_hint() {
+    clean_service_on(Some(11));
+}
+
+#[test]
+fn jdk25_clean_service_gets_no_leak_hint() {
+    clean_service_on(Some(25));
+}
+
+/// The clean service on JDK `major` (`None`: the JDK on PATH): no hint but waste.
+fn clean_service_on(major: Option<u32>) {
+    let Some(s) = run_on(major, "CleanService", &["-Xms256m", "-Xmx256m"], &[], false) else {
         return;
     };
     check_all(&s);

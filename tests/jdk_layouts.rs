@@ -178,6 +178,17 @@ fn check(run: Option<Run>, expect_jdk: &str, expect_shape: &str) {
     if vm["reason"].as_str().unwrap_or("").is_empty() {
         problems.push("vm.reason is empty".into());
     }
+    // A real JVM's dump has its system properties: java.version decides, the class shapes
+    // agree.
+    if vm["jdk_source"] != "system property java.version"
+        || vm["java_version"].as_str().is_none()
+        || !vm["disagreement"].is_null()
+    {
+        problems.push(format!(
+            "java.version not used or disagreeing: source {}, java.version {}, {}",
+            vm["jdk_source"], vm["java_version"], vm["disagreement"]
+        ));
+    }
     assert!(
         problems.is_empty(),
         "{}:\n{}",

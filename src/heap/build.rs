@@ -9,6 +9,7 @@ use super::classes::{build_class_table, ClassIndex, ClassInfo, ClassKind, ClassT
 use super::idmap::IdMap;
 use super::layout;
 use super::packed::{U40Vec, U40_LIMIT};
+use super::props;
 use super::reader::{
     apply_layout, layout_sample, ObjectReader, ObjectRecord, ReadProblems, ShallowSizes,
 };
@@ -204,26 +205,6 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     drop(ids);
     let layout = layout::detect(id_size, &classes, &sample);
     apply_layout(&mut classes, &layout);
-    let (shallow, large_sizes) = {
-        let sizes = ShallowSizes::new(&classes, &layout);
-        let large = std::sync::Mutex::new(FxHashMap::default());
-        let shallow: Vec<u32> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let size = sizes.of(class_of[i], lens[i]);
-                if size < LARGE_SIZE as u64 {
-                    return size as u32;
-                }
-                if let Ok(mut m) = large.lock() {
-                    m.insert(i as ObjectId, size);
-                }
-                LARGE_SIZE
-            })
-            .collect();
-        (shallow, large.into_inner().unwrap_or_default())
-    };
-    drop(lens);
-    progress.mark("shallow");
 
     let mut class_objects = vec![None; classes.classes.len()];
     let mut class_by_object = Vec::new();
@@ -272,8 +253,8 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         ids: id_map,
         offsets,
         class_of: class_of.into(),
-        shallow: shallow.into(),
-        large_sizes,
+        shallow: Vec::new().into(),
+        large_sizes: FxHashMap::default(),
         class_objects,
         class_by_object,
         roots,
@@ -283,6 +264,29 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         dumps,
     };
     progress.mark("roots");
+
+    // The dump's own java.version, readable now, overrules the class shapes; then sizes.
+    let java_version = props::system_properties(&index).remove("java.version");
+    if java_version.is_some() {
+        let checked = layout::cross_check(
+            index.layout.clone(),
+            java_version.as_deref(),
+            id_size,
+            &index.classes,
+            &sample,
+        );
+        if checked.jdk != index.layout.jdk || checked.shape != index.layout.shape {
+            apply_layout(&mut index.classes, &checked);
+        }
+        index.layout = checked;
+    }
+    drop(sample);
+    let (shallow, large_sizes) =
+        shallow_sizes(&index.classes, &index.layout, index.class_of_all(), &lens);
+    drop(lens);
+    index.shallow = shallow.into();
+    index.large_sizes = large_sizes;
+    progress.mark("shallow");
     let root_stacks: FxHashMap<u32, u32> = raw_roots
         .iter()
         .filter(|r| r.kind == RootKind::ThreadObject)
@@ -298,6 +302,32 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         &root_stacks,
     );
     Ok(index)
+}
+
+/// Every object's shallow size under `layout` (after `apply_layout`); sizes that do not fit
+/// a `u32` go to the map.
+fn shallow_sizes(
+    classes: &ClassTable,
+    layout: &layout::ObjectLayout,
+    class_of: &[ClassIndex],
+    lens: &[u32],
+) -> (Vec<u32>, FxHashMap<ObjectId, u64>) {
+    let sizes = ShallowSizes::new(classes, layout);
+    let large = std::sync::Mutex::new(FxHashMap::default());
+    let shallow: Vec<u32> = (0..class_of.len())
+        .into_par_iter()
+        .map(|i| {
+            let size = sizes.of(class_of[i], lens[i]);
+            if size < LARGE_SIZE as u64 {
+                return size as u32;
+            }
+            if let Ok(mut m) = large.lock() {
+                m.insert(i as ObjectId, size);
+            }
+            LARGE_SIZE
+        })
+        .collect();
+    (shallow, large.into_inner().unwrap_or_default())
 }
 
 /// A slice that parallel tasks write at distinct positions.

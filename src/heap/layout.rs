@@ -66,6 +66,20 @@ pub struct AddressEvidence {
     pub corrected: Vec<(ClassIndex, u32, u32)>,
 }
 
+/// How the JDK generation was chosen: the dump's `java.version` when it has one whose rules
+/// are known, else the class shapes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JdkChoice {
+    /// `java.version` from the dump's system properties, when present.
+    pub java_version: Option<String>,
+    /// The property was used (rather than the class shapes).
+    pub from_property: bool,
+    /// What the class shapes alone point to, and why: `JDK 15-18 (String has hashIsZero; …)`.
+    pub class_shapes: String,
+    /// The property and the class shapes name different generations: both, and which won.
+    pub disagreement: Option<String>,
+}
+
 /// Object layout of the dumped JVM.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectLayout {
@@ -74,6 +88,8 @@ pub struct ObjectLayout {
     pub jdk: Jdk,
     /// Why that generation.
     pub jdk_reason: std::borrow::Cow<'static, str>,
+    /// Property or class shapes, and whether they disagreed.
+    pub jdk_choice: JdkChoice,
     /// Bytes of an object header before the first field.
     pub header: u32,
     /// Bytes of a reference field or element (4 with compressed oops).
@@ -96,6 +112,7 @@ impl ObjectLayout {
             shape,
             jdk,
             jdk_reason: "assumed".into(),
+            jdk_choice: JdkChoice::default(),
             header,
             reference,
             array_base,
@@ -234,13 +251,100 @@ pub struct LayoutSample {
 /// corrections for classes whose neighbours contradict their computed size.
 pub fn detect(id_size: usize, classes: &ClassTable, samples: &[LayoutSample]) -> ObjectLayout {
     let (jdk, jdk_reason) = vm::guess(classes);
-    let alignment = detect_alignment(samples);
-    // The generation's own rules first: the other rules must win outright.
+    // The generation's own rules first: the other rules must win outright (JDK 13 and 14
+    // have JDK 15's String but the older field layout).
     let jdks: &[Jdk] = match jdk {
         Jdk::Jdk11 => &[Jdk::Jdk11, Jdk::Jdk17],
         Jdk::Jdk17 => &[Jdk::Jdk17, Jdk::Jdk11],
         _ => std::slice::from_ref(&jdk),
     };
+    let mut layout = detect_among(id_size, classes, samples, jdks);
+    layout.jdk_reason = if layout.jdk == jdk {
+        format!("class shapes: {jdk_reason}").into()
+    } else {
+        format!(
+            "class shapes: {jdk_reason}, which fits {} and {}; the addresses fit {}'s field \
+             layout rules better",
+            Jdk::Jdk11.name(),
+            Jdk::Jdk17.name(),
+            layout.jdk.name()
+        )
+        .into()
+    };
+    layout.jdk_choice = JdkChoice {
+        class_shapes: format!("{} ({jdk_reason})", jdk.name()),
+        ..JdkChoice::default()
+    };
+    layout
+}
+
+/// Checks the generation told from the class shapes against the dump's own `java.version`
+/// (read from its system properties once objects can be read). The property wins where
+/// heapsight knows its release's layout rules: the layout is then detected again under them.
+pub fn cross_check(
+    layout: ObjectLayout,
+    java_version: Option<&str>,
+    id_size: usize,
+    classes: &ClassTable,
+    samples: &[LayoutSample],
+) -> ObjectLayout {
+    let Some(version) = java_version else {
+        return layout;
+    };
+    let mut layout = layout;
+    layout.jdk_choice.java_version = Some(version.to_string());
+    let major = vm::java_major(version);
+    let Some(stated) = major.and_then(Jdk::for_major) else {
+        layout.jdk_reason = format!(
+            "{}; java.version {version} names a release whose layout rules heapsight does not \
+             know, so the class shapes decide",
+            layout.jdk_reason
+        )
+        .into();
+        return layout;
+    };
+    if major.is_some_and(|m| layout.jdk.covers(m)) {
+        layout.jdk_reason = format!(
+            "java.version {version} (system properties); the {}",
+            layout
+                .jdk_reason
+                .replacen("class shapes: ", "class shapes agree: ", 1)
+        )
+        .into();
+        layout.jdk_choice.from_property = true;
+        return layout;
+    }
+    let shapes = layout.jdk_choice.class_shapes.clone();
+    let mut fixed = detect_among(id_size, classes, samples, &[stated]);
+    fixed.jdk_reason = format!(
+        "java.version {version} (system properties), over the class shapes, which point to \
+         {shapes}"
+    )
+    .into();
+    fixed.jdk_choice = JdkChoice {
+        java_version: Some(version.to_string()),
+        from_property: true,
+        class_shapes: shapes.clone(),
+        disagreement: Some(format!(
+            "java.version {version} says {} but the class shapes say {shapes}; {}'s layout \
+             rules are used",
+            stated.name(),
+            stated.name()
+        )),
+    };
+    fixed
+}
+
+/// The best layout under the rules of `jdks`: the shape (and generation) under which the most
+/// address-adjacent sampled objects sit exactly their computed size apart, with the
+/// corrections the addresses ask for.
+fn detect_among(
+    id_size: usize,
+    classes: &ClassTable,
+    samples: &[LayoutSample],
+    jdks: &[Jdk],
+) -> ObjectLayout {
+    let alignment = detect_alignment(samples);
     let mut best: Option<(u64, ObjectLayout, Vec<u32>)> = None;
     for &j in jdks {
         for &shape in shapes_for(j, id_size) {
@@ -254,11 +358,6 @@ pub fn detect(id_size: usize, classes: &ClassTable, samples: &[LayoutSample]) ->
     }
     let Some((matching, mut layout, sizes)) = best else {
         return ObjectLayout::compressed();
-    };
-    layout.jdk_reason = if layout.jdk == jdk {
-        jdk_reason.into()
-    } else {
-        "the addresses fit the other field layout rules better".into()
     };
     let pairs = pairs(classes, samples).count() as u64;
     // Addresses overrule the rules only where they are a heap's (most neighbours touch);

@@ -11,6 +11,7 @@ pub mod layout;
 mod objects;
 pub mod packed;
 mod persist;
+pub mod props;
 mod reader;
 pub mod references;
 mod scan;

@@ -38,9 +38,41 @@ impl Jdk {
         }
     }
 
+    /// The generation whose layout rules a feature release (`java.version`'s major) follows;
+    /// `None` for releases heapsight knows no rules for (before JDK 5, after JDK 25).
+    pub fn for_major(major: u32) -> Option<Jdk> {
+        Some(match major {
+            5 | 6 => Jdk::Jdk6,
+            7 => Jdk::Jdk7,
+            8 => Jdk::Jdk8,
+            9..=14 => Jdk::Jdk11,
+            15..=18 => Jdk::Jdk17,
+            19..=23 => Jdk::Jdk21,
+            24..=25 => Jdk::Jdk25,
+            _ => return None,
+        })
+    }
+
+    /// Whether release `major` has this generation's layout rules (JDK 7 before update 6
+    /// still has JDK 6's `String`, whose rules are the same).
+    pub fn covers(self, major: u32) -> bool {
+        Jdk::for_major(major) == Some(self) || (self == Jdk::Jdk6 && major == 7)
+    }
+
     /// Field layout of JDK 15+ (`fieldLayoutBuilder.cpp`) rather than the older grouping.
     pub fn packs_fields(self) -> bool {
         self >= Jdk::Jdk17
+    }
+}
+
+/// The feature release of a `java.version`: `1.8.0_202` → 8, `17.0.15` → 17, `21` → 21.
+pub fn java_major(version: &str) -> Option<u32> {
+    let mut parts = version.split(|c: char| !c.is_ascii_digit());
+    let first: u32 = parts.next()?.parse().ok()?;
+    if first == 1 {
+        parts.next()?.parse().ok()
+    } else {
+        Some(first)
     }
 }
 

@@ -63,6 +63,14 @@ pub struct VmReport {
     pub jdk: String,
     /// What in the dump points to that generation.
     pub reason: String,
+    /// `java.version` from the dump's system properties, when it has them.
+    pub java_version: Option<String>,
+    /// `system property java.version` or `class shapes`.
+    pub jdk_source: String,
+    /// What the class shapes alone point to, and why.
+    pub class_shapes: String,
+    /// The property and the class shapes name different generations: both, and which won.
+    pub disagreement: Option<String>,
     /// Header and references: `64-bit, compressed oops and class pointers`, `32-bit`, ...
     pub layout: String,
     /// `pre-JDK 15 field grouping` or `JDK 15+ field packing`.
@@ -101,6 +109,15 @@ impl VmReport {
         VmReport {
             jdk: layout.jdk.name().to_string(),
             reason: layout.jdk_reason.to_string(),
+            java_version: layout.jdk_choice.java_version.clone(),
+            jdk_source: if layout.jdk_choice.from_property {
+                "system property java.version"
+            } else {
+                "class shapes"
+            }
+            .to_string(),
+            class_shapes: layout.jdk_choice.class_shapes.clone(),
+            disagreement: layout.jdk_choice.disagreement.clone(),
             layout: layout.shape.name().to_string(),
             field_rules: layout.field_rules().to_string(),
             header_bytes: layout.header,
@@ -395,6 +412,9 @@ pub fn render_text(r: &Report) -> String {
         thousands(v.address_check.matching),
         thousands(v.address_check.pairs)
     );
+    if let Some(d) = &v.disagreement {
+        let _ = writeln!(out, "  Note: {d}");
+    }
     for c in &v.sized_from_addresses {
         let _ = writeln!(
             out,

@@ -107,8 +107,8 @@ fn check_sessions(s: &Scenario, live: u64, garbage: u64) {
     );
 }
 
-#[test]
-fn all_five_incidents_in_one_jvm() {
+/// All five seed incidents in one JVM on JDK `major` (`None`: the JDK on PATH).
+fn all_five_incidents_on(major: Option<u32>) {
     let args = [
         "webapp=",
         "oss=300",
@@ -119,7 +119,7 @@ fn all_five_incidents_in_one_jvm() {
         "netty=131072",
         "inflaters=500",
     ];
-    let Some(s) = run("MixedIncidents", NO_GC_768M, &args, true) else {
+    let Some(s) = run_on(major, "MixedIncidents", NO_GC_768M, &args, true) else {
         return;
     };
     table(&s);
@@ -128,6 +128,19 @@ fn all_five_incidents_in_one_jvm() {
     check_sessions(&s, 20_000, 20_000);
     check_webapp(&s);
     check_netty(&s, 16);
+    // The JDK is read from the dump's system properties, for the layout and the advice.
+    let java = s.report["advice"]["jvm"]["java_major"].as_u64();
+    assert_eq!(
+        java,
+        Some(major.unwrap_or(17) as u64),
+        "{:#}",
+        s.report["vm"]
+    );
+    assert_eq!(
+        s.report["vm"]["jdk_source"], "system property java.version",
+        "{:#}",
+        s.report["vm"]
+    );
     let z = s.hint("zstream_not_ended");
     assert_eq!(num(z, "not_ended"), 1000, "{z:#}");
     assert_eq!(num(z, "not_ended_reachable"), 500);
@@ -135,10 +148,9 @@ fn all_five_incidents_in_one_jvm() {
     assert_eq!(z["retained_bytes"], num(z, "estimated_native_bytes"));
 }
 
-#[test]
-fn big_sessions_beside_small_netty_maps() {
+fn big_sessions_beside_small_netty_maps_on(major: Option<u32>) {
     let args = ["live=40000", "attr=2048", "es=8", "netty=65536"];
-    let Some(s) = run("MixedIncidents", NO_GC_768M, &args, false) else {
+    let Some(s) = run_on(major, "MixedIncidents", NO_GC_768M, &args, false) else {
         return;
     };
     table(&s);
@@ -151,10 +163,9 @@ fn big_sessions_beside_small_netty_maps() {
     assert_ne!(netty["severity"], "high", "{netty:#}");
 }
 
-#[test]
-fn many_clients_beside_a_small_undeployed_webapp() {
+fn many_clients_beside_a_small_undeployed_webapp_on(major: Option<u32>) {
     let args = ["webapp=", "oss=1000"];
-    let Some(s) = run("MixedIncidents", NO_GC_768M, &args, true) else {
+    let Some(s) = run_on(major, "MixedIncidents", NO_GC_768M, &args, true) else {
         return;
     };
     table(&s);
@@ -164,6 +175,54 @@ fn many_clients_beside_a_small_undeployed_webapp() {
     assert!(rank(&s, "clients_not_closed") < rank(&s, "classloader_leak"));
     // A stopped web app still loaded is a defect whatever its size.
     assert_ne!(s.hint("classloader_leak")["severity"], "low");
+}
+
+#[test]
+fn all_five_incidents_in_one_jvm() {
+    all_five_incidents_on(None);
+}
+
+#[test]
+fn big_sessions_beside_small_netty_maps() {
+    big_sessions_beside_small_netty_maps_on(None);
+}
+
+#[test]
+fn many_clients_beside_a_small_undeployed_webapp() {
+    many_clients_beside_a_small_undeployed_webapp_on(None);
+}
+
+// The same scenarios on the JDK 11 and 25 runtimes `.ci/run` installs (one JVM each). The
+// single-incident scenarios stay on JDK 17 only: the mixed ones cover their patterns.
+
+#[test]
+fn jdk11_all_five_incidents_in_one_jvm() {
+    all_five_incidents_on(Some(11));
+}
+
+#[test]
+fn jdk25_all_five_incidents_in_one_jvm() {
+    all_five_incidents_on(Some(25));
+}
+
+#[test]
+fn jdk11_big_sessions_beside_small_netty_maps() {
+    big_sessions_beside_small_netty_maps_on(Some(11));
+}
+
+#[test]
+fn jdk25_big_sessions_beside_small_netty_maps() {
+    big_sessions_beside_small_netty_maps_on(Some(25));
+}
+
+#[test]
+fn jdk11_many_clients_beside_a_small_undeployed_webapp() {
+    many_clients_beside_a_small_undeployed_webapp_on(Some(11));
+}
+
+#[test]
+fn jdk25_many_clients_beside_a_small_undeployed_webapp() {
+    many_clients_beside_a_small_undeployed_webapp_on(Some(25));
 }
 
 /// The bundled sample (scripts/make-sample.sh: SampleIncidents) is embedded in the binary,
@@ -252,8 +311,23 @@ fn truncated_dump_says_reachability_is_partial() {
 /// loader, its class list and the class; not the loader or its list.
 #[test]
 fn suspect_below_a_web_app_loader_names_the_static_field() {
+    suspect_below_a_web_app_loader_on(None);
+}
+
+/// On JDK 11 a loader keeps its classes in a `Vector`, not an `ArrayList`.
+#[test]
+fn jdk11_suspect_below_a_web_app_loader_names_the_static_field() {
+    suspect_below_a_web_app_loader_on(Some(11));
+}
+
+#[test]
+fn jdk25_suspect_below_a_web_app_loader_names_the_static_field() {
+    suspect_below_a_web_app_loader_on(Some(25));
+}
+
+fn suspect_below_a_web_app_loader_on(major: Option<u32>) {
     let args = ["webapp=", "cache=5000", "oss=50"];
-    let Some(s) = run("MixedIncidents", NO_GC_768M, &args, true) else {
+    let Some(s) = run_on(major, "MixedIncidents", NO_GC_768M, &args, true) else {
         return;
     };
     table(&s);

@@ -11,7 +11,7 @@ use heapsight::heap::HeapIndex;
 use heapsight::progress::Progress;
 use serde_json::Value;
 
-use crate::support::jvm::{self, Compiled, Jvm};
+use crate::support::jvm::{self, Compiled, JdkHome, Jvm};
 
 /// Large young generation and fixed heap: no GC once a scenario has made its garbage.
 pub const NO_GC_512M: &[&str] = &["-Xms512m", "-Xmx512m", "-Xmn400m"];
@@ -49,24 +49,53 @@ fn java_files(dir: &Path, out: &mut Vec<PathBuf>) {
 ///
 /// The JVM flags and scenarios work on JDK 11 and later; the JDK is the one on PATH.
 pub fn run(name: &str, flags: &[&str], args: &[&str], webapp: bool) -> Option<Scenario> {
+    run_on(None, name, flags, args, webapp)
+}
+
+/// Like [`run`], on the installed runtime of JDK `major` (`None`: the JDK on PATH). The
+/// sources are compiled by the PATH JDK's `javac --release 11` so every runtime loads them.
+/// `None` (with a message saying which runtime is missing) when the JDK is not there.
+pub fn run_on(
+    major: Option<u32>,
+    name: &str,
+    flags: &[&str],
+    args: &[&str],
+    webapp: bool,
+) -> Option<Scenario> {
     if !jvm::jdk_available() {
         return None;
     }
+    let jdk = match major {
+        Some(m) => match JdkHome::installed(m) {
+            Some(jdk) => jdk,
+            None => {
+                println!("skipping {name} on JDK {m}: that runtime is not installed");
+                return None;
+            }
+        },
+        None => JdkHome::on_path(),
+    };
+    let release = major.map(|_| "11");
+    let label = match major {
+        Some(m) => format!("{name} (JDK {m})"),
+        None => name.to_string(),
+    };
     let started = Instant::now();
-    let dir = jvm::work_dir(&format!("hints-{name}")).expect("work directory");
+    let dir = jvm::work_dir(&format!("hints-{name}-{}", jdk.label)).expect("work directory");
     let src = jvm::java_sources_dir();
     let mut sources = vec![src.join(format!("{name}.java"))];
     java_files(&src.join("hints").join("lib"), &mut sources);
     let classes = dir.path().join("classes");
-    let class_names =
-        jvm::javac(&sources, &classes).unwrap_or_else(|e| panic!("{name} does not compile: {e:#}"));
+    let class_names = jvm::javac_release(&sources, &classes, release)
+        .unwrap_or_else(|e| panic!("{label} does not compile: {e:#}"));
     let mut all_args: Vec<String> = Vec::new();
     let placeholder = args.contains(&"webapp=");
     if webapp {
         let mut web = Vec::new();
         java_files(&src.join("hints").join("webapp"), &mut web);
         let out = dir.path().join("webapp");
-        jvm::javac(&web, &out).unwrap_or_else(|e| panic!("webapp does not compile: {e:#}"));
+        jvm::javac_release(&web, &out, release)
+            .unwrap_or_else(|e| panic!("webapp does not compile: {e:#}"));
         let web_dir = out.to_str().unwrap().to_string();
         if placeholder {
             all_args.extend(args.iter().map(|a| {
@@ -91,10 +120,10 @@ pub fn run(name: &str, flags: &[&str], args: &[&str], webapp: bool) -> Option<Sc
     };
     let dump = dir.path().join(format!("{name}.hprof"));
     {
-        let jvm = Jvm::start(&compiled, flags, &arg_refs, dir.path())
-            .unwrap_or_else(|e| panic!("{name}: the JVM did not get ready: {e:#}"));
+        let jvm = Jvm::start_on(&jdk, &compiled, flags, &arg_refs, dir.path())
+            .unwrap_or_else(|e| panic!("{label}: the JVM did not get ready: {e:#}"));
         jvm.dump(&dump)
-            .unwrap_or_else(|e| panic!("{name}: jmap failed: {e:#}\n{}", jvm.stderr()));
+            .unwrap_or_else(|e| panic!("{label}: jmap failed: {e:#}\n{}", jvm.stderr()));
     }
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_heapsight"));
     cmd.args(["report", dump.to_str().unwrap(), "--json", "--top", "5"]);
@@ -103,7 +132,7 @@ pub fn run(name: &str, flags: &[&str], args: &[&str], webapp: bool) -> Option<Sc
         .stdout;
     let report: Value = serde_json::from_str(&out).expect("report JSON");
     println!(
-        "{name}: {:.1?}; hints:\n{}",
+        "{label}: {:.1?}; hints:\n{}",
         started.elapsed(),
         report["hints"]
             .as_array()
@@ -117,7 +146,7 @@ pub fn run(name: &str, flags: &[&str], args: &[&str], webapp: bool) -> Option<Sc
             .join("\n")
     );
     Some(Scenario {
-        label: name.to_string(),
+        label,
         dir,
         dump,
         report,

@@ -109,16 +109,7 @@ const ENV_KEYS: &[&str] = &[
     "_JAVA_OPTIONS",
 ];
 
-/// `1.8.0_202` → 8, `17.0.15` → 17, `21` → 21.
-pub fn java_major(version: &str) -> Option<u32> {
-    let mut parts = version.split(|c: char| !c.is_ascii_digit());
-    let first: u32 = parts.next()?.parse().ok()?;
-    if first == 1 {
-        parts.next()?.parse().ok()
-    } else {
-        Some(first)
-    }
-}
+pub use crate::heap::vm::java_major;
 
 /// The collector named by a GC MXBean (`G1 Young Generation`, `PS MarkSweep`, ...).
 pub fn collector_from_bean(name: &str) -> Option<&'static str> {
@@ -132,21 +123,6 @@ pub fn collector_from_bean(name: &str) -> Option<&'static str> {
         n if n.starts_with("Epsilon") => "Epsilon",
         _ => return None,
     })
-}
-
-fn read_properties(index: &HeapIndex) -> BTreeMap<String, String> {
-    let mut all = BTreeMap::new();
-    let sources = [
-        java::static_object(index, "jdk.internal.misc.VM", "savedProps"),
-        java::static_object(index, "sun.misc.VM", "savedProps"),
-        java::static_object(index, "java.lang.System", "props"),
-    ];
-    for src in sources.into_iter().flatten() {
-        for (k, v) in java::string_map(index, src, 10_000) {
-            all.entry(k).or_insert(v);
-        }
-    }
-    all
 }
 
 fn read_env(index: &HeapIndex) -> BTreeMap<String, String> {
@@ -210,7 +186,7 @@ fn read_collector(index: &HeapIndex, flags: &JvmFlags) -> (Option<String>, Optio
 /// Reads the JVM facts from the dump.
 pub fn jvm_facts(a: &Analysis) -> (JvmFacts, JvmFlags) {
     let index = &a.index;
-    let props = read_properties(index);
+    let props = crate::heap::props::system_properties(index);
     let env = read_env(index);
     let vm_args = read_vm_args(index);
     let mut tokens: Vec<String> = vm_args.clone();
@@ -339,8 +315,9 @@ pub fn jvm_advice(a: &Analysis, hints: &[Hint]) -> Advice {
     // Heap size from the live set.
     let suggested = round_heap(live.saturating_mul(4));
     let live_ev = format!(
-        "live set (reachable objects): {} ({live} bytes)",
-        bytes(live)
+        "live set (reachable objects): {} ({} bytes)",
+        bytes(live),
+        thousands(live)
     );
     let current_max = facts.max_heap_bytes;
     let (xmx, why) = match current_max {
@@ -545,8 +522,9 @@ pub fn jvm_advice(a: &Analysis, hints: &[Hint]) -> Advice {
             ),
             vec![
                 format!(
-                    "reachable direct buffer capacity: {} ({cap} bytes)",
-                    bytes(cap)
+                    "reachable direct buffer capacity: {} ({} bytes)",
+                    bytes(cap),
+                    thousands(cap)
                 ),
                 format!("all direct buffer capacity: {}", bytes(total)),
             ],
