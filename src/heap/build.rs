@@ -14,9 +14,10 @@ use super::reader::{
     apply_layout, layout_sample, ObjectReader, ObjectRecord, ReadProblems, ShallowSizes,
 };
 use super::scan::{scan_records, DumpList, Scan};
+use super::shallow::ShallowTable;
 use super::threads;
 use super::vm::{self, Jdk};
-use super::{HeapIndex, ObjectId, Root, LARGE_SIZE};
+use super::{HeapIndex, Root};
 use crate::hprof::{parse_header, BasicType, DumpSource, Header, HprofError, RootKind};
 use crate::progress::{Phase, Progress};
 
@@ -253,7 +254,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         ids: id_map,
         offsets,
         class_of: class_of.into(),
-        shallow: Vec::new().into(),
+        shallow: ShallowTable::empty(),
         large_sizes: FxHashMap::default(),
         class_objects,
         class_by_object,
@@ -281,11 +282,16 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         index.layout = checked;
     }
     drop(sample);
-    let (shallow, large_sizes) =
-        shallow_sizes(&index.classes, &index.layout, index.class_of_all(), &lens);
+    let (shallow, large_sizes) = ShallowTable::new(
+        &ShallowSizes::new(&index.classes, &index.layout),
+        index.classes.len(),
+        index.classes.class_class,
+        index.class_of_all(),
+        &lens,
+    );
     drop(lens);
-    index.shallow = shallow.into();
-    index.large_sizes = large_sizes;
+    index.shallow = shallow;
+    index.large_sizes = large_sizes.into_iter().collect();
     progress.mark("shallow");
     let root_stacks: FxHashMap<u32, u32> = raw_roots
         .iter()
@@ -302,32 +308,6 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         &root_stacks,
     );
     Ok(index)
-}
-
-/// Every object's shallow size under `layout` (after `apply_layout`); sizes that do not fit
-/// a `u32` go to the map.
-fn shallow_sizes(
-    classes: &ClassTable,
-    layout: &layout::ObjectLayout,
-    class_of: &[ClassIndex],
-    lens: &[u32],
-) -> (Vec<u32>, FxHashMap<ObjectId, u64>) {
-    let sizes = ShallowSizes::new(classes, layout);
-    let large = std::sync::Mutex::new(FxHashMap::default());
-    let shallow: Vec<u32> = (0..class_of.len())
-        .into_par_iter()
-        .map(|i| {
-            let size = sizes.of(class_of[i], lens[i]);
-            if size < LARGE_SIZE as u64 {
-                return size as u32;
-            }
-            if let Ok(mut m) = large.lock() {
-                m.insert(i as ObjectId, size);
-            }
-            LARGE_SIZE
-        })
-        .collect();
-    (shallow, large.into_inner().unwrap_or_default())
 }
 
 /// A slice that parallel tasks write at distinct positions.

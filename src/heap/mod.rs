@@ -15,6 +15,7 @@ pub mod props;
 mod reader;
 pub mod references;
 mod scan;
+mod shallow;
 pub mod store;
 pub mod threads;
 pub mod vm;
@@ -58,7 +59,7 @@ pub struct HeapIndex {
     /// File offsets (dumps below 1 TiB).
     offsets: U40Vec,
     class_of: store::Array<ClassIndex>,
-    shallow: store::Array<u32>,
+    shallow: shallow::ShallowTable,
     large_sizes: FxHashMap<ObjectId, u64>,
     /// Object number of each class's class object, parallel to `classes`.
     class_objects: Vec<Option<ObjectId>>,
@@ -132,7 +133,7 @@ impl HeapIndex {
 
     #[inline]
     pub fn shallow_size(&self, o: ObjectId) -> u64 {
-        match self.shallow[o as usize] {
+        match self.shallow.get(o, self.class_of[o as usize]) {
             LARGE_SIZE => self
                 .large_sizes
                 .get(&o)
@@ -228,6 +229,6 @@ impl HeapIndex {
         self.ids.memory_bytes()
             + self.offsets.memory_bytes()
             + self.class_of.len() * 4
-            + self.shallow.len() * 4
+            + self.shallow.memory_bytes()
     }
 }

@@ -58,7 +58,7 @@ impl HeapIndex {
         self.ids.save("heap.ids", w);
         self.offsets.save("heap.offsets", w);
         w.array("heap.class_of", &self.class_of);
-        w.array("heap.shallow", &self.shallow);
+        self.shallow.save(w);
     }
 
     /// The index saved by [`HeapIndex::save`], its arrays mapped from the file. `source` is
@@ -69,10 +69,10 @@ impl HeapIndex {
         let ids = IdMap::load(store, "heap.ids")?;
         let offsets = U40Vec::load(store, "heap.offsets")?;
         let class_of = store.array("heap.class_of")?;
-        let shallow = store.array("heap.shallow")?;
         let n = ids.len();
         let classes = meta.classes.len();
-        if offsets.len() != n || class_of.len() != n || shallow.len() != n {
+        let shallow = super::shallow::ShallowTable::load(store, n, classes)?;
+        if offsets.len() != n || class_of.len() != n {
             return Err(corrupt(store, "per-object arrays of different lengths"));
         }
         // Out-of-range numbers would panic later: the checksums make this nearly impossible,

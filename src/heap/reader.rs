@@ -226,6 +226,12 @@ impl<'a> ShallowSizes<'a> {
         }
     }
 
+    /// The size of every object of `class`, if they all have one (not arrays).
+    pub fn instance_size(&self, class: ClassIndex) -> Option<u64> {
+        let c = self.classes.classes.get(class as usize)?;
+        matches!(c.kind, ClassKind::Instance).then_some(c.instance_size as u64)
+    }
+
     /// The shallow size of an object of `class` with `length` as in `ObjectRecord`.
     #[inline]
     pub fn of(&self, class: ClassIndex, length: u32) -> u64 {

@@ -1,0 +1,151 @@
+//! Shallow sizes without an array of them: every instance of a class has the same size, so
+//! only objects whose size varies (arrays, `java.lang.Class` objects: a quarter of a typical
+//! heap) keep theirs, found by rank in a bitmap. About 1.1 bytes per object instead of 4, in
+//! memory and in the index file.
+
+use rayon::prelude::*;
+
+use super::reader::ShallowSizes;
+use super::store::{Array, Store, StoreError, StoreWriter};
+use super::{ClassIndex, ObjectId, LARGE_SIZE};
+
+/// `per_class` of classes whose objects differ in size.
+const VARIES: u32 = u32::MAX - 1;
+/// Bitmap words per rank entry.
+const BLOCK_WORDS: usize = 8;
+
+pub(super) struct ShallowTable {
+    /// The size of each class's instances, or [`VARIES`].
+    per_class: Array<u32>,
+    /// A bit per object whose class's size varies.
+    varies: Array<u64>,
+    /// Set bits before each block of [`BLOCK_WORDS`] words (derived from `varies`).
+    block_rank: Vec<u32>,
+    /// Those objects' sizes, in object order; [`LARGE_SIZE`] for sizes that do not fit.
+    sizes: Array<u32>,
+}
+
+impl ShallowTable {
+    pub fn empty() -> ShallowTable {
+        ShallowTable {
+            per_class: Vec::new().into(),
+            varies: Vec::new().into(),
+            block_rank: Vec::new(),
+            sizes: Vec::new().into(),
+        }
+    }
+
+    /// The sizes of objects of classes `class_of` with array lengths `lens` (as in
+    /// `ObjectRecord`), and the sizes too large for a `u32`.
+    pub fn new(
+        sizes: &ShallowSizes,
+        classes: usize,
+        class_class: ClassIndex,
+        class_of: &[ClassIndex],
+        lens: &[u32],
+    ) -> (ShallowTable, Vec<(ObjectId, u64)>) {
+        let per_class: Vec<u32> = (0..classes as ClassIndex)
+            .map(|c| match sizes.instance_size(c) {
+                Some(s) if c != class_class && s < VARIES as u64 => s as u32,
+                _ => VARIES,
+            })
+            .collect();
+        let varies_of = |o: usize| per_class[class_of[o] as usize] == VARIES;
+        let varies: Vec<u64> = (0..class_of.len().div_ceil(64))
+            .into_par_iter()
+            .map(|w| {
+                let lo = w * 64;
+                let hi = (lo + 64).min(class_of.len());
+                (lo..hi).fold(0u64, |word, o| word | (varies_of(o) as u64) << (o - lo))
+            })
+            .collect();
+        let size_of = |o: usize| sizes.of(class_of[o], lens[o]);
+        let large: Vec<(ObjectId, u64)> = (0..class_of.len())
+            .into_par_iter()
+            .filter(|&o| varies_of(o) && size_of(o) >= LARGE_SIZE as u64)
+            .map(|o| (o as ObjectId, size_of(o)))
+            .collect();
+        let object_sizes: Vec<u32> = (0..class_of.len())
+            .into_par_iter()
+            .filter(|&o| varies_of(o))
+            .map(|o| size_of(o).min(LARGE_SIZE as u64) as u32)
+            .collect();
+        let table = ShallowTable {
+            block_rank: block_rank(&varies),
+            per_class: per_class.into(),
+            varies: varies.into(),
+            sizes: object_sizes.into(),
+        };
+        (table, large)
+    }
+
+    /// `o`'s size, [`LARGE_SIZE`] when it does not fit (0 for numbers a corrupt file left
+    /// without a size).
+    #[inline]
+    pub fn get(&self, o: ObjectId, class: ClassIndex) -> u32 {
+        match self.per_class.get(class as usize) {
+            Some(&VARIES) => self.sizes.get(self.rank(o)).copied().unwrap_or(0),
+            Some(&s) => s,
+            None => 0,
+        }
+    }
+
+    /// Objects with a bit set before `o`.
+    #[inline]
+    fn rank(&self, o: ObjectId) -> usize {
+        let word = o as usize / 64;
+        let block = word / BLOCK_WORDS;
+        let mut r = self.block_rank.get(block).copied().unwrap_or(0) as usize;
+        let words = self.varies.get(block * BLOCK_WORDS..word).unwrap_or(&[]);
+        r += words.iter().map(|w| w.count_ones() as usize).sum::<usize>();
+        let mask = (1u64 << (o % 64)) - 1;
+        r + (self.varies.get(word).copied().unwrap_or(0) & mask).count_ones() as usize
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.per_class.owned_bytes()
+            + self.varies.owned_bytes()
+            + self.block_rank.len() * 4
+            + self.sizes.owned_bytes()
+    }
+
+    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {
+        w.array("heap.shallow.per_class", &self.per_class);
+        w.array("heap.shallow.varies", &self.varies);
+        w.array("heap.shallow.sizes", &self.sizes);
+    }
+
+    /// The table saved by [`ShallowTable::save`] for `objects` objects of `classes` classes.
+    pub fn load(store: &Store, objects: usize, classes: usize) -> Result<ShallowTable, StoreError> {
+        let per_class: Array<u32> = store.array("heap.shallow.per_class")?;
+        let varies: Array<u64> = store.array("heap.shallow.varies")?;
+        let sizes: Array<u32> = store.array("heap.shallow.sizes")?;
+        let block_rank = block_rank(&varies);
+        let set: usize = varies.par_iter().map(|w| w.count_ones() as usize).sum();
+        if per_class.len() != classes || varies.len() != objects.div_ceil(64) || sizes.len() != set
+        {
+            return Err(StoreError::Corrupt {
+                path: store.path().display().to_string(),
+                what: "shallow-size arrays inconsistent".into(),
+            });
+        }
+        Ok(ShallowTable {
+            per_class,
+            varies,
+            block_rank,
+            sizes,
+        })
+    }
+}
+
+fn block_rank(varies: &[u64]) -> Vec<u32> {
+    let mut total = 0u32;
+    varies
+        .chunks(BLOCK_WORDS)
+        .map(|block| {
+            let before = total;
+            total += block.iter().map(|w| w.count_ones()).sum::<u32>();
+            before
+        })
+        .collect()
+}
