@@ -149,3 +149,41 @@ fn block_rank(varies: &[u64]) -> Vec<u32> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Each varying object finds its own size; the others their class's.
+        #[test]
+        fn sizes_match_a_plain_array(classes in prop::collection::vec(0u32..4, 0..3000)) {
+            // Classes 0 and 1 have fixed sizes, 2 and 3 vary: size = object number.
+            let per_class = vec![16, 24, VARIES, VARIES];
+            let plain: Vec<u32> = classes
+                .iter()
+                .enumerate()
+                .map(|(o, &c)| if c < 2 { per_class[c as usize] } else { o as u32 })
+                .collect();
+            let varies: Vec<u64> = (0..classes.len().div_ceil(64))
+                .map(|w| {
+                    (w * 64..(w * 64 + 64).min(classes.len()))
+                        .fold(0, |word, o| word | ((classes[o] >= 2) as u64) << (o - w * 64))
+                })
+                .collect();
+            let sizes: Vec<u32> = (0..classes.len() as u32)
+                .filter(|&o| classes[o as usize] >= 2)
+                .collect();
+            let table = ShallowTable {
+                block_rank: block_rank(&varies),
+                per_class: per_class.into(),
+                varies: varies.into(),
+                sizes: sizes.into(),
+            };
+            for (o, &c) in classes.iter().enumerate() {
+                prop_assert_eq!(table.get(o as ObjectId, c), plain[o]);
+            }
+        }
+    }
+}
