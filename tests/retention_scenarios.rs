@@ -1334,12 +1334,8 @@ fn class_name(heap: &HeapIndex, o: ObjectId) -> String {
 /// Every instance (or array) of the classes called `name`, in address order.
 fn instances_of(heap: &HeapIndex, name: &str) -> Vec<ObjectId> {
     let classes: BTreeSet<u32> = heap.classes().by_name(name).collect();
-    let out: Vec<ObjectId> = heap
-        .class_of_all()
-        .iter()
-        .enumerate()
-        .filter(|(o, c)| classes.contains(c) && heap.class_for_object(*o as ObjectId).is_none())
-        .map(|(o, _)| o as ObjectId)
+    let out: Vec<ObjectId> = (0..heap.object_count() as ObjectId)
+        .filter(|&o| classes.contains(&heap.class_of(o)) && heap.class_for_object(o).is_none())
         .collect();
     assert!(!out.is_empty(), "no instance of {name} in the dump");
     out

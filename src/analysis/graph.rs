@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use crate::heap::class_of::ClassOf;
 use crate::heap::ClassIndex;
 use crate::heap::{HeapIndex, ObjectId};
 use crate::prefetch::prefetch;
@@ -262,20 +263,15 @@ pub const NO_OBJECT: ObjectId = u32::MAX;
 impl Outgoing {
     /// The reference from `v` to its class object, which `lists` leaves out.
     #[inline]
-    pub fn class_edge(&self, class_of: &[ClassIndex], v: ObjectId) -> Option<ObjectId> {
-        let c = self.class_objects[class_of[v as usize] as usize];
+    pub fn class_edge(&self, class_of: &ClassOf, v: ObjectId) -> Option<ObjectId> {
+        let c = self.class_objects[class_of.get(v) as usize];
         (c != NO_OBJECT).then_some(c)
     }
 
     /// Calls `f` with every reference of `v`, its class first (the order of
     /// [`ReferenceReader::for_each`]), without `referent`s.
     #[inline]
-    pub fn for_each_strong(
-        &self,
-        class_of: &[ClassIndex],
-        v: ObjectId,
-        mut f: impl FnMut(ObjectId),
-    ) {
+    pub fn for_each_strong(&self, class_of: &ClassOf, v: ObjectId, mut f: impl FnMut(ObjectId)) {
         if let Some(c) = self.class_edge(class_of, v) {
             f(c);
         }
@@ -283,11 +279,8 @@ impl Outgoing {
     }
 
     /// Every reference except `referent`s, class edges included.
-    fn edge_count(&self, class_of: &[ClassIndex]) -> u64 {
-        let with_class = class_of
-            .par_iter()
-            .filter(|&&c| self.class_objects[c as usize] != NO_OBJECT)
-            .count();
+    fn edge_count(&self, class_of: &ClassOf) -> u64 {
+        let with_class = class_of.count(|c| self.class_objects[c as usize] != NO_OBJECT);
         self.lists.edge_count() as u64 + with_class as u64
     }
 }
@@ -295,7 +288,7 @@ impl Outgoing {
 /// The outgoing lists with each object's class edge put back in front.
 struct WithClassEdges<'a> {
     outgoing: &'a Outgoing,
-    class_of: &'a [ClassIndex],
+    class_of: &'a ClassOf,
 }
 
 impl AdjacencyLists for WithClassEdges<'_> {
@@ -331,7 +324,7 @@ impl ReferenceGraph {
     /// The incoming lists of `outgoing`; [`GraphError::Cancelled`] once `progress` is.
     pub fn new(
         outgoing: Outgoing,
-        class_of: &[ClassIndex],
+        class_of: &ClassOf,
         progress: &Progress,
     ) -> Result<ReferenceGraph, GraphError> {
         let edges = outgoing.edge_count(class_of);
@@ -534,7 +527,7 @@ pub trait Predecessors {
 pub struct Forward<'a> {
     pub outgoing: &'a Outgoing,
     /// The index's [`HeapIndex::class_of_all`].
-    pub class_of: &'a [ClassIndex],
+    pub class_of: &'a ClassOf,
     pub with_weak: bool,
 }
 
@@ -552,7 +545,7 @@ impl Successors for Forward<'_> {
     #[inline]
     fn prefetch(&self, v: u32, distance: Distance) {
         if distance == Distance::Far {
-            prefetch(self.class_of, v as usize);
+            self.class_of.prefetch(v);
         }
         self.outgoing.lists.prefetch(v, distance)
     }

@@ -30,7 +30,7 @@ pub fn histogram(index: &HeapIndex) -> Histogram {
         .fold(
             || vec![(0u64, 0u64); nclasses],
             |mut acc, o| {
-                let c = &mut acc[class_of[o as usize] as usize];
+                let c = &mut acc[class_of.get(o) as usize];
                 c.0 += 1;
                 c.1 += index.shallow_size(o);
                 acc

@@ -132,27 +132,7 @@ pub fn read_objects<R: Send>(
 
 /// All objects whose class is marked in `mask`, in address order (one parallel scan).
 pub fn instances(index: &HeapIndex, mask: &[bool]) -> Vec<ObjectId> {
-    if !mask.iter().any(|&m| m) {
-        return Vec::new();
-    }
-    // Plain loops over runs: rayon's enumerate/filter adapters copied every item through the
-    // stack, which made this scan of every object cost more than the rules that called it.
-    const RUN: usize = 1 << 16;
-    index
-        .class_of_all()
-        .par_chunks(RUN)
-        .enumerate()
-        .flat_map_iter(|(k, run)| {
-            let first = (k * RUN) as ObjectId;
-            let mut found = Vec::new();
-            for (i, &c) in run.iter().enumerate() {
-                if mask.get(c as usize) == Some(&true) {
-                    found.push(first + i as ObjectId);
-                }
-            }
-            found
-        })
-        .collect()
+    index.class_of_all().objects_of(mask)
 }
 
 /// Instances of classes named exactly `name` or subclasses of them.

@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::class_of::ClassOf;
 use super::classes::{build_class_table, ClassIndex, ClassInfo, ClassKind, ClassTable};
 use super::idmap::IdMap;
 use super::layout;
@@ -246,6 +247,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         drop(offsets);
         packed
     };
+    let class_of = ClassOf::new(class_of, classes.len());
     let mut index = HeapIndex {
         source,
         header,
@@ -253,7 +255,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         classes,
         ids: id_map,
         offsets,
-        class_of: class_of.into(),
+        class_of,
         shallow: ShallowTable::empty(),
         large_sizes: FxHashMap::default(),
         class_objects,

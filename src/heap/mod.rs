@@ -4,6 +4,7 @@
 
 mod build;
 mod census;
+pub mod class_of;
 pub mod classes;
 mod fields;
 pub mod idmap;
@@ -58,7 +59,7 @@ pub struct HeapIndex {
     ids: IdMap,
     /// File offsets (dumps below 1 TiB).
     offsets: U40Vec,
-    class_of: store::Array<ClassIndex>,
+    class_of: class_of::ClassOf,
     shallow: shallow::ShallowTable,
     large_sizes: FxHashMap<ObjectId, u64>,
     /// Object number of each class's class object, parallel to `classes`.
@@ -124,16 +125,16 @@ impl HeapIndex {
 
     #[inline]
     pub fn class_of(&self, o: ObjectId) -> ClassIndex {
-        self.class_of[o as usize]
+        self.class_of.get(o)
     }
 
-    pub fn class_of_all(&self) -> &[ClassIndex] {
+    pub fn class_of_all(&self) -> &class_of::ClassOf {
         &self.class_of
     }
 
     #[inline]
     pub fn shallow_size(&self, o: ObjectId) -> u64 {
-        match self.shallow.get(o, self.class_of[o as usize]) {
+        match self.shallow.get(o, self.class_of.get(o)) {
             LARGE_SIZE => self
                 .large_sizes
                 .get(&o)
@@ -228,7 +229,7 @@ impl HeapIndex {
     pub fn memory_bytes(&self) -> usize {
         self.ids.memory_bytes()
             + self.offsets.memory_bytes()
-            + self.class_of.len() * 4
+            + self.class_of.memory_bytes()
             + self.shallow.memory_bytes()
     }
 }

@@ -57,7 +57,7 @@ impl HeapIndex {
         w.bytes("heap.meta", postcard::to_stdvec(&meta).unwrap_or_default());
         self.ids.save("heap.ids", w);
         self.offsets.save("heap.offsets", w);
-        w.array("heap.class_of", &self.class_of);
+        self.class_of.save(w);
         self.shallow.save(w);
     }
 
@@ -68,7 +68,7 @@ impl HeapIndex {
             .map_err(|e| corrupt(store, format_args!("heap.meta: {e}")))?;
         let ids = IdMap::load(store, "heap.ids")?;
         let offsets = U40Vec::load(store, "heap.offsets")?;
-        let class_of = store.array("heap.class_of")?;
+        let class_of = super::class_of::ClassOf::load(store)?;
         let n = ids.len();
         let classes = meta.classes.len();
         let shallow = super::shallow::ShallowTable::load(store, n, classes)?;
@@ -77,10 +77,7 @@ impl HeapIndex {
         }
         // Out-of-range numbers would panic later: the checksums make this nearly impossible,
         // but a cheap check keeps a bad file from ever crashing a view.
-        use rayon::prelude::*;
-        if class_of.par_iter().any(|&c| c as usize >= classes)
-            || meta.roots.iter().any(|r| r.object as usize >= n)
-        {
+        if !class_of.all_below(classes) || meta.roots.iter().any(|r| r.object as usize >= n) {
             return Err(corrupt(store, "object or class number out of range"));
         }
         let source = source.unwrap_or_else(|| {

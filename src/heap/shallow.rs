@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use super::class_of::ClassOf;
 use super::reader::ShallowSizes;
 use super::store::{Array, Store, StoreError, StoreWriter};
 use super::{ClassIndex, ObjectId, LARGE_SIZE};
@@ -41,7 +42,7 @@ impl ShallowTable {
         sizes: &ShallowSizes,
         classes: usize,
         class_class: ClassIndex,
-        class_of: &[ClassIndex],
+        class_of: &ClassOf,
         lens: &[u32],
     ) -> (ShallowTable, Vec<(ObjectId, u64)>) {
         let per_class: Vec<u32> = (0..classes as ClassIndex)
@@ -50,7 +51,7 @@ impl ShallowTable {
                 _ => VARIES,
             })
             .collect();
-        let varies_of = |o: usize| per_class[class_of[o] as usize] == VARIES;
+        let varies_of = |o: usize| per_class[class_of.get(o as ObjectId) as usize] == VARIES;
         let varies: Vec<u64> = (0..class_of.len().div_ceil(64))
             .into_par_iter()
             .map(|w| {
@@ -59,7 +60,7 @@ impl ShallowTable {
                 (lo..hi).fold(0u64, |word, o| word | (varies_of(o) as u64) << (o - lo))
             })
             .collect();
-        let size_of = |o: usize| sizes.of(class_of[o], lens[o]);
+        let size_of = |o: usize| sizes.of(class_of.get(o as ObjectId), lens[o]);
         let large: Vec<(ObjectId, u64)> = (0..class_of.len())
             .into_par_iter()
             .filter(|&o| varies_of(o) && size_of(o) >= LARGE_SIZE as u64)
