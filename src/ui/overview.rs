@@ -4,7 +4,7 @@ use egui::{RichText, Ui};
 use egui_plot::{Bar, BarChart, Plot};
 use rayon::prelude::*;
 
-use super::widgets::{bytes_label, hint_text, size_bar};
+use super::widgets::{bytes_label, hint_text, size_bar, wrapped_link_in};
 use super::{Command, Place, Session, Tab};
 use crate::format;
 use crate::heap::ObjectId;
@@ -254,15 +254,21 @@ fn verdict_box(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
                              n: usize,
                              item: &crate::analysis::verdict::VerdictItem,
                              out: &mut Vec<Command>| {
-                ui.horizontal_wrapped(|ui| {
+                // The number beside, the link wrapping in its own column.
+                ui.horizontal_top(|ui| {
                     ui.label(RichText::new(format!("{n}.")).strong());
-                    if ui
-                        .link(RichText::new(&item.text).size(15.0))
-                        .on_hover_text("Open the hint and draw the path that keeps it alive")
-                        .clicked()
-                    {
-                        out.push(Command::ShowHint(item.hint));
-                    }
+                    ui.vertical(|ui| {
+                        let link = wrapped_link_in(
+                            ui,
+                            &item.text,
+                            egui::FontId::proportional(15.0),
+                            6,
+                            "Click: open the hint and draw the path that keeps it alive",
+                        );
+                        if link.clicked() {
+                            out.push(Command::ShowHint(item.hint));
+                        }
+                    });
                 });
             };
             for (n, item) in v.leaks.iter().enumerate() {
