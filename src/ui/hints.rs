@@ -153,7 +153,7 @@ fn hint_card(
             ui.add(egui::Label::new(RichText::new(kind).small().weak()).truncate());
         });
         if h.retained_bytes > 0 {
-            ui.label(RichText::new(&h.summary).small());
+            ui.label(RichText::new(&h.summary).weak());
         }
         ui.label(RichText::new(&h.title).strong());
         egui::CollapsingHeader::new("Details")
@@ -187,7 +187,7 @@ fn hint_card(
                             e.role.clone()
                         };
                         ui.add_space(2.0);
-                        ui.add(egui::Label::new(RichText::new(role).small().weak()).truncate());
+                        ui.add(egui::Label::new(RichText::new(role).weak()).truncate());
                         let link =
                             wrapped_link(ui, &e.label, 2, "Click: show its paths to GC roots");
                         if link.clicked() {

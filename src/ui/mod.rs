@@ -2,6 +2,7 @@
 //! [`Command`]s handled in `App::logic`, drawing happens in `App::ui`.
 
 mod app;
+mod charts;
 pub mod dominators;
 mod hints;
 pub mod histogram;

@@ -1,9 +1,9 @@
 //! Overview: the dump at a glance, with charts of what is big.
 
 use egui::{RichText, Ui};
-use egui_plot::{Bar, BarChart, Plot};
 use rayon::prelude::*;
 
+use super::charts;
 use super::widgets::{bytes_label, hint_text, size_bar, wrapped_link_in};
 use super::{Command, Place, Session, Tab};
 use crate::format;
@@ -142,7 +142,7 @@ impl OverviewView {
                 )
             })
             .collect();
-        if ranked_chart(ui, "top-classes", &items).clicked() {
+        if charts::ranked_chart(ui, "top-classes", &items).clicked() {
             out.push(Command::ShowTab(Tab::Histogram));
         }
     }
@@ -173,52 +173,7 @@ impl OverviewView {
                     },
                 )
         });
-        let bar_colour = chart_colour(ui);
-        let max_bucket = dist.iter().rposition(|(n, _)| *n > 0).unwrap_or(0);
-        let bars: Vec<Bar> = dist
-            .iter()
-            .enumerate()
-            .filter(|(_, (n, _))| *n > 0)
-            .map(|(i, &(n, bytes))| {
-                let lo = if i == 0 { 0 } else { 1u64 << (i - 1) };
-                Bar::new(i as f64, bytes as f64 / 1_048_576.0)
-                    .fill(bar_colour)
-                    .name(format!(
-                        "{} – {}: {} objects, {}",
-                        format::bytes(lo),
-                        format::bytes(1u64 << i),
-                        format::thousands(n),
-                        format::bytes(bytes)
-                    ))
-            })
-            .collect();
-        Plot::new("size-distribution")
-            .height(180.0)
-            .y_axis_label("MB")
-            .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [2.0, 4.0, 8.0]))
-            .x_axis_formatter(|m, _| {
-                let i = m.value.round();
-                if (m.value - i).abs() < 0.01 && (1.0..63.0).contains(&i) {
-                    format!("≤{}", format::bytes(1u64 << (i as u32)))
-                } else {
-                    String::new()
-                }
-            })
-            .x_axis_label("shallow size of an object")
-            .y_axis_formatter(|m, _| format!("{} MB", m.value))
-            .include_x(0.0)
-            .include_x(max_bucket as f64 + 1.0)
-            .allow_scroll(false)
-            .allow_drag(false)
-            .allow_zoom(false)
-            .show(ui, |p| {
-                p.bar_chart(
-                    BarChart::new("bytes by object size", bars)
-                        .width(0.8)
-                        .color(bar_colour)
-                        .element_formatter(Box::new(|bar, _| bar.name.clone())),
-                )
-            });
+        charts::size_chart(ui, dist);
         hint_text(
             ui,
             "Bytes held by objects of each shallow size (powers of two).",
@@ -317,88 +272,8 @@ fn top_dominators_chart(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) 
             )
         })
         .collect();
-    if ranked_chart(ui, "top-dominators", &items).clicked() {
+    if charts::ranked_chart(ui, "top-dominators", &items).clicked() {
         out.push(Command::ShowTab(Tab::Dominators));
-    }
-}
-
-/// Horizontal bars, largest on top, each named on the axis: (name, bytes, hover text).
-fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> egui::Response {
-    let n = items.len();
-    let max = items.iter().map(|i| i.1).max().unwrap_or(0);
-    let (unit, scale) = match max {
-        m if m >= 4 << 30 => ("GB", 1024.0 * 1024.0 * 1024.0),
-        m if m >= 4 << 20 => ("MB", 1024.0 * 1024.0),
-        _ => ("KB", 1024.0),
-    };
-    let colour = chart_colour(ui);
-    let bars: Vec<Bar> = items
-        .iter()
-        .enumerate()
-        .map(|(i, (_, bytes, hover))| {
-            Bar::new((n - 1 - i) as f64, *bytes as f64 / scale)
-                .name(hover)
-                .fill(colour)
-        })
-        .collect();
-    let names: Vec<String> = items
-        .iter()
-        .rev()
-        .map(|(name, _, _)| name.clone())
-        .collect();
-    Plot::new(id)
-        .height(24.0 * n.max(3) as f32 + 30.0)
-        .x_axis_label(format!("retained ({unit})"))
-        .x_axis_formatter(move |m, _| {
-            if m.value >= 0.0 {
-                format!("{} {unit}", m.value)
-            } else {
-                String::new()
-            }
-        })
-        .include_x(0.0)
-        .include_x(max as f64 / scale * 1.08)
-        .y_axis_min_width(130.0)
-        // One mark per bar, all of one weight: every name in the same colour.
-        .y_grid_spacer(move |_| {
-            (0..n)
-                .map(|i| egui_plot::GridMark {
-                    value: i as f64,
-                    step_size: 1.0,
-                })
-                .collect()
-        })
-        .y_axis_formatter(move |m, _| {
-            let i = m.value.round();
-            if (m.value - i).abs() < 0.01 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .show_grid([true, false])
-        .allow_scroll(false)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_boxed_zoom(false)
-        .show(ui, |p| {
-            p.bar_chart(
-                BarChart::new("retained", bars)
-                    .horizontal()
-                    .width(0.7)
-                    .color(colour)
-                    .element_formatter(Box::new(|bar, _| bar.name.clone())),
-            )
-        })
-        .response
-}
-
-/// One colour for every bar of a chart, readable in both themes.
-fn chart_colour(ui: &Ui) -> egui::Color32 {
-    if ui.visuals().dark_mode {
-        egui::Color32::from_rgb(90, 140, 210)
-    } else {
-        egui::Color32::from_rgb(50, 105, 180)
     }
 }
 
