@@ -114,6 +114,9 @@ pub fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> R
         .x_grid_spacer(|input| even_marks(&input, 70.0, 20.0, nice_step))
         .include_x(0.0)
         .include_x(max as f64 / scale * 1.08)
+        // Room for three bars at least: one bar does not fill the chart.
+        .include_y(-0.5)
+        .include_y(n.max(3) as f64 - 0.5)
         // One mark per bar, all of one weight: every name in the same colour.
         .y_grid_spacer(move |_| {
             (0..n)

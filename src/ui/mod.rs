@@ -219,6 +219,8 @@ pub enum Command {
     OpenPrompt,
     Open(PathBuf),
     OpenSample,
+    /// Heap dump number N (1-based) of the file on screen, when it holds several.
+    OpenDump(usize),
     CancelLoad,
     CloseDump,
     ShowTab(Tab),

@@ -46,6 +46,7 @@ impl OverviewView {
                     hint_text(ui, note.clone());
                 }
             }
+            dumps_box(ui, session, out);
             ui.add_space(8.0);
             egui::Grid::new("overview-numbers")
                 .num_columns(2)
@@ -97,13 +98,20 @@ impl OverviewView {
                     ui.label(text.join(", "));
                     ui.end_row();
                 });
-            if !index.warnings().is_empty() {
+            // The several-dumps warning is the chooser above.
+            let several = index.dumps().warning();
+            let warnings: Vec<&String> = index
+                .warnings()
+                .iter()
+                .filter(|w| Some(*w) != several.as_ref())
+                .collect();
+            if !warnings.is_empty() {
                 ui.add_space(8.0);
                 egui::Frame::group(ui.style())
                     .fill(ui.visuals().warn_fg_color.gamma_multiply(0.12))
                     .show(ui, |ui| {
                         ui.label(RichText::new("Read with warnings").strong());
-                        for w in index.warnings() {
+                        for w in warnings {
                             ui.label(w);
                         }
                     });
@@ -179,6 +187,82 @@ impl OverviewView {
             "Bytes held by objects of each shallow size (powers of two).",
         );
     }
+}
+
+/// `#2, taken 2026-11-30 05:45:35 UTC (+1.250 s), 12,345 objects`
+fn dump_line(session: &Session, part: &crate::heap::DumpPart) -> String {
+    let header = session.analysis.index.header();
+    format!(
+        "#{}, taken {} (+{:.3} s), {} objects",
+        part.number,
+        timestamp(header.timestamp_ms + u64::from(part.time_us) / 1000),
+        f64::from(part.time_us) / 1e6,
+        format::thousands(part.objects as u64)
+    )
+}
+
+/// A file with several heap dumps (the hprof agent appends one per request): which one is
+/// shown, and the others one click away. Nothing for a file with one.
+fn dumps_box(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
+    let dumps = session.analysis.index.dumps();
+    if dumps.parts.len() < 2 {
+        return;
+    }
+    ui.add_space(8.0);
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(
+            RichText::new(format!("This file holds {} heap dumps", dumps.parts.len())).strong(),
+        );
+        let last = dumps.selected + 1 == dumps.parts.len();
+        hint_text(
+            ui,
+            format!(
+                "The hprof agent appends one per request; each is a whole heap, never merged. \
+                 Shown: #{}{}.",
+                dumps.selected + 1,
+                if last { " (the last, the default)" } else { "" }
+            ),
+        );
+        egui::Grid::new("heap-dumps")
+            .num_columns(2)
+            .spacing([12.0, 4.0])
+            .show(ui, |ui| {
+                for (i, part) in dumps.parts.iter().enumerate() {
+                    if i == dumps.selected {
+                        ui.label(RichText::new(dump_line(session, part)).strong());
+                        ui.label(RichText::new("shown").weak());
+                    } else {
+                        ui.label(dump_line(session, part));
+                        if ui
+                            .button(format!("Show dump #{}", part.number))
+                            .on_hover_text("Reload the file with this heap dump")
+                            .clicked()
+                        {
+                            out.push(Command::OpenDump(part.number));
+                        }
+                    }
+                    ui.end_row();
+                }
+            });
+    });
+}
+
+/// File menu: the heap dumps of the file on screen when it holds several.
+pub fn dumps_menu(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
+    let dumps = session.analysis.index.dumps();
+    if dumps.parts.len() < 2 {
+        return;
+    }
+    ui.menu_button("Heap dump in this file", |ui| {
+        for (i, part) in dumps.parts.iter().enumerate() {
+            let shown = i == dumps.selected;
+            if ui.radio(shown, dump_line(session, part)).clicked() && !shown {
+                out.push(Command::OpenDump(part.number));
+                ui.close();
+            }
+        }
+    });
 }
 
 /// The answer first: the verdict in a sentence or two, each finding a link to its hint and
