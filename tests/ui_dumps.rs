@@ -67,9 +67,6 @@ fn the_overview_lists_the_dumps_of_a_file_and_switches_in_one_click() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agent.hprof");
     two_dumps(&path);
-    if let Some(keep) = std::env::var_os("HEAPSIGHT_KEEP_TWO_DUMPS") {
-        std::fs::copy(&path, keep).unwrap();
-    }
     let mut h = Harness::builder()
         .with_size([1280.0, 720.0])
         .build_eframe(|_cc| HeapsightApp::without_storage(None));
