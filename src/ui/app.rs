@@ -242,12 +242,12 @@ impl HeapsightApp {
         self.commands.push(command);
     }
 
-    fn open(&mut self, path: PathBuf, ctx: &egui::Context) {
+    fn open(&mut self, path: PathBuf, dump: Option<usize>, ctx: &egui::Context) {
         // A second dump replaces the first once it has loaded: one dump per window keeps
         // memory predictable. Starting another load cancels (drops) the one under way.
         self.error = None;
         self.loading = Some(Loading {
-            job: LoadJob::start(path, ctx.clone()),
+            job: LoadJob::start(path, dump, ctx.clone()),
             view: LoadingView::default(),
         });
     }
@@ -295,8 +295,17 @@ impl HeapsightApp {
         match command {
             Command::OpenDialog => self.chooser.ask(Purpose::Open, ctx),
             Command::OpenPrompt => self.chooser.prompt(Purpose::Open, None),
-            Command::Open(path) => self.open(path, ctx),
-            Command::OpenSample => self.open(super::sample_dump_path(), ctx),
+            Command::Open(path) => self.open(path, None, ctx),
+            Command::OpenSample => self.open(super::sample_dump_path(), None, ctx),
+            Command::OpenDump(number) => {
+                // Another heap dump of the file on screen, through the same loader (progress,
+                // Cancel back to this one). The last is the default, which the index holds.
+                if let Some(l) = &self.loaded {
+                    let count = l.session.analysis.index.dumps().parts.len();
+                    let dump = (number < count).then_some(number);
+                    self.open(l.session.path.clone(), dump, ctx);
+                }
+            }
             Command::CancelLoad => {
                 // Back to where the user was: the task is dropped (and told to stop), the
                 // dump on screen stays.
@@ -402,6 +411,9 @@ impl HeapsightApp {
                         }
                     }
                 });
+                if let Some(l) = &self.loaded {
+                    super::overview::dumps_menu(ui, &l.session, out);
+                }
                 ui.separator();
                 if ui
                     .add_enabled(self.loaded.is_some(), egui::Button::new("Close dump"))

@@ -3,7 +3,7 @@
 
 use egui::{Color32, RichText, Ui};
 
-use super::widgets::hint_text;
+use super::widgets::{hint_text, wrapped_link};
 use super::{Command, PathTarget, Session};
 use crate::analysis::hints::{Category, Hint, Severity};
 use crate::format;
@@ -133,7 +133,9 @@ fn hint_card(
     }
     let response = frame.show(ui, |ui| {
         ui.set_width(ui.available_width());
-        ui.horizontal_wrapped(|ui| {
+        // Badge and kind on one line, the summary under them: a long label that wraps inside
+        // `horizontal_wrapped` would start left of the card and widen the panel.
+        ui.horizontal(|ui| {
             ui.label(
                 RichText::new(severity_label(h.severity))
                     .color(severity_colour(ui, h.severity))
@@ -148,11 +150,11 @@ fn hint_card(
                 Category::Threads => "threads",
                 Category::Waste => "waste",
             };
-            ui.label(RichText::new(kind).small().weak());
-            if h.retained_bytes > 0 {
-                ui.label(RichText::new(&h.summary).small());
-            }
+            ui.add(egui::Label::new(RichText::new(kind).small().weak()).truncate());
         });
+        if h.retained_bytes > 0 {
+            ui.label(RichText::new(&h.summary).weak());
+        }
         ui.label(RichText::new(&h.title).strong());
         egui::CollapsingHeader::new("Details")
             .id_salt(("hint", i))
@@ -177,18 +179,20 @@ fn hint_card(
                     ui.add_space(4.0);
                     ui.label(RichText::new("Evidence").strong());
                     for e in h.evidence.iter().take(12) {
-                        ui.horizontal_wrapped(|ui| {
-                            ui.label(RichText::new(&e.role).weak());
-                            let link = ui
-                                .link(&e.label)
-                                .on_hover_text("Show its paths to GC roots");
-                            if link.clicked() {
-                                out.push(Command::ShowPaths(PathTarget::Object(e.object)));
-                            }
-                            if e.retained_bytes > 0 {
-                                ui.label(RichText::new(format::bytes(e.retained_bytes)).weak());
-                            }
-                        });
+                        // Role and size above, the link under them on at most two lines of
+                        // the panel's width (the whole label on hover).
+                        let role = if e.retained_bytes > 0 {
+                            format!("{} · {} retained", e.role, format::bytes(e.retained_bytes))
+                        } else {
+                            e.role.clone()
+                        };
+                        ui.add_space(2.0);
+                        ui.add(egui::Label::new(RichText::new(role).weak()).truncate());
+                        let link =
+                            wrapped_link(ui, &e.label, 2, "Click: show its paths to GC roots");
+                        if link.clicked() {
+                            out.push(Command::ShowPaths(PathTarget::Object(e.object)));
+                        }
                     }
                     if h.evidence.len() > 12 {
                         hint_text(ui, format!("… and {} more", h.evidence.len() - 12));

@@ -481,7 +481,17 @@ impl HistogramView {
         // The title on its own line: a truncating label takes the whole row and would push
         // the buttons out of sight.
         ui.add(egui::Label::new(RichText::new(format!("Instances of {name}")).strong()).truncate());
+        // The same layout while the list is being made and once it is there: the buttons
+        // first, and the table's space taken from the first frame. (The panel used to grow
+        // by 170 px and the count to push the buttons sideways when the list arrived, so a
+        // click aimed at "Merged paths" in that frame could miss it.)
         ui.horizontal(|ui| {
+            if ui.button("Merged paths to GC roots").clicked() {
+                out.push(Command::ShowPaths(PathTarget::Class(c)));
+            }
+            if ui.button("Close").clicked() {
+                self.selected = None;
+            }
             match &list {
                 Some(list) => ui.label(
                     RichText::new(format!("{} objects", format::thousands(list.len() as u64)))
@@ -489,19 +499,20 @@ impl HistogramView {
                 ),
                 None => ui.spinner(),
             };
-            if ui.button("Merged paths to GC roots").clicked() {
-                out.push(Command::ShowPaths(PathTarget::Class(c)));
-            }
-            if ui.button("Close").clicked() {
-                self.selected = None;
-            }
         });
-        let Some(list) = list else { return };
+        let Some(list) = list else {
+            ui.allocate_space(ui.available_size());
+            return;
+        };
         let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
         let index = &a.index;
         let dom = &a.dominators;
         TableBuilder::new(ui)
             .id_salt("histogram-instances-table")
+            // Exactly the space left, whatever the rows: a table taller than the panel would
+            // grow it in the next frame (the default minimum scroll height is 200 px).
+            .auto_shrink([false, false])
+            .min_scrolled_height(0.0)
             .striped(true)
             .column(Column::remainder().at_least(200.0).clip(true))
             .column(Column::initial(90.0))

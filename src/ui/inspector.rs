@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use egui::{RichText, ScrollArea, Ui};
 
+use super::task::{Poll, Task};
 use super::{widgets, Command, PathTarget, Place, Session};
 use crate::analysis::inspect::{Cell, Contents, Details, Dominator, FieldRow};
+use crate::analysis::label::NamedClasses;
 use crate::analysis::Analysis;
 use crate::format;
 use crate::heap::ObjectId;
@@ -15,6 +17,10 @@ use crate::heap::ObjectId;
 #[derive(Default)]
 pub struct InspectorPanel {
     cached: Option<(usize, Arc<Details>)>,
+    /// Details read on a worker while the referrer lists are still being built (after a
+    /// reopen from the index file): reading them on the UI thread would wait for that, seconds
+    /// on a big dump.
+    reading: Option<(usize, ObjectId, Task<Details>)>,
 }
 
 impl InspectorPanel {
@@ -36,6 +42,41 @@ impl InspectorPanel {
         let key = Arc::as_ptr(&session.analysis) as usize;
         let details = match &self.cached {
             Some((k, d)) if *k == key && d.object == o => d.clone(),
+            _ if !a.graph.is_built() => {
+                if !matches!(&self.reading, Some((k, r, _)) if *k == key && *r == o) {
+                    let analysis = session.analysis.clone();
+                    let task = Task::spawn("heapsight-inspect", ui.ctx(), move |_| {
+                        // One look-up per class: cheaper than sharing the session's.
+                        let names = NamedClasses::new(&analysis.index);
+                        Details::of(&analysis, &names, o)
+                    });
+                    self.reading = Some((key, o, task));
+                }
+                let Some((_, _, task)) = &mut self.reading else {
+                    return;
+                };
+                match task.poll() {
+                    Poll::Done(d) => {
+                        let d = Arc::new(d);
+                        self.cached = Some((key, d.clone()));
+                        self.reading = None;
+                        d
+                    }
+                    Poll::Running | Poll::Died => {
+                        ui.add_space(8.0);
+                        ui.horizontal(|ui| {
+                            ui.spinner();
+                            ui.heading(session.label(o).short());
+                        });
+                        widgets::hint_text(
+                            ui,
+                            "Finding its referrers: the reference graph is being built in the \
+                             background after reopening the index (a few seconds on a big dump).",
+                        );
+                        return;
+                    }
+                }
+            }
             _ => {
                 let d = Arc::new(Details::of(a, &session.names, o));
                 self.cached = Some((key, d.clone()));

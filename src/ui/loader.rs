@@ -19,16 +19,18 @@ pub enum LoadOutcome {
 /// queues behind it).
 pub struct LoadJob {
     pub path: PathBuf,
+    /// Which heap dump of a file holding several (1-based; `None`: the last).
+    pub dump: Option<usize>,
     task: Task<LoadOutcome>,
 }
 
 impl LoadJob {
-    pub fn start(path: PathBuf, ctx: egui::Context) -> LoadJob {
+    pub fn start(path: PathBuf, dump: Option<usize>, ctx: egui::Context) -> LoadJob {
         let p = path.clone();
         let task = Task::spawn("heapsight-loader", &ctx, move |progress| {
-            load(&p, progress, Instant::now())
+            load(&p, dump, progress, Instant::now())
         });
-        LoadJob { path, task }
+        LoadJob { path, dump, task }
     }
 
     pub fn progress(&self) -> &Progress {
@@ -52,7 +54,12 @@ impl LoadJob {
     }
 }
 
-fn load(path: &std::path::Path, progress: &Progress, started: Instant) -> LoadOutcome {
+fn load(
+    path: &std::path::Path,
+    dump: Option<usize>,
+    progress: &Progress,
+    started: Instant,
+) -> LoadOutcome {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -68,7 +75,11 @@ fn load(path: &std::path::Path, progress: &Progress, started: Instant) -> LoadOu
         }
     };
     pool.install(|| {
-        match Analysis::open(path, &OpenOptions::for_window(), progress) {
+        let options = OpenOptions {
+            dump,
+            ..OpenOptions::for_window()
+        };
+        match Analysis::open(path, &options, progress) {
             Err(OpenError::Cancelled) => LoadOutcome::Cancelled,
             Ok(_) if progress.is_cancelled() => LoadOutcome::Cancelled,
             Ok((analysis, status)) => {

@@ -40,7 +40,10 @@ impl LoadingView {
         }
         ui.vertical_centered(|ui| {
             ui.add_space(ui.available_height() * 0.15);
-            ui.heading(format!("Opening {}", job.path.display()));
+            match job.dump {
+                Some(n) => ui.heading(format!("Opening heap dump #{n} of {}", job.path.display())),
+                None => ui.heading(format!("Opening {}", job.path.display())),
+            };
             ui.add_space(16.0);
             ui.set_max_width(560.0);
             let current = SHOWN.iter().position(|&p| p == snap.phase);

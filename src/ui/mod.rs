@@ -2,6 +2,7 @@
 //! [`Command`]s handled in `App::logic`, drawing happens in `App::ui`.
 
 mod app;
+mod charts;
 pub mod dominators;
 mod hints;
 pub mod histogram;
@@ -225,6 +226,8 @@ pub enum Command {
     OpenPrompt,
     Open(PathBuf),
     OpenSample,
+    /// Heap dump number N (1-based) of the file on screen, when it holds several.
+    OpenDump(usize),
     CancelLoad,
     CloseDump,
     ShowTab(Tab),

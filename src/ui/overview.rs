@@ -1,10 +1,10 @@
 //! Overview: the dump at a glance, with charts of what is big.
 
 use egui::{RichText, Ui};
-use egui_plot::{Bar, BarChart, Plot};
 use rayon::prelude::*;
 
-use super::widgets::{bytes_label, hint_text, size_bar};
+use super::charts;
+use super::widgets::{bytes_label, hint_text, size_bar, wrapped_link_in};
 use super::{Command, Place, Session, Tab};
 use crate::format;
 use crate::heap::ObjectId;
@@ -46,6 +46,7 @@ impl OverviewView {
                     hint_text(ui, note.clone());
                 }
             }
+            dumps_box(ui, session, out);
             ui.add_space(8.0);
             egui::Grid::new("overview-numbers")
                 .num_columns(2)
@@ -97,13 +98,20 @@ impl OverviewView {
                     ui.label(text.join(", "));
                     ui.end_row();
                 });
-            if !index.warnings().is_empty() {
+            // The several-dumps warning is the chooser above.
+            let several = index.dumps().warning();
+            let warnings: Vec<&String> = index
+                .warnings()
+                .iter()
+                .filter(|w| Some(*w) != several.as_ref())
+                .collect();
+            if !warnings.is_empty() {
                 ui.add_space(8.0);
                 egui::Frame::group(ui.style())
                     .fill(ui.visuals().warn_fg_color.gamma_multiply(0.12))
                     .show(ui, |ui| {
                         ui.label(RichText::new("Read with warnings").strong());
-                        for w in index.warnings() {
+                        for w in warnings {
                             ui.label(w);
                         }
                     });
@@ -142,7 +150,7 @@ impl OverviewView {
                 )
             })
             .collect();
-        if ranked_chart(ui, "top-classes", &items).clicked() {
+        if charts::ranked_chart(ui, "top-classes", &items).clicked() {
             out.push(Command::ShowTab(Tab::Histogram));
         }
     }
@@ -173,57 +181,88 @@ impl OverviewView {
                     },
                 )
         });
-        let bar_colour = chart_colour(ui);
-        let max_bucket = dist.iter().rposition(|(n, _)| *n > 0).unwrap_or(0);
-        let bars: Vec<Bar> = dist
-            .iter()
-            .enumerate()
-            .filter(|(_, (n, _))| *n > 0)
-            .map(|(i, &(n, bytes))| {
-                let lo = if i == 0 { 0 } else { 1u64 << (i - 1) };
-                Bar::new(i as f64, bytes as f64 / 1_048_576.0)
-                    .fill(bar_colour)
-                    .name(format!(
-                        "{} – {}: {} objects, {}",
-                        format::bytes(lo),
-                        format::bytes(1u64 << i),
-                        format::thousands(n),
-                        format::bytes(bytes)
-                    ))
-            })
-            .collect();
-        Plot::new("size-distribution")
-            .height(180.0)
-            .y_axis_label("MB")
-            .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [2.0, 4.0, 8.0]))
-            .x_axis_formatter(|m, _| {
-                let i = m.value.round();
-                if (m.value - i).abs() < 0.01 && (1.0..63.0).contains(&i) {
-                    format!("≤{}", format::bytes(1u64 << (i as u32)))
-                } else {
-                    String::new()
-                }
-            })
-            .x_axis_label("shallow size of an object")
-            .y_axis_formatter(|m, _| format!("{} MB", m.value))
-            .include_x(0.0)
-            .include_x(max_bucket as f64 + 1.0)
-            .allow_scroll(false)
-            .allow_drag(false)
-            .allow_zoom(false)
-            .show(ui, |p| {
-                p.bar_chart(
-                    BarChart::new("bytes by object size", bars)
-                        .width(0.8)
-                        .color(bar_colour)
-                        .element_formatter(Box::new(|bar, _| bar.name.clone())),
-                )
-            });
+        charts::size_chart(ui, dist);
         hint_text(
             ui,
             "Bytes held by objects of each shallow size (powers of two).",
         );
     }
+}
+
+/// `#2, taken 2026-11-30 05:45:35 UTC (+1.250 s), 12,345 objects`
+fn dump_line(session: &Session, part: &crate::heap::DumpPart) -> String {
+    let header = session.analysis.index.header();
+    format!(
+        "#{}, taken {} (+{:.3} s), {} objects",
+        part.number,
+        timestamp(header.timestamp_ms + u64::from(part.time_us) / 1000),
+        f64::from(part.time_us) / 1e6,
+        format::thousands(part.objects as u64)
+    )
+}
+
+/// A file with several heap dumps (the hprof agent appends one per request): which one is
+/// shown, and the others one click away. Nothing for a file with one.
+fn dumps_box(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
+    let dumps = session.analysis.index.dumps();
+    if dumps.parts.len() < 2 {
+        return;
+    }
+    ui.add_space(8.0);
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(
+            RichText::new(format!("This file holds {} heap dumps", dumps.parts.len())).strong(),
+        );
+        let last = dumps.selected + 1 == dumps.parts.len();
+        hint_text(
+            ui,
+            format!(
+                "The hprof agent appends one per request; each is a whole heap, never merged. \
+                 Shown: #{}{}.",
+                dumps.selected + 1,
+                if last { " (the last, the default)" } else { "" }
+            ),
+        );
+        egui::Grid::new("heap-dumps")
+            .num_columns(2)
+            .spacing([12.0, 4.0])
+            .show(ui, |ui| {
+                for (i, part) in dumps.parts.iter().enumerate() {
+                    if i == dumps.selected {
+                        ui.label(RichText::new(dump_line(session, part)).strong());
+                        ui.label(RichText::new("shown").weak());
+                    } else {
+                        ui.label(dump_line(session, part));
+                        if ui
+                            .button(format!("Show dump #{}", part.number))
+                            .on_hover_text("Reload the file with this heap dump")
+                            .clicked()
+                        {
+                            out.push(Command::OpenDump(part.number));
+                        }
+                    }
+                    ui.end_row();
+                }
+            });
+    });
+}
+
+/// File menu: the heap dumps of the file on screen when it holds several.
+pub fn dumps_menu(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
+    let dumps = session.analysis.index.dumps();
+    if dumps.parts.len() < 2 {
+        return;
+    }
+    ui.menu_button("Heap dump in this file", |ui| {
+        for (i, part) in dumps.parts.iter().enumerate() {
+            let shown = i == dumps.selected;
+            if ui.radio(shown, dump_line(session, part)).clicked() && !shown {
+                out.push(Command::OpenDump(part.number));
+                ui.close();
+            }
+        }
+    });
 }
 
 /// The answer first: the verdict in a sentence or two, each finding a link to its hint and
@@ -254,15 +293,21 @@ fn verdict_box(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) {
                              n: usize,
                              item: &crate::analysis::verdict::VerdictItem,
                              out: &mut Vec<Command>| {
-                ui.horizontal_wrapped(|ui| {
+                // The number beside, the link wrapping in its own column.
+                ui.horizontal_top(|ui| {
                     ui.label(RichText::new(format!("{n}.")).strong());
-                    if ui
-                        .link(RichText::new(&item.text).size(15.0))
-                        .on_hover_text("Open the hint and draw the path that keeps it alive")
-                        .clicked()
-                    {
-                        out.push(Command::ShowHint(item.hint));
-                    }
+                    ui.vertical(|ui| {
+                        let link = wrapped_link_in(
+                            ui,
+                            &item.text,
+                            egui::FontId::proportional(15.0),
+                            6,
+                            "Click: open the hint and draw the path that keeps it alive",
+                        );
+                        if link.clicked() {
+                            out.push(Command::ShowHint(item.hint));
+                        }
+                    });
                 });
             };
             for (n, item) in v.leaks.iter().enumerate() {
@@ -311,88 +356,8 @@ fn top_dominators_chart(ui: &mut Ui, session: &Session, out: &mut Vec<Command>) 
             )
         })
         .collect();
-    if ranked_chart(ui, "top-dominators", &items).clicked() {
+    if charts::ranked_chart(ui, "top-dominators", &items).clicked() {
         out.push(Command::ShowTab(Tab::Dominators));
-    }
-}
-
-/// Horizontal bars, largest on top, each named on the axis: (name, bytes, hover text).
-fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> egui::Response {
-    let n = items.len();
-    let max = items.iter().map(|i| i.1).max().unwrap_or(0);
-    let (unit, scale) = match max {
-        m if m >= 4 << 30 => ("GB", 1024.0 * 1024.0 * 1024.0),
-        m if m >= 4 << 20 => ("MB", 1024.0 * 1024.0),
-        _ => ("KB", 1024.0),
-    };
-    let colour = chart_colour(ui);
-    let bars: Vec<Bar> = items
-        .iter()
-        .enumerate()
-        .map(|(i, (_, bytes, hover))| {
-            Bar::new((n - 1 - i) as f64, *bytes as f64 / scale)
-                .name(hover)
-                .fill(colour)
-        })
-        .collect();
-    let names: Vec<String> = items
-        .iter()
-        .rev()
-        .map(|(name, _, _)| name.clone())
-        .collect();
-    Plot::new(id)
-        .height(24.0 * n.max(3) as f32 + 30.0)
-        .x_axis_label(format!("retained ({unit})"))
-        .x_axis_formatter(move |m, _| {
-            if m.value >= 0.0 {
-                format!("{} {unit}", m.value)
-            } else {
-                String::new()
-            }
-        })
-        .include_x(0.0)
-        .include_x(max as f64 / scale * 1.08)
-        .y_axis_min_width(130.0)
-        // One mark per bar, all of one weight: every name in the same colour.
-        .y_grid_spacer(move |_| {
-            (0..n)
-                .map(|i| egui_plot::GridMark {
-                    value: i as f64,
-                    step_size: 1.0,
-                })
-                .collect()
-        })
-        .y_axis_formatter(move |m, _| {
-            let i = m.value.round();
-            if (m.value - i).abs() < 0.01 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .show_grid([true, false])
-        .allow_scroll(false)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_boxed_zoom(false)
-        .show(ui, |p| {
-            p.bar_chart(
-                BarChart::new("retained", bars)
-                    .horizontal()
-                    .width(0.7)
-                    .color(colour)
-                    .element_formatter(Box::new(|bar, _| bar.name.clone())),
-            )
-        })
-        .response
-}
-
-/// One colour for every bar of a chart, readable in both themes.
-fn chart_colour(ui: &Ui) -> egui::Color32 {
-    if ui.visuals().dark_mode {
-        egui::Color32::from_rgb(90, 140, 210)
-    } else {
-        egui::Color32::from_rgb(50, 105, 180)
     }
 }
 

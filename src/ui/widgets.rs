@@ -112,3 +112,40 @@ pub fn append(job: &mut LayoutJob, text: &str, font: FontId, color: Color32) {
         },
     );
 }
+
+/// A link that wraps onto at most `max_rows` lines of the width available and elides the
+/// rest, with the whole text on hover. Laid out on its own, never inside `horizontal_wrapped`
+/// (egui starts a wrapped label there at the row's left edge, which widens its panel).
+pub fn wrapped_link(ui: &mut Ui, text: &str, max_rows: usize, hover: &str) -> Response {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    wrapped_link_in(ui, text, font, max_rows, hover)
+}
+
+/// [`wrapped_link`] in another font.
+pub fn wrapped_link_in(
+    ui: &mut Ui,
+    text: &str,
+    font: FontId,
+    max_rows: usize,
+    hover: &str,
+) -> Response {
+    let colour = ui.visuals().hyperlink_color;
+    let mut job = LayoutJob::simple(text.to_owned(), font, colour, ui.available_width());
+    job.wrap.max_rows = max_rows;
+    job.wrap.overflow_character = Some('…');
+    let response = ui
+        .add(
+            egui::Label::new(job)
+                .sense(Sense::click())
+                .show_tooltip_when_elided(false),
+        )
+        .on_hover_cursor(egui::CursorIcon::PointingHand);
+    if response.hovered() {
+        ui.painter().hline(
+            response.rect.x_range(),
+            response.rect.bottom(),
+            egui::Stroke::new(1.0, colour),
+        );
+    }
+    response.on_hover_text(format!("{text}\n\n{hover}"))
+}
