@@ -10,18 +10,11 @@ use std::time::Instant;
 use heapsight::analysis::instances::instances_of_class;
 use heapsight::analysis::merged_paths::merge_paths_by_class;
 use heapsight::analysis::{Analysis, OpenOptions};
-use heapsight::progress::Progress;
+use heapsight::progress::{memory_status_mb, Progress};
 
 fn resident_mb() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            .map_or(0, |kb| kb / 1024)
-    };
-    (field("RssAnon:"), field("VmHWM:"))
+    let [anon, peak] = memory_status_mb(["RssAnon:", "VmHWM:"]);
+    (anon, peak)
 }
 
 fn main() -> anyhow::Result<()> {

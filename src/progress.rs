@@ -78,15 +78,21 @@ impl Default for Progress {
 /// is mapped file pages (the dump, an index file: the kernel can drop them) (Linux; zeros
 /// elsewhere), for benchmark logs.
 fn resident_mb() -> (u64, u64, u64) {
+    let [rss, peak, file] = memory_status_mb(["VmRSS:", "VmHWM:", "RssFile:"]);
+    (rss, peak, file)
+}
+
+/// Fields of `/proc/self/status` given in kB (`"VmRSS:"`, `"RssAnon:"`, …), in MB (Linux;
+/// zeros elsewhere), for benchmark logs.
+pub fn memory_status_mb<const N: usize>(names: [&str; N]) -> [u64; N] {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
+    names.map(|name| {
         status
             .lines()
             .find(|l| l.starts_with(name))
             .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
             .map_or(0, |kb| kb / 1024)
-    };
-    (field("VmRSS:"), field("VmHWM:"), field("RssFile:"))
+    })
 }
 
 /// CPU seconds (user, system) this process has used (Linux; zeros elsewhere), for benchmark

@@ -84,17 +84,7 @@ pub fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> R
         .rev()
         .map(|(name, _, _)| name.clone())
         .collect();
-    let x_axis = AxisHints::new_x()
-        .label(format!("retained ({unit})"))
-        .formatter(move |m, _| {
-            if m.value >= 0.0 {
-                format!("{} {unit}", trim_number(m.value))
-            } else {
-                String::new()
-            }
-        })
-        .label_spacing(30.0..=31.0)
-        .tick_label_color(text);
+    let x_axis = value_axis(AxisHints::new_x(), "retained", unit, 30.0, text);
     let y_axis = AxisHints::new_y()
         .min_thickness(130.0)
         .formatter(move |m, _| {
@@ -184,17 +174,7 @@ pub fn size_chart(ui: &mut Ui, dist: &[(u64, u64)]) -> Response {
         })
         .label_spacing(30.0..=31.0)
         .tick_label_color(text);
-    let y_axis = AxisHints::new_y()
-        .label(format!("bytes ({unit})"))
-        .formatter(move |m, _| {
-            if m.value >= 0.0 {
-                format!("{} {unit}", trim_number(m.value))
-            } else {
-                String::new()
-            }
-        })
-        .label_spacing(20.0..=21.0)
-        .tick_label_color(text);
+    let y_axis = value_axis(AxisHints::new_y(), "bytes", unit, 20.0, text);
     // Powers of two of buckets, so that labels ≤16 B, ≤64 B, … stay evenly spaced.
     let pow2 = |x: f64| {
         let mut s = 1.0;
@@ -229,6 +209,27 @@ pub fn size_chart(ui: &mut Ui, dist: &[(u64, u64)]) -> Response {
 }
 
 /// `2`, `2.5`, `0.25`: a tick value without trailing zeros or float noise.
+/// An axis of byte values in `unit` ("MB"), titled `what (unit)`, a label every `spacing`
+/// points.
+fn value_axis<'a>(
+    axis: AxisHints<'a>,
+    what: &str,
+    unit: &'static str,
+    spacing: f32,
+    text: Color32,
+) -> AxisHints<'a> {
+    axis.label(format!("{what} ({unit})"))
+        .formatter(move |m, _| {
+            if m.value >= 0.0 {
+                format!("{} {unit}", trim_number(m.value))
+            } else {
+                String::new()
+            }
+        })
+        .label_spacing(spacing..=spacing + 1.0)
+        .tick_label_color(text)
+}
+
 fn trim_number(v: f64) -> String {
     let s = format!("{:.2}", v);
     let s = s.trim_end_matches('0').trim_end_matches('.');

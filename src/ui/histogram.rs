@@ -301,13 +301,7 @@ impl HistogramView {
             let r = &rows[i];
             RowInfo {
                 depth: r.depth as u32,
-                expander: if !r.is_group {
-                    Expander::Leaf
-                } else if expanded.contains(&r.label) {
-                    Expander::Open
-                } else {
-                    Expander::Closed
-                },
+                expander: Expander::of(r.is_group, expanded.contains(&r.label)),
                 selected: !r.is_group && selected == r.classes.first().copied(),
             }
         };

@@ -20,6 +20,17 @@ pub enum Expander {
     Closed,
 }
 
+impl Expander {
+    /// A row's expander: none without children, else open or closed.
+    pub fn of(has_children: bool, open: bool) -> Expander {
+        match (has_children, open) {
+            (false, _) => Expander::Leaf,
+            (true, true) => Expander::Open,
+            (true, false) => Expander::Closed,
+        }
+    }
+}
+
 /// What the table needs to know of a row before drawing it.
 #[derive(Debug, Clone, Copy)]
 pub struct RowInfo {

@@ -55,20 +55,13 @@ impl DominatorView {
         let expanded = self.expanded.clone();
         let info = |r: usize| {
             let row = rows[r];
-            let open = |k: ListKey| {
-                if expanded.contains(&k) {
-                    Expander::Open
-                } else {
-                    Expander::Closed
-                }
-            };
+            let open = |k: ListKey| Expander::of(true, expanded.contains(&k));
             let (expander, sel) = match row.kind {
                 RowKind::Object(o) => (
-                    if a.dominators.children(o).is_empty() {
-                        Expander::Leaf
-                    } else {
-                        open(ListKey::Children(o))
-                    },
+                    Expander::of(
+                        !a.dominators.children(o).is_empty(),
+                        expanded.contains(&ListKey::Children(o)),
+                    ),
                     selected == Some(o) || revealed == Some(o),
                 ),
                 RowKind::UnreachableObject(o) => (Expander::Leaf, selected == Some(o)),

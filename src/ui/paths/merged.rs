@@ -196,13 +196,7 @@ impl PathsView {
             let node = &merged.nodes[n as usize];
             RowInfo {
                 depth,
-                expander: if node.children.is_empty() {
-                    Expander::Leaf
-                } else if expanded.contains(&n) {
-                    Expander::Open
-                } else {
-                    Expander::Closed
-                },
+                expander: Expander::of(!node.children.is_empty(), expanded.contains(&n)),
                 selected: place.selected == Some(node.sample),
             }
         };

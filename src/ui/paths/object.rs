@@ -193,13 +193,7 @@ impl PathsView {
             let node = &tree.nodes[n];
             RowInfo {
                 depth,
-                expander: if node.children.is_empty() {
-                    Expander::Leaf
-                } else if collapsed.contains(&n) {
-                    Expander::Closed
-                } else {
-                    Expander::Open
-                },
+                expander: Expander::of(!node.children.is_empty(), !collapsed.contains(&n)),
                 selected: place.selected == Some(node.object),
             }
         };
