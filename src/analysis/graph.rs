@@ -320,8 +320,8 @@ impl ReferenceGraph {
         }
     }
 
-    /// Reverses the outgoing lists (with the class edges they derive), which are dropped.
-    /// The incoming lists of `outgoing`; [`GraphError::Cancelled`] once `progress` is.
+    /// Reverses the outgoing lists (with the class edges they derive), which are dropped;
+    /// [`GraphError::Cancelled`] once `progress` is.
     pub fn new(
         outgoing: Outgoing,
         class_of: &ClassOf,

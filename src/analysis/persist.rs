@@ -256,14 +256,7 @@ fn open_or_analyse(
             Err(e) => notes.push(format!("{e}; rebuilding it")),
         }
     }
-    let mut analysis = analyse(
-        path,
-        &OpenOptions {
-            dump: None,
-            ..*options
-        },
-        progress,
-    )?;
+    let mut analysis = analyse(path, options, progress)?;
     progress.start(Phase::Hints, 0);
     analysis.saved_findings = Some(SavedFindings::of(&analysis));
     progress.start(Phase::SaveIndex, 0);
