@@ -31,27 +31,11 @@ fn run_json(args: &[&str], tmpdir: &Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
-/// A heap with `sessions` instances of `Session`, held by a JNI global array.
-fn heap(sessions: usize, segments: usize) -> HeapBuilder {
-    let mut b = HeapBuilder::new(8).segments(segments);
-    let object = b.object_class;
-    let session = b.class("Session", Some(object), &[("id", Ty::Int)]);
-    let ids: Vec<u64> = (0..sessions)
-        .map(|i| b.instance_with(session, &[("id", Val::Int(i as i32))]))
-        .collect();
-    let holder = b.object_array("Session[]", &ids);
-    b.root(Root::JniGlobal {
-        object: holder,
-        jni_ref: 0x99,
-    });
-    b
-}
-
 /// Two dumps of the same process in one file, as the hprof agent writes them: the second
 /// repeats the first's object ids.
 fn two_dumps(segments: usize) -> Vec<u8> {
-    let first = heap(10, segments).build();
-    let second = heap(25, segments).build();
+    let first = sessions_heap(10, segments).build();
+    let second = sessions_heap(25, segments).build();
     let mut bytes = first.raw.clone();
     bytes.extend_from_slice(&second.raw[second.header_len..]);
     bytes
@@ -96,7 +80,7 @@ fn a_file_with_two_dumps_is_read_as_the_last_by_default() {
             if extra.is_empty() {
                 // Read as the second dump alone would be: nothing merged, nothing orphaned.
                 let alone = dir.path().join("alone.hprof");
-                std::fs::write(&alone, heap(25, segments).build().raw).unwrap();
+                std::fs::write(&alone, sessions_heap(25, segments).build().raw).unwrap();
                 let single = run_json(&["report", alone.to_str().unwrap(), "--json"], dir.path());
                 for key in ["objects", "unreachable_objects", "reachable_bytes"] {
                     assert_eq!(json["summary"][key], single["summary"][key], "{key}");
@@ -159,7 +143,7 @@ fn assert_empty(dir: &Path, when: &str) {
 #[test]
 fn gzip_dumps_leave_nothing_in_the_temporary_directory() {
     let work = tempfile::tempdir().unwrap();
-    let gz = heap(2_000, 2).gzip(Gzip::Single).build();
+    let gz = sessions_heap(2_000, 2).gzip(Gzip::Single).build();
     let path = gz.write_to(work.path(), "dump.hprof.gz");
     let p = path.to_str().unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -190,7 +174,7 @@ fn gzip_dumps_leave_nothing_in_the_temporary_directory() {
 fn a_killed_gzip_run_leaves_nothing_behind() {
     let work = tempfile::tempdir().unwrap();
     // Big enough that unpacking and indexing take a while.
-    let gz = heap(400_000, 8).gzip(Gzip::Single).build();
+    let gz = sessions_heap(400_000, 8).gzip(Gzip::Single).build();
     let path = gz.write_to(work.path(), "big.hprof.gz");
     let tmp = tempfile::tempdir().unwrap();
     for delay_ms in [5, 40, 150] {
@@ -216,7 +200,7 @@ fn unpacking_fails_clearly_without_space() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let mut gz = heap(10, 0).gzip(Gzip::Single).build().bytes;
+    let mut gz = sessions_heap(10, 0).gzip(Gzip::Single).build().bytes;
     let n = gz.len();
     gz[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
     let path = work.path().join("huge.hprof.gz");
@@ -252,12 +236,12 @@ fn small_filesystem() -> Option<std::path::PathBuf> {
 #[test]
 fn percentages_stay_within_100_on_truncated_and_garbage_heavy_dumps() {
     let dir = tempfile::tempdir().unwrap();
-    let dump = heap(5_000, 4).build();
+    let dump = sessions_heap(5_000, 4).build();
     let cut = dump.raw.len() * 2 / 3;
     let truncated = dir.path().join("cut.hprof");
     std::fs::write(&truncated, &dump.raw[..cut]).unwrap();
     // Ten times more unreachable objects than reachable ones.
-    let mut b = heap(500, 2);
+    let mut b = sessions_heap(500, 2);
     let object = b.object_class;
     let junk = b.class("Junk", Some(object), &[("a", Ty::Long), ("b", Ty::Object)]);
     for _ in 0..5_000 {

@@ -17,26 +17,10 @@ use support::hprof_writer::*;
 
 type App = Harness<'static, HeapsightApp>;
 
-/// A heap with `sessions` instances of `Session`, held by a JNI global array.
-fn heap(sessions: usize) -> HeapBuilder {
-    let mut b = HeapBuilder::new(8);
-    let object = b.object_class;
-    let session = b.class("Session", Some(object), &[("id", Ty::Int)]);
-    let ids: Vec<u64> = (0..sessions)
-        .map(|i| b.instance_with(session, &[("id", Val::Int(i as i32))]))
-        .collect();
-    let holder = b.object_array("Session[]", &ids);
-    b.root(Root::JniGlobal {
-        object: holder,
-        jni_ref: 0x99,
-    });
-    b
-}
-
 /// Two dumps of the same process in one file: 10 sessions, then 25.
 fn two_dumps(path: &Path) {
-    let first = heap(10).build();
-    let second = heap(25).build();
+    let first = sessions_heap(10, 0).build();
+    let second = sessions_heap(25, 0).build();
     let mut bytes = first.raw.clone();
     bytes.extend_from_slice(&second.raw[second.header_len..]);
     std::fs::write(path, bytes).unwrap();

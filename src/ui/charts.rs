@@ -97,7 +97,7 @@ pub fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> R
         })
         .label_spacing(8.0..=9.0)
         .tick_label_color(text);
-    Plot::new(id)
+    fixed_plot(id)
         .height(24.0 * n.max(3) as f32 + 36.0)
         .custom_x_axes(vec![x_axis])
         .custom_y_axes(vec![y_axis])
@@ -117,10 +117,6 @@ pub fn ranked_chart(ui: &mut Ui, id: &str, items: &[(String, u64, String)]) -> R
                 .collect()
         })
         .show_grid([true, false])
-        .allow_scroll(false)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_boxed_zoom(false)
         .show(ui, |p| {
             p.bar_chart(
                 BarChart::new("retained", bars)
@@ -183,7 +179,7 @@ pub fn size_chart(ui: &mut Ui, dist: &[(u64, u64)]) -> Response {
         }
         s
     };
-    Plot::new("size-distribution")
+    fixed_plot("size-distribution")
         .height(190.0)
         .custom_x_axes(vec![x_axis])
         .custom_y_axes(vec![y_axis])
@@ -193,10 +189,6 @@ pub fn size_chart(ui: &mut Ui, dist: &[(u64, u64)]) -> Response {
         .include_x(max_bucket as f64 + 1.0)
         .include_y(0.0)
         .include_y(max_bytes as f64 / scale * 1.1)
-        .allow_scroll(false)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_boxed_zoom(false)
         .show(ui, |p| {
             p.bar_chart(
                 BarChart::new("bytes by object size", bars)
@@ -209,6 +201,15 @@ pub fn size_chart(ui: &mut Ui, dist: &[(u64, u64)]) -> Response {
 }
 
 /// `2`, `2.5`, `0.25`: a tick value without trailing zeros or float noise.
+/// A plot that does not scroll, drag or zoom: the overview's charts are pictures.
+fn fixed_plot<'a>(id: &str) -> Plot<'a> {
+    Plot::new(id)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_boxed_zoom(false)
+}
+
 /// An axis of byte values in `unit` ("MB"), titled `what (unit)`, a label every `spacing`
 /// points.
 fn value_axis<'a>(

@@ -2211,3 +2211,20 @@ pub fn realistic_heap(id_size: usize, objects: usize) -> HeapBuilder {
     b.root(Root::StickyClass(node));
     b
 }
+
+/// A heap with `sessions` instances of `Session`, held by a JNI global array, written in
+/// `segments` heap-dump segments.
+pub fn sessions_heap(sessions: usize, segments: usize) -> HeapBuilder {
+    let mut b = HeapBuilder::new(8).segments(segments);
+    let object = b.object_class;
+    let session = b.class("Session", Some(object), &[("id", Ty::Int)]);
+    let ids: Vec<u64> = (0..sessions)
+        .map(|i| b.instance_with(session, &[("id", Val::Int(i as i32))]))
+        .collect();
+    let holder = b.object_array("Session[]", &ids);
+    b.root(Root::JniGlobal {
+        object: holder,
+        jni_ref: 0x99,
+    });
+    b
+}
