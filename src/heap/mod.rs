@@ -13,6 +13,7 @@ mod objects;
 pub mod packed;
 mod persist;
 pub mod props;
+pub mod rank;
 mod reader;
 pub mod references;
 mod scan;
@@ -223,6 +224,14 @@ impl HeapIndex {
             .into_par_iter()
             .map(|o| self.shallow_size(o))
             .sum()
+    }
+
+    /// Moves the file offsets out of anonymous memory into a temporary file in `dir`
+    /// ([`store::park`]): the graph passes do not read them, and reading objects afterwards
+    /// pages them back in.
+    pub fn park_offsets(&mut self, dir: &std::path::Path) {
+        let offsets = std::mem::replace(&mut self.offsets, U40Vec::new(&[]));
+        self.offsets = offsets.park(dir);
     }
 
     /// Approximate memory held by the index itself (not the mapped dump).

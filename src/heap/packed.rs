@@ -49,6 +49,14 @@ impl U40Vec {
         self.low.len() * 5
     }
 
+    /// The array parked in a temporary file in `dir` ([`super::store::park`]).
+    pub fn park(self, dir: &std::path::Path) -> U40Vec {
+        U40Vec {
+            low: super::store::park(self.low, dir),
+            high: super::store::park(self.high, dir),
+        }
+    }
+
     /// Adds the array to an index file as `name.low` and `name.high`.
     pub fn save<'a>(&'a self, name: &str, w: &mut StoreWriter<'a>) {
         w.array(&format!("{name}.low"), &self.low);

@@ -6,22 +6,19 @@
 use rayon::prelude::*;
 
 use super::class_of::ClassOf;
+use super::rank::RankedBits;
 use super::reader::ShallowSizes;
 use super::store::{Array, Store, StoreError, StoreWriter};
 use super::{ClassIndex, ObjectId, LARGE_SIZE};
 
 /// `per_class` of classes whose objects differ in size.
 const VARIES: u32 = u32::MAX - 1;
-/// Bitmap words per rank entry.
-const BLOCK_WORDS: usize = 8;
 
 pub(super) struct ShallowTable {
     /// The size of each class's instances, or [`VARIES`].
     per_class: Array<u32>,
     /// A bit per object whose class's size varies.
-    varies: Array<u64>,
-    /// Set bits before each block of [`BLOCK_WORDS`] words (derived from `varies`).
-    block_rank: Vec<u32>,
+    varies: RankedBits,
     /// Those objects' sizes, in object order; [`LARGE_SIZE`] for sizes that do not fit.
     sizes: Array<u32>,
 }
@@ -30,8 +27,7 @@ impl ShallowTable {
     pub fn empty() -> ShallowTable {
         ShallowTable {
             per_class: Vec::new().into(),
-            varies: Vec::new().into(),
-            block_rank: Vec::new(),
+            varies: RankedBits::new(Vec::new().into()),
             sizes: Vec::new().into(),
         }
     }
@@ -52,14 +48,7 @@ impl ShallowTable {
             })
             .collect();
         let varies_of = |o: usize| per_class[class_of.get(o as ObjectId) as usize] == VARIES;
-        let varies: Vec<u64> = (0..class_of.len().div_ceil(64))
-            .into_par_iter()
-            .map(|w| {
-                let lo = w * 64;
-                let hi = (lo + 64).min(class_of.len());
-                (lo..hi).fold(0u64, |word, o| word | (varies_of(o) as u64) << (o - lo))
-            })
-            .collect();
+        let varies = RankedBits::from_fn(class_of.len(), varies_of);
         let size_of = |o: usize| sizes.of(class_of.get(o as ObjectId), lens[o]);
         let large: Vec<(ObjectId, u64)> = (0..class_of.len())
             .into_par_iter()
@@ -72,9 +61,8 @@ impl ShallowTable {
             .map(|o| size_of(o).min(LARGE_SIZE as u64) as u32)
             .collect();
         let table = ShallowTable {
-            block_rank: block_rank(&varies),
             per_class: per_class.into(),
-            varies: varies.into(),
+            varies,
             sizes: object_sizes.into(),
         };
         (table, large)
@@ -85,45 +73,32 @@ impl ShallowTable {
     #[inline]
     pub fn get(&self, o: ObjectId, class: ClassIndex) -> u32 {
         match self.per_class.get(class as usize) {
-            Some(&VARIES) => self.sizes.get(self.rank(o)).copied().unwrap_or(0),
+            Some(&VARIES) => self.sizes.get(self.varies.rank(o)).copied().unwrap_or(0),
             Some(&s) => s,
             None => 0,
         }
     }
 
-    /// Objects with a bit set before `o`.
-    #[inline]
-    fn rank(&self, o: ObjectId) -> usize {
-        let word = o as usize / 64;
-        let block = word / BLOCK_WORDS;
-        let mut r = self.block_rank.get(block).copied().unwrap_or(0) as usize;
-        let words = self.varies.get(block * BLOCK_WORDS..word).unwrap_or(&[]);
-        r += words.iter().map(|w| w.count_ones() as usize).sum::<usize>();
-        let mask = (1u64 << (o % 64)) - 1;
-        r + (self.varies.get(word).copied().unwrap_or(0) & mask).count_ones() as usize
-    }
-
     pub fn memory_bytes(&self) -> usize {
         self.per_class.owned_bytes()
-            + self.varies.owned_bytes()
-            + self.block_rank.len() * 4
+            + self.varies.memory_bytes()
             + self.sizes.owned_bytes()
     }
 
     pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {
         w.array("heap.shallow.per_class", &self.per_class);
-        w.array("heap.shallow.varies", &self.varies);
+        w.array("heap.shallow.varies", self.varies.words());
         w.array("heap.shallow.sizes", &self.sizes);
     }
 
     /// The table saved by [`ShallowTable::save`] for `objects` objects of `classes` classes.
     pub fn load(store: &Store, objects: usize, classes: usize) -> Result<ShallowTable, StoreError> {
         let per_class: Array<u32> = store.array("heap.shallow.per_class")?;
-        let varies: Array<u64> = store.array("heap.shallow.varies")?;
+        let varies = RankedBits::new(store.array("heap.shallow.varies")?);
         let sizes: Array<u32> = store.array("heap.shallow.sizes")?;
-        let block_rank = block_rank(&varies);
-        let set: usize = varies.par_iter().map(|w| w.count_ones() as usize).sum();
-        if per_class.len() != classes || varies.len() != objects.div_ceil(64) || sizes.len() != set
+        if per_class.len() != classes
+            || varies.words().len() != objects.div_ceil(64)
+            || sizes.len() != varies.ones()
         {
             return Err(StoreError::Corrupt {
                 path: store.path().display().to_string(),
@@ -133,22 +108,9 @@ impl ShallowTable {
         Ok(ShallowTable {
             per_class,
             varies,
-            block_rank,
             sizes,
         })
     }
-}
-
-fn block_rank(varies: &[u64]) -> Vec<u32> {
-    let mut total = 0u32;
-    varies
-        .chunks(BLOCK_WORDS)
-        .map(|block| {
-            let before = total;
-            total += block.iter().map(|w| w.count_ones()).sum::<u32>();
-            before
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -177,9 +139,8 @@ mod tests {
                 .filter(|&o| classes[o as usize] >= 2)
                 .collect();
             let table = ShallowTable {
-                block_rank: block_rank(&varies),
                 per_class: per_class.into(),
-                varies: varies.into(),
+                varies: RankedBits::new(varies.into()),
                 sizes: sizes.into(),
             };
             for (o, &c) in classes.iter().enumerate() {

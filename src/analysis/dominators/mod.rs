@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::graph::{reverse, AdjacencyLists, Backward, Forward, Outgoing, ReferenceGraph};
+use super::graph::{MultiBackward, MultiReferrers};
 use crate::heap::packed::U40Vec;
 use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{HeapIndex, ObjectId};
@@ -186,22 +187,40 @@ pub fn depth_first(
     spanning_tree(&forward, &root_objects(index), progress)
 }
 
+/// The referrers [`immediate`] reads.
+#[derive(Clone, Copy)]
+pub enum Referrers<'a> {
+    /// Every object's (the window keeps them for its referrer views).
+    All(&'a ReferenceGraph),
+    /// Only those of objects with several referrers (where nothing else needs referrers).
+    Multi(&'a MultiReferrers),
+}
+
 /// Immediate dominators (and the reachable objects in preorder) from the spanning tree
 /// `depth_first` made with the same `mode`; `None` once `progress` is cancelled. The
-/// reference graph is not needed after this.
+/// referrers are not needed after this.
 pub fn immediate(
     index: &HeapIndex,
-    graph: &ReferenceGraph,
+    referrers: Referrers,
     spanning: SpanningTree,
     mode: ReferenceMode,
     progress: &Progress,
 ) -> Option<Immediate> {
     let roots = root_objects(index);
-    let backward = Backward {
-        graph,
-        with_weak: mode == ReferenceMode::All,
+    let with_weak = mode == ReferenceMode::All;
+    let (idom, preorder) = match referrers {
+        Referrers::All(graph) => {
+            let backward = Backward { graph, with_weak };
+            dominators_of_spanning_tree(&backward, &roots, spanning, progress)?
+        }
+        Referrers::Multi(referrers) => {
+            let backward = MultiBackward {
+                referrers,
+                with_weak,
+            };
+            dominators_of_spanning_tree(&backward, &roots, spanning, progress)?
+        }
     };
-    let (idom, preorder) = dominators_of_spanning_tree(&backward, &roots, spanning, progress)?;
     progress.mark("idom");
     Some(Immediate {
         idom,

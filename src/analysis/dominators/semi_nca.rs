@@ -31,23 +31,16 @@ pub(super) const CHECK_EVERY: usize = 1 << 16;
 pub struct SpanningTree {
     /// Preorder number of each node; 0 when unreachable.
     pub(super) pre_of: Vec<u32>,
-    /// Node of each preorder number (`vertex[0]` is the super-root).
-    pub(super) vertex: Vec<u32>,
-    /// Preorder number of each node's parent.
+    /// Preorder number of each node's parent, by preorder number (`parent[0]` is the
+    /// super-root's). The node of each preorder number is not kept: it is the inverse of
+    /// `pre_of`, derived when needed (4 bytes per object less while memory is tightest).
     pub(super) parent: Vec<u32>,
 }
 
 impl SpanningTree {
-    /// Frees the node of each preorder number (4 bytes per object) while memory is tightest:
-    /// the incoming lists are built while the outgoing ones still exist.
-    pub fn release_vertex(&mut self) {
-        self.vertex = Vec::new();
-    }
-
-    /// Rebuilds what `release_vertex` freed from its inverse, `pre_of`: each worker owns a
-    /// range of preorder numbers and scans every node.
-    pub fn restore_vertex(&mut self) {
-        self.vertex = vertex_of_preorder(&self.pre_of, self.parent.len());
+    /// The node of each preorder number (`[0]` is the super-root).
+    pub fn vertex(&self) -> Vec<u32> {
+        vertex_of_preorder(&self.pre_of, self.parent.len())
     }
 }
 
@@ -81,9 +74,7 @@ pub fn spanning_tree<G: Successors>(
     let n = g.node_count();
     // Depth-first preorder from the super-root (preorder number 0).
     let mut pre_of = vec![0u32; n];
-    let mut vertex: Vec<u32> = Vec::with_capacity(n + 1);
     let mut parent: Vec<u32> = Vec::with_capacity(n + 1);
-    vertex.push(SUPER_ROOT);
     parent.push(NONE);
     {
         // Successors not seen yet are gathered per node when it is entered: (first successor,
@@ -95,8 +86,7 @@ pub fn spanning_tree<G: Successors>(
             if (r as usize) >= n || !seen.insert(r) {
                 continue;
             }
-            pre_of[r as usize] = vertex.len() as u32;
-            vertex.push(r);
+            pre_of[r as usize] = parent.len() as u32;
             parent.push(0);
             let a = succ.len();
             g.for_each_successor(r, |t| {
@@ -120,15 +110,14 @@ pub fn spanning_tree<G: Successors>(
                 }
                 let vnum = top.0;
                 if seen.insert(t) {
-                    if vertex.len() % CHECK_EVERY == 0 {
+                    if parent.len() % CHECK_EVERY == 0 {
                         if progress.is_cancelled() {
                             return None;
                         }
-                        progress.set(vertex.len() as u64 / 2);
+                        progress.set(parent.len() as u64 / 2);
                     }
-                    let tnum = vertex.len() as u32;
+                    let tnum = parent.len() as u32;
                     pre_of[t as usize] = tnum;
-                    vertex.push(t);
                     parent.push(vnum);
                     let a = succ.len();
                     g.for_each_successor(t, |x| {
@@ -143,11 +132,7 @@ pub fn spanning_tree<G: Successors>(
             }
         }
     }
-    Some(SpanningTree {
-        pre_of,
-        vertex,
-        parent,
-    })
+    Some(SpanningTree { pre_of, parent })
 }
 
 /// Immediate dominators as `immediate_dominators`, from a spanning tree of the same graph;
@@ -158,12 +143,9 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     tree: SpanningTree,
     progress: &Progress,
 ) -> Option<(Vec<u32>, Vec<u32>)> {
-    let SpanningTree {
-        pre_of,
-        vertex,
-        parent,
-    } = tree;
-    let r = vertex.len() - 1;
+    let vertex = tree.vertex();
+    let SpanningTree { pre_of, parent } = tree;
+    let r = parent.len() - 1;
 
     // Most nodes are GC roots (semi-dominator 0) or have one referrer (their DFS parent is
     // their semi-dominator and immediate dominator). Only the others, "multi" nodes, need
@@ -178,6 +160,16 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     let mut multi_semi = vec![0u32; multi_at.len()];
     // Rebuilt from `pre_of` at the end: 4 bytes per object less while memory is tightest.
     drop(vertex);
+    // A single-referrer node's immediate dominator is its referrer, its spanning-tree
+    // parent. Where `g` does not list that referrer, the parent is kept (the search
+    // compresses `parent` in place).
+    let single_parent: Option<Vec<u32>> = (!g.lists_single_predecessors()).then(|| {
+        parent
+            .par_iter()
+            .enumerate()
+            .map(|(w, &p)| if single_at.contains(w as u32) { p } else { 0 })
+            .collect()
+    });
 
     // Semi-dominators (Lengauer–Tarjan's first phase, with iterative path compression).
     // Nodes above the current one are linked into the forest, whose links are the DFS
@@ -244,7 +236,19 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     // referrer for single-referrer nodes (on every core), then the nearest-common-ancestor
     // step of semi-NCA for the multi nodes, in preorder.
     let mut idom_pre = best;
-    {
+    if let Some(single_parent) = single_parent {
+        idom_pre
+            .par_iter_mut()
+            .zip(single_parent.par_iter())
+            .enumerate()
+            .for_each(|(w, (d, &p))| {
+                if root_at.contains(w as u32) {
+                    *d = 0;
+                } else if single_at.contains(w as u32) {
+                    *d = p;
+                }
+            });
+    } else {
         use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
         // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `idom_pre` is borrowed
         // exclusively while `cells` lives.

@@ -38,6 +38,32 @@ impl Predecessors for Adjacency {
     }
 }
 
+/// The graph as [`MultiReferrers`] serves it: no referrer lists for single-referrer nodes.
+struct WithoutSingleReferrers<'a>(&'a Adjacency);
+
+impl Successors for WithoutSingleReferrers<'_> {
+    fn node_count(&self) -> usize {
+        self.0.node_count()
+    }
+    fn for_each_successor(&self, v: u32, f: impl FnMut(u32)) {
+        self.0.for_each_successor(v, f)
+    }
+}
+
+impl Predecessors for WithoutSingleReferrers<'_> {
+    fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32)) {
+        if !self.has_single_predecessor(v) {
+            self.0.for_each_predecessor(v, f)
+        }
+    }
+    fn has_single_predecessor(&self, v: u32) -> bool {
+        self.0.has_single_predecessor(v)
+    }
+    fn lists_single_predecessors(&self) -> bool {
+        false
+    }
+}
+
 fn reachable(g: &Adjacency, roots: &[u32], removed: Option<u32>) -> Vec<bool> {
     let mut seen = vec![false; g.succ.len()];
     let mut stack: Vec<u32> = roots
@@ -132,7 +158,10 @@ fn million_deep_chain_does_not_overflow_the_stack() {
 fn check_against_naive(g: &Adjacency, roots: &[u32]) -> Result<(), TestCaseError> {
     let n = g.succ.len();
     let (idom, order) = immediate_dominators(g, roots);
-    prop_assert_eq!(&idom, &naive_idom(g, roots));
+    let naive = naive_idom(g, roots);
+    prop_assert_eq!(&idom, &naive);
+    let (without_single, _) = immediate_dominators(&WithoutSingleReferrers(g), roots);
+    prop_assert_eq!(&without_single, &naive);
     let mut pos = vec![usize::MAX; n];
     for (i, &v) in order.iter().enumerate() {
         pos[v as usize] = i;
@@ -202,12 +231,15 @@ proptest! {
         roots.sort_unstable();
         roots.dedup();
         let g = Adjacency::new(n, &edges);
-        let mut tree = spanning_tree(&g, &roots, &Progress::new()).unwrap();
-        let vertex = tree.vertex.clone();
-        tree.release_vertex();
-        tree.restore_vertex();
-        prop_assert_eq!(&tree.vertex, &vertex);
+        let tree = spanning_tree(&g, &roots, &Progress::new()).unwrap();
+        let vertex = tree.vertex();
+        prop_assert_eq!(vertex.len(), tree.parent.len());
+        for (w, &v) in vertex.iter().enumerate().skip(1) {
+            prop_assert_eq!(tree.pre_of[v as usize] as usize, w);
+        }
         let (idom, order) = immediate_dominators(&g, &roots);
+        prop_assert_eq!(&idom, &naive_idom(&g, &roots));
+        let (idom, _) = immediate_dominators(&WithoutSingleReferrers(&g), &roots);
         prop_assert_eq!(&idom, &naive_idom(&g, &roots));
         // Preorder puts every dominator before what it dominates.
         let mut pos = vec![usize::MAX; n];

@@ -3,6 +3,7 @@
 //! hold: `analysis::persist` decides that. The layout is described in docs/INDEX-FILE.md.
 
 mod array;
+mod park;
 mod identity;
 mod writer;
 
@@ -14,6 +15,7 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 pub use array::{Array, Pod};
+pub use park::{park, scratch_dir};
 pub use identity::{cache_dir, index_path_beside, index_path_in_cache, DumpIdentity};
 pub use writer::{StoreWriter, WriteError};
 

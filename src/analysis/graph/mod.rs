@@ -11,6 +11,11 @@ use crate::prefetch::prefetch;
 use crate::progress::Progress;
 // Reading references from the dump is the heap index's job; re-exported where it was.
 pub use crate::heap::references::{DumpForward, ReferenceReader};
+pub use referrers::{MultiBackward, MultiReferrers};
+pub use reverse::{reverse, reverse_or_cancel};
+
+mod referrers;
+mod reverse;
 
 /// Compressed sparse rows: the neighbours of `v` are `targets[offsets[v]..offsets[v + 1]]`.
 pub struct Csr {
@@ -114,118 +119,6 @@ impl AdjacencyLists for Csr {
     fn for_each_neighbour(&self, v: u32, f: impl FnMut(u32)) {
         Csr::neighbours(self, v).iter().copied().for_each(f)
     }
-}
-
-/// The edges of `lists` reversed, as lists of the `targets` nodes they point to; each list
-/// comes out in ascending order.
-///
-/// Each worker owns a range of targets and reads every edge in source order, so it writes
-/// its lists already sorted, with no atomics (hot targets such as class objects would make
-/// shared counters ping-pong between cores) and no sort afterwards.
-pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
-    reverse_or_cancel(lists, targets, &Progress::new()).unwrap_or_else(|| Csr {
-        offsets: vec![0; targets + 1],
-        targets: Vec::new(),
-    })
-}
-
-/// As [`reverse`]; `None` once `progress` is cancelled (each worker looks every 64 Ki
-/// sources).
-pub fn reverse_or_cancel(
-    lists: &impl AdjacencyLists,
-    targets: usize,
-    progress: &Progress,
-) -> Option<Csr> {
-    const CHECK_EVERY: u32 = 1 << 16;
-    let sources = lists.node_count();
-    let n = targets;
-    let workers = rayon::current_num_threads().clamp(1, 64);
-    let bounds: Vec<usize> = (0..=workers).map(|k| k * n / workers).collect();
-    let ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-    // In-degrees, each worker counting its targets.
-    let mut degree = vec![0u32; n + 1];
-    {
-        let mut parts: Vec<&mut [u32]> = Vec::with_capacity(workers);
-        let mut rest: &mut [u32] = &mut degree[1..];
-        for &(lo, hi) in &ranges {
-            let (part, tail) = rest.split_at_mut(hi - lo);
-            parts.push(part);
-            rest = tail;
-        }
-        parts
-            .into_par_iter()
-            .zip(ranges.par_iter())
-            .for_each(|(counts, &(lo, hi))| {
-                for v in 0..sources as u32 {
-                    if v % CHECK_EVERY == 0 && progress.is_cancelled() {
-                        return;
-                    }
-                    lists.for_each_neighbour(v, |t| {
-                        let t = t as usize;
-                        if t >= lo && t < hi {
-                            counts[t - lo] += 1;
-                        }
-                    });
-                }
-            });
-    }
-    if progress.is_cancelled() {
-        return None;
-    }
-    // Offsets shifted by one place: `offsets[t + 1]` is where `t`'s list starts and serves
-    // as its write cursor; after the fill it holds where the list ends, which is the CSR
-    // offset of `t + 1`. No separate cursor array (4 bytes per object).
-    let mut offsets = degree;
-    let mut sum = 0u32;
-    for o in offsets.iter_mut().skip(1) {
-        let d = *o;
-        *o = sum;
-        sum += d;
-    }
-    let mut targets = vec![0u32; sum as usize];
-    {
-        let mut cursors: Vec<&mut [u32]> = Vec::with_capacity(workers);
-        let mut outs: Vec<&mut [u32]> = Vec::with_capacity(workers);
-        let list_start = |t: usize| if t < n { offsets[t + 1] } else { sum };
-        let spans: Vec<(u32, u32)> = ranges
-            .iter()
-            .map(|&(lo, hi)| (list_start(lo), list_start(hi)))
-            .collect();
-        let mut rest_c: &mut [u32] = &mut offsets[1..];
-        let mut rest_t: &mut [u32] = &mut targets;
-        for (&(lo, hi), &(start, end)) in ranges.iter().zip(&spans) {
-            let (c, tail_c) = rest_c.split_at_mut(hi - lo);
-            let (t, tail_t) = rest_t.split_at_mut((end - start) as usize);
-            cursors.push(c);
-            outs.push(t);
-            rest_c = tail_c;
-            rest_t = tail_t;
-        }
-        cursors
-            .into_par_iter()
-            .zip(outs)
-            .zip(ranges.par_iter().zip(spans.par_iter()))
-            .for_each(|((cursor, out), (&(lo, hi), &(base, _)))| {
-                for v in 0..sources as u32 {
-                    if v % CHECK_EVERY == 0 && progress.is_cancelled() {
-                        return;
-                    }
-                    lists.for_each_neighbour(v, |t| {
-                        let t = t as usize;
-                        if t >= lo && t < hi {
-                            let slot = &mut cursor[t - lo];
-                            out[(*slot - base) as usize] = v;
-                            *slot += 1;
-                        }
-                    });
-                }
-            });
-    }
-    if progress.is_cancelled() {
-        return None;
-    }
-    // `offsets[t + 1]` now holds the end of `t`'s list, which is where `t + 1`'s starts.
-    Some(Csr { offsets, targets })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -517,6 +410,11 @@ pub trait Predecessors {
     /// Whether `v` has exactly one incoming edge. Most objects of a Java heap have one
     /// referrer, which lets the dominator computation skip their search.
     fn has_single_predecessor(&self, v: u32) -> bool;
+    /// Whether `for_each_predecessor` lists the referrer of single-referrer nodes too (the
+    /// dominator search then need not keep their spanning-tree parents).
+    fn lists_single_predecessors(&self) -> bool {
+        true
+    }
     /// Hints that `v`'s predecessors are wanted soon.
     #[inline]
     fn prefetch_predecessors(&self, _v: u32) {}
