@@ -70,42 +70,40 @@ impl Analysis {
         progress: &Progress,
     ) -> Result<Analysis, GraphError> {
         let mode = options.references;
-        let outgoing = graph::build_outgoing(&index, progress)?;
+        // The pass over the dump also keys the string values for the duplicate-strings hint
+        // (index-only work) as it reads them.
+        let value_keys = hints::waste::ValueKeys::new(&index);
+        let (outgoing, keys) =
+            graph::build_outgoing_with(&index, progress, |o| value_keys.key(&index, o))?;
+        let repeated_values = hints::waste::RepeatedValues::from_keys(keys);
+        progress.mark("repeated values");
         progress.start(Phase::Dominators, index.object_count() as u64);
-        // The two forward walks side by side. The breadth-first one ends first: its core then
-        // reads the string values for the duplicate-strings hint (index-only work).
-        let ((shortest_paths, repeated_values), spanning) = rayon::join(
+        // The two forward walks side by side.
+        let (shortest_paths, spanning) = rayon::join(
             || {
                 let strong = Forward {
                     outgoing: &outgoing,
                     class_of: index.class_of_all(),
                     with_weak: false,
                 };
-                let paths = ShortestPathTree::compute_or_cancel(
+                ShortestPathTree::compute_or_cancel(
                     &index,
                     &strong,
                     PathMode::ExcludeWeak,
                     progress,
-                );
-                // Cancelled: the repeated values are not worth reading.
-                let values = paths
-                    .as_ref()
-                    .map(|_| hints::waste::RepeatedValues::new(&index));
-                (paths, values)
+                )
             },
             || dominators::depth_first(&index, &outgoing, mode, progress),
         );
         progress.mark("forward walks");
-        let (Some(shortest_paths), Some(repeated_values), Some(spanning)) =
-            (shortest_paths, repeated_values, spanning)
-        else {
+        let (Some(shortest_paths), Some(spanning)) = (shortest_paths, spanning) else {
             return Err(GraphError::Cancelled);
         };
         if progress.is_cancelled() {
             return Err(GraphError::Cancelled);
         }
-        // The passes up to the retained sizes read no objects from the dump: the file offsets
-        // wait on disk meanwhile.
+        // The graph passes read no objects from the dump: the file offsets wait on disk
+        // meanwhile.
         if let (Some(dir), Some(heap)) = (park_dir(&index), Arc::get_mut(&mut index)) {
             heap.park_offsets(&dir);
             progress.mark("parked");

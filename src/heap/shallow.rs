@@ -80,9 +80,7 @@ impl ShallowTable {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.per_class.owned_bytes()
-            + self.varies.memory_bytes()
-            + self.sizes.owned_bytes()
+        self.per_class.owned_bytes() + self.varies.memory_bytes() + self.sizes.owned_bytes()
     }
 
     pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {

@@ -493,21 +493,33 @@ pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGr
 
 /// Reads every object's references, in parallel over ranges of objects.
 pub fn build_outgoing(index: &HeapIndex, progress: &Progress) -> Result<Outgoing, GraphError> {
+    build_outgoing_with(index, progress, |_| None::<()>).map(|(outgoing, _)| outgoing)
+}
+
+/// As [`build_outgoing`], also keeping `also` of each object (in no particular order):
+/// other work that reads objects, done while their pages are at hand.
+pub fn build_outgoing_with<R: Send>(
+    index: &HeapIndex,
+    progress: &Progress,
+    also: impl Fn(ObjectId) -> Option<R> + Sync,
+) -> Result<(Outgoing, Vec<R>), GraphError> {
     let n = index.object_count();
     let reader = ReferenceReader::new(index);
     const RANGE: usize = 1 << 16;
     progress.start(crate::progress::Phase::Graph, n as u64);
-    let parts: Vec<(Vec<u32>, Vec<ObjectId>, Vec<WeakEdge>)> = (0..n.div_ceil(RANGE))
+    type Part<R> = (Vec<u32>, Vec<ObjectId>, Vec<WeakEdge>, Vec<R>);
+    let parts: Vec<Part<R>> = (0..n.div_ceil(RANGE))
         .into_par_iter()
         .map(|r| {
             let start = r * RANGE;
             let end = ((r + 1) * RANGE).min(n);
             if progress.is_cancelled() {
-                return (Vec::new(), Vec::new(), Vec::new());
+                return (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             }
             let mut degrees = Vec::with_capacity(end - start);
             let mut edges = Vec::with_capacity((end - start) * 2);
             let mut weak = Vec::new();
+            let mut found = Vec::new();
             for o in start as ObjectId..end as ObjectId {
                 let before = edges.len();
                 // The reader gives the class edge first; it is derived, not stored.
@@ -523,21 +535,24 @@ pub fn build_outgoing(index: &HeapIndex, progress: &Progress) -> Result<Outgoing
                     }
                 });
                 degrees.push((edges.len() - before) as u32);
+                found.extend(also(o));
             }
             edges.shrink_to_fit();
             progress.add((end - start) as u64);
             index.release_pages(start as ObjectId..end as ObjectId);
-            (degrees, edges, weak)
+            (degrees, edges, weak, found)
         })
         .collect();
     if progress.is_cancelled() {
         return Err(GraphError::Cancelled);
     }
     let mut weak = Vec::new();
+    let mut found_all = Vec::new();
     let parts: Vec<(Vec<u32>, Vec<ObjectId>)> = parts
         .into_iter()
-        .map(|(d, e, w)| {
+        .map(|(d, e, w, f)| {
             weak.extend(w);
+            found_all.extend(f);
             (d, e)
         })
         .collect();
@@ -546,11 +561,12 @@ pub fn build_outgoing(index: &HeapIndex, progress: &Progress) -> Result<Outgoing
     let class_objects = (0..index.classes().len() as ClassIndex)
         .map(|c| index.class_object(c).unwrap_or(NO_OBJECT))
         .collect();
-    Ok(Outgoing {
+    let outgoing = Outgoing {
         lists: Csr::from_parts(n, parts)?,
         weak: WeakEdges::new(n, weak),
         class_objects,
-    })
+    };
+    Ok((outgoing, found_all))
 }
 
 #[cfg(test)]

@@ -121,7 +121,8 @@ impl Predecessors for MultiBackward<'_> {
     fn prefetch_predecessors(&self, v: u32) {
         let r = self.referrers;
         if r.listed.contains(v) {
-            r.lists.prefetch(r.listed.rank(v) as ObjectId, Distance::Far);
+            r.lists
+                .prefetch(r.listed.rank(v) as ObjectId, Distance::Far);
         }
     }
 }

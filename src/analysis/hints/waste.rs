@@ -24,8 +24,8 @@ pub fn worth(wasted: u64, reachable: u64) -> bool {
 
 /// Arrays that may back a string (`byte[]`, `char[]` of up to 4096 elements) whose contents
 /// occur more than once, as (hash of the contents, length, array), sorted. Needs only the
-/// index, so `Analysis::run` works it out on a core the dominator DFS leaves free; the rule
-/// then keeps the arrays a `String` owns.
+/// index: `Analysis::run` keys the arrays as the pass over the dump for the outgoing
+/// references reads them; the rule then keeps the arrays a `String` owns.
 pub struct RepeatedValues {
     keyed: Vec<(u64, u32, ObjectId)>,
 }
@@ -38,9 +38,15 @@ fn same_value(a: &(u64, u32, ObjectId), b: &(u64, u32, ObjectId)) -> bool {
 /// Arrays longer than this are not string values worth comparing.
 const STRING_VALUE_MAX_LEN: u32 = 4096;
 
-impl RepeatedValues {
-    pub fn new(index: &HeapIndex) -> RepeatedValues {
-        let mask: Vec<bool> = index
+/// Keys the contents of the arrays [`RepeatedValues`] compares.
+pub struct ValueKeys {
+    /// `byte[]` and `char[]`, by class index.
+    classes: Vec<bool>,
+}
+
+impl ValueKeys {
+    pub fn new(index: &HeapIndex) -> ValueKeys {
+        let classes = index
             .classes()
             .classes
             .iter()
@@ -52,18 +58,38 @@ impl RepeatedValues {
                 )
             })
             .collect();
-        let arrays = java::instances(index, &mask);
-        let mut keyed: Vec<(u64, u32, ObjectId)> = java::read_objects(index, &arrays, |arr| {
-            let Some(ObjectView::PrimitiveArray { data, length, .. }) = index.view(arr) else {
-                return None;
-            };
-            if length > STRING_VALUE_MAX_LEN {
-                return None;
-            }
-            let mut h = FxHasher::default();
-            h.write(data);
-            Some((h.finish(), length, arr))
-        });
+        ValueKeys { classes }
+    }
+
+    /// (hash of the contents, length, `o`) when `o` is an array that may back a string.
+    #[inline]
+    pub fn key(&self, index: &HeapIndex, o: ObjectId) -> Option<(u64, u32, ObjectId)> {
+        if !*self.classes.get(index.class_of(o) as usize)? {
+            return None;
+        }
+        let Some(ObjectView::PrimitiveArray { data, length, .. }) = index.view(o) else {
+            return None;
+        };
+        if length > STRING_VALUE_MAX_LEN {
+            return None;
+        }
+        let mut h = FxHasher::default();
+        h.write(data);
+        Some((h.finish(), length, o))
+    }
+}
+
+impl RepeatedValues {
+    pub fn new(index: &HeapIndex) -> RepeatedValues {
+        let keys = ValueKeys::new(index);
+        let arrays = java::instances(index, &keys.classes);
+        RepeatedValues::from_keys(java::read_objects(index, &arrays, |arr| {
+            keys.key(index, arr)
+        }))
+    }
+
+    /// From the keys [`ValueKeys::key`] gave, in any order.
+    pub fn from_keys(mut keyed: Vec<(u64, u32, ObjectId)>) -> RepeatedValues {
         keyed.par_sort_unstable();
         // Only values seen twice or more can be duplicates, whichever arrays the rule keeps.
         let keyed = keyed

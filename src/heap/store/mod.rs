@@ -3,8 +3,8 @@
 //! hold: `analysis::persist` decides that. The layout is described in docs/INDEX-FILE.md.
 
 mod array;
-mod park;
 mod identity;
+mod park;
 mod writer;
 
 use std::fs::File;
@@ -15,8 +15,8 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 pub use array::{Array, Pod};
-pub use park::{park, scratch_dir};
 pub use identity::{cache_dir, index_path_beside, index_path_in_cache, DumpIdentity};
+pub use park::{park, scratch_dir};
 pub use writer::{StoreWriter, WriteError};
 
 /// First bytes of every index file.

@@ -73,7 +73,9 @@ mod tests {
     #[test]
     fn parked_arrays_read_the_same() {
         let dir = tempfile::tempdir().unwrap();
-        let values: Vec<u32> = (0..1u32 << 19).map(|v| v.wrapping_mul(2_654_435_761)).collect();
+        let values: Vec<u32> = (0..1u32 << 19)
+            .map(|v| v.wrapping_mul(2_654_435_761))
+            .collect();
         let parked = park(Array::from(values.clone()), dir.path());
         assert!(parked.is_mapped());
         assert_eq!(&parked[..], &values[..]);
