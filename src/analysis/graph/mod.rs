@@ -81,25 +81,27 @@ impl Csr {
         debug_assert_eq!(nodes, n);
         let mut offsets = vec![0u32; nodes + 1];
         let mut targets = vec![0u32; total];
-        // Each part fills its own stretch of both arrays, in parallel.
+        // Each part fills its own stretch of both arrays, in parallel, and is freed once
+        // copied: the parts and the arrays are not both whole at any time.
         let mut jobs = Vec::with_capacity(parts.len());
         let (mut rest_o, mut rest_t) = (&mut offsets[1..], targets.as_mut_slice());
         let mut base = 0u32;
-        for (degrees, edges) in &parts {
-            let (o, tail_o) = rest_o.split_at_mut(degrees.len());
-            let (t, tail_t) = rest_t.split_at_mut(edges.len());
-            jobs.push((o, t, base, degrees, edges));
-            base += edges.len() as u32;
+        for part in parts {
+            let (o, tail_o) = rest_o.split_at_mut(part.0.len());
+            let (t, tail_t) = rest_t.split_at_mut(part.1.len());
+            let start = base;
+            base += part.1.len() as u32;
+            jobs.push((o, t, start, part));
             (rest_o, rest_t) = (tail_o, tail_t);
         }
         jobs.into_par_iter()
-            .for_each(|(o, t, base, degrees, edges)| {
+            .for_each(|(o, t, base, (degrees, edges))| {
                 let mut at = base;
-                for (slot, d) in o.iter_mut().zip(degrees) {
+                for (slot, d) in o.iter_mut().zip(&degrees) {
                     at += d;
                     *slot = at;
                 }
-                t.copy_from_slice(edges);
+                t.copy_from_slice(&edges);
             });
         Ok(Csr { offsets, targets })
     }
