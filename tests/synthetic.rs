@@ -1508,33 +1508,37 @@ proptest! {
     /// The dominator tree of the whole pipeline (outgoing lists without class edges, the
     /// walks and the transpose that derive them, semi-NCA on multi-referrer nodes only)
     /// against the definition, in both reference modes, with `referent`s of a
-    /// `java.lang.ref.Reference` class or without.
+    /// `java.lang.ref.Reference` class or without, with every referrer list or only those
+    /// of multi-referrer objects (`release_graph`), with the file offsets parked or not.
     #[test]
     fn random_heaps_dominators_match_their_definition(
         g in gen_heap(),
         strong_only in any::<bool>(),
         reference in any::<bool>(),
+        release_graph in any::<bool>(),
+        park in any::<bool>(),
     ) {
         use heapsight::analysis::dominators::ReferenceMode;
+        use heapsight::analysis::Parking;
         let b = build_generated_with(&g, reference);
         let (_dir, index, _) = open_built(&b);
-        let index = std::sync::Arc::new(index);
+        let want = naive_idoms(&index, !strong_only);
         let references = if strong_only {
             ReferenceMode::StrongOnly
         } else {
             ReferenceMode::All
         };
         let a = Analysis::run(
-            index.clone(),
+            std::sync::Arc::new(index),
             AnalysisOptions {
                 references,
-                ..Default::default()
+                release_graph,
+                parking: if park { Parking::Always } else { Parking::Never },
             },
             &Progress::new(),
         )
             .expect("analysis");
-        let want = naive_idoms(&index, !strong_only);
-        for o in 0..index.object_count() as ObjectId {
+        for o in 0..a.index.object_count() as ObjectId {
             prop_assert_eq!(a.dominators.idom(o), want[o as usize], "object {}", o);
         }
     }

@@ -36,6 +36,19 @@ pub struct AnalysisOptions {
     /// falls by the lists of the nine objects in ten that have one referrer. Asked for later,
     /// the lists are built from the dump.
     pub release_graph: bool,
+    pub parking: Parking,
+}
+
+/// Whether a fresh analysis parks the file offsets in a temporary file while the graph
+/// passes run ([`crate::heap::store::park`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Parking {
+    /// For dumps of 4 Mi objects or more, unless `HEAPSIGHT_PARK` is `0` (never) or `1`
+    /// (always).
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 /// Everything the retention views need, computed once per dump.
@@ -104,7 +117,8 @@ impl Analysis {
         }
         // The graph passes read no objects from the dump: the file offsets wait on disk
         // meanwhile.
-        if let (Some(dir), Some(heap)) = (park_dir(&index), Arc::get_mut(&mut index)) {
+        let dir = park_dir(&index, options.parking);
+        if let (Some(dir), Some(heap)) = (dir, Arc::get_mut(&mut index)) {
             heap.park_offsets(&dir);
             progress.mark("parked");
         }
@@ -162,14 +176,17 @@ impl Analysis {
     }
 }
 
-/// Where a fresh analysis parks arrays ([`crate::heap::store::park`]): only for dumps big
-/// enough for it to matter, unless `HEAPSIGHT_PARK` says `1` (always) or `0` (never).
-fn park_dir(index: &HeapIndex) -> Option<std::path::PathBuf> {
+/// Where a fresh analysis parks arrays, if it does.
+fn park_dir(index: &HeapIndex, parking: Parking) -> Option<std::path::PathBuf> {
     const MIN_OBJECTS: usize = 1 << 22;
-    let wanted = match std::env::var("HEAPSIGHT_PARK").as_deref() {
-        Ok("0") => false,
-        Ok("1") => true,
-        _ => index.object_count() >= MIN_OBJECTS,
+    let wanted = match parking {
+        Parking::Always => true,
+        Parking::Never => false,
+        Parking::Auto => match std::env::var("HEAPSIGHT_PARK").as_deref() {
+            Ok("0") => false,
+            Ok("1") => true,
+            _ => index.object_count() >= MIN_OBJECTS,
+        },
     };
     if !wanted || !index.has_dump() {
         return None;

@@ -303,6 +303,7 @@ fn analyse(path: &Path, options: &OpenOptions, progress: &Progress) -> Result<An
     let analysis_options = AnalysisOptions {
         references: mode,
         release_graph: options.release_graph,
+        ..AnalysisOptions::default()
     };
     let analysis = match Analysis::run(index, analysis_options, progress) {
         Err(super::graph::GraphError::Cancelled) => return Err(OpenError::Cancelled),

@@ -42,11 +42,9 @@ fn on_disk(dir: &Path) -> bool {
 }
 
 /// `array` moved into a temporary file in `dir` and mapped; the array itself when it is
-/// already mapped, small, or the file cannot be written (a full disk: it stays in memory).
+/// already mapped, empty, or the file cannot be written (a full disk: it stays in memory).
 pub fn park<T: Pod>(array: Array<T>, dir: &Path) -> Array<T> {
-    const SMALL: usize = 1 << 20;
-    let bytes = std::mem::size_of_val::<[T]>(&array);
-    if array.is_mapped() || bytes < SMALL {
+    if array.is_mapped() || array.is_empty() {
         return array;
     }
     match write_and_map::<T>(bytemuck::cast_slice(&array), dir) {
@@ -81,7 +79,7 @@ mod tests {
         assert_eq!(&parked[..], &values[..]);
         // Nothing is left in the directory.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        // Small arrays stay.
-        assert!(!park(Array::from(vec![1u8; 10]), dir.path()).is_mapped());
+        // Empty arrays stay.
+        assert!(!park(Array::<u8>::from(Vec::new()), dir.path()).is_mapped());
     }
 }
