@@ -298,6 +298,20 @@ impl Outcome {
                 full.to_string().chars().take(3000).collect::<String>()
             ));
         }
+        let mut report = self.report.json.clone();
+        let mut parked = parked_report_json(&self.snapshot.dump);
+        for json in [&mut report, &mut parked] {
+            if let Some(o) = json.as_object_mut() {
+                o.remove("index_file");
+            }
+        }
+        if parked != report {
+            checks.problem(format!(
+                "the report with the file offsets parked (HEAPSIGHT_PARK=1) differs:\n  parked: {}\n  report: {}",
+                parked.to_string().chars().take(3000).collect::<String>(),
+                report.to_string().chars().take(3000).collect::<String>()
+            ));
+        }
         if !self.comparison.is_ok() {
             checks.problem(format!(
                 "histogram differs from jmap's:\n{}",
@@ -455,6 +469,19 @@ fn histogram_only_json(dump: &Path) -> Value {
     let output = jvm::run_checked(&mut cmd, jvm::TOOL_TIMEOUT)
         .unwrap_or_else(|e| panic!("heapsight report --histogram-only failed: {e:#}"));
     serde_json::from_str(&output.stdout).expect("--histogram-only --json prints JSON")
+}
+
+/// `heapsight report --no-index --json --top 0` with the file offsets parked in a temporary
+/// file during the graph passes (done by default only on big dumps).
+fn parked_report_json(dump: &Path) -> Value {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_heapsight"));
+    cmd.arg("report")
+        .arg(dump)
+        .args(["--no-index", "--json", "--top", "0"])
+        .env("HEAPSIGHT_PARK", "1");
+    let output = jvm::run_checked(&mut cmd, jvm::TOOL_TIMEOUT)
+        .unwrap_or_else(|e| panic!("heapsight report (parked) failed: {e:#}"));
+    serde_json::from_str(&output.stdout).expect("report --json prints JSON")
 }
 
 /// A full report without what only retention analysis adds.
