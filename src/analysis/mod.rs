@@ -12,6 +12,7 @@ pub mod instances;
 pub mod java;
 pub mod label;
 pub mod merged_paths;
+pub mod path_hops;
 pub mod path_tree;
 pub mod paths;
 pub mod persist;
@@ -22,9 +23,9 @@ use std::sync::Arc;
 use crate::heap::HeapIndex;
 use crate::progress::{Phase, Progress};
 use dominators::{DominatorTree, ReferenceMode};
-use graph::{Forward, GraphError, ReferenceGraph};
+use graph::{GraphError, ReferenceGraph};
 use histogram::Histogram;
-use paths::{PathMode, RootIndex, ShortestPathTree};
+use paths::{RootIndex, ShortestPathTree};
 pub use persist::{IndexState, IndexStatus, LazyGraph, OpenError, OpenOptions};
 
 /// Options of a full retention analysis.
@@ -76,17 +77,7 @@ impl Analysis {
         // reads the string values for the duplicate-strings hint (index-only work).
         let ((shortest_paths, repeated_values), spanning) = rayon::join(
             || {
-                let strong = Forward {
-                    outgoing: &outgoing,
-                    class_of: index.class_of_all(),
-                    with_weak: false,
-                };
-                let paths = ShortestPathTree::compute_or_cancel(
-                    &index,
-                    &strong,
-                    PathMode::ExcludeWeak,
-                    progress,
-                );
+                let paths = ShortestPathTree::compute_with_hops(&index, &outgoing, progress);
                 // Cancelled: the repeated values are not worth reading.
                 let values = paths
                     .as_ref()

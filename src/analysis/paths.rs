@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use super::graph::{Distance, NodeBits, ReferenceGraph, Successors};
+use super::graph::{Distance, Forward, NodeBits, Outgoing, ReferenceGraph, Successors};
+use super::path_hops::{self, HopRecorder, PathHops};
 use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
@@ -27,6 +28,9 @@ pub enum PathMode {
 pub struct ShortestPathTree {
     parent: Array<ObjectId>,
     pub mode: PathMode,
+    /// How each object's parent refers to it, when the tree was made from the outgoing
+    /// lists (the fresh analysis) or loaded from an index file.
+    hops: Option<PathHops>,
 }
 
 impl ShortestPathTree {
@@ -37,6 +41,31 @@ impl ShortestPathTree {
         tree.unwrap_or_else(|| ShortestPathTree {
             parent: vec![NONE; index.object_count()].into(),
             mode,
+            hops: None,
+        })
+    }
+
+    /// The tree not through weak references over the outgoing lists, with how each parent
+    /// refers to each child ([`PathHops`]); `None` once `progress` is cancelled.
+    pub fn compute_with_hops(
+        index: &HeapIndex,
+        outgoing: &Outgoing,
+        progress: &Progress,
+    ) -> Option<ShortestPathTree> {
+        let strong = Forward {
+            outgoing,
+            class_of: index.class_of_all(),
+            with_weak: false,
+        };
+        let mut recorder = HopRecorder::new(index, outgoing);
+        let parent = walk(index, &strong, progress, Some(&mut recorder))?;
+        progress.mark("shortest paths");
+        let hops = recorder.finish();
+        progress.mark("path hops");
+        Some(ShortestPathTree {
+            parent: parent.into(),
+            mode: PathMode::ExcludeWeak,
+            hops: Some(hops),
         })
     }
 
@@ -48,50 +77,25 @@ impl ShortestPathTree {
         mode: PathMode,
         progress: &Progress,
     ) -> Option<ShortestPathTree> {
-        let n = index.object_count();
-        // A root is its own parent; NONE marks objects not reached.
-        let mut parent = vec![NONE; n];
-        let mut seen = NodeBits::new(n);
-        // The queue is every reached object in order: a plain array read at `head`.
-        let mut queue: Vec<ObjectId> = Vec::new();
-        for r in super::dominators::root_objects(index) {
-            if (r as usize) < n && seen.insert(r) {
-                parent[r as usize] = r;
-                queue.push(r);
-            }
-        }
-        // The queue says whose lists come next: fetch them some steps ahead (this walk took
-        // half the time).
-        const FAR: usize = 16;
-        const NEAR: usize = 8;
-        let mut head = 0;
-        while let Some(&v) = queue.get(head) {
-            if let Some(&ahead) = queue.get(head + FAR) {
-                g.prefetch(ahead, Distance::Far);
-            }
-            if let Some(&ahead) = queue.get(head + NEAR) {
-                g.prefetch(ahead, Distance::Near);
-            }
-            head += 1;
-            if head % (1 << 16) == 0 && progress.is_cancelled() {
-                return None;
-            }
-            g.for_each_successor(v, |t: ObjectId| {
-                if seen.insert(t) {
-                    parent[t as usize] = v;
-                    queue.push(t);
-                }
-            });
-        }
         Some(ShortestPathTree {
-            parent: parent.into(),
+            parent: walk(index, g, progress, None)?.into(),
             mode,
+            hops: None,
         })
     }
 
-    /// Adds the tree (`paths.parent`) to an index file.
+    /// Adds the tree (`paths.parent`) and its hops (`paths.hops…`) to an index file.
     pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {
         w.array("paths.parent", &self.parent);
+        match &self.hops {
+            Some(h) => h.save(w),
+            None => {
+                // Only a fresh analysis is saved, and it has the hops; stay loadable anyway.
+                let unknown = vec![path_hops::BIG; self.parent.len()];
+                w.bytes("paths.hops", bytemuck::cast_slice(&unknown).to_vec());
+                w.bytes("paths.hops_big", Vec::new());
+            }
+        }
     }
 
     /// The tree saved by [`ShortestPathTree::save`] (made with [`PathMode::ExcludeWeak`]),
@@ -109,10 +113,27 @@ impl ShortestPathTree {
                 what: "shortest-path tree inconsistent".into(),
             });
         }
+        let hops = PathHops::load(store, objects)?;
         Ok(ShortestPathTree {
             parent,
             mode: PathMode::ExcludeWeak,
+            hops: Some(hops),
         })
+    }
+
+    /// How the tree parent of `to` refers to it, if `from` is that parent and the tree knows
+    /// its hops (`.field`, `[index]`, `static field`, `<class>`…).
+    pub fn hop_label(&self, index: &HeapIndex, from: ObjectId, to: ObjectId) -> Option<String> {
+        if from == to || self.parent(to) != Some(from) {
+            return None;
+        }
+        let place = self.hops.as_ref()?.place(to)?;
+        path_hops::name_of_place(index, from, place)
+    }
+
+    /// The stored hops, if any.
+    pub fn hops(&self) -> Option<&PathHops> {
+        self.hops.as_ref()
     }
 
     /// The next object toward a GC root on `o`'s shortest path: `o` itself for a root, `None`
@@ -138,6 +159,67 @@ impl ShortestPathTree {
         }
         Some(out)
     }
+}
+
+/// Breadth-first from all GC roots over `g`'s successors: every object's parent (a root is
+/// its own, [`NONE`] when not reached); records each object's position in its parent's list
+/// when asked. `None` once `progress` is cancelled (checked every 64 Ki objects).
+fn walk<G: Successors>(
+    index: &HeapIndex,
+    g: &G,
+    progress: &Progress,
+    mut hops: Option<&mut HopRecorder>,
+) -> Option<Vec<ObjectId>> {
+    let n = index.object_count();
+    let mut parent = vec![NONE; n];
+    let mut seen = NodeBits::new(n);
+    // The queue is every reached object in order: a plain array read at `head`.
+    let mut queue: Vec<ObjectId> = Vec::new();
+    for r in super::dominators::root_objects(index) {
+        if (r as usize) < n && seen.insert(r) {
+            parent[r as usize] = r;
+            queue.push(r);
+        }
+    }
+    // The queue says whose lists come next: fetch them some steps ahead (this walk took
+    // half the time).
+    const FAR: usize = 16;
+    const NEAR: usize = 8;
+    let mut head = 0;
+    while let Some(&v) = queue.get(head) {
+        if let Some(&ahead) = queue.get(head + FAR) {
+            g.prefetch(ahead, Distance::Far);
+        }
+        if let Some(&ahead) = queue.get(head + NEAR) {
+            g.prefetch(ahead, Distance::Near);
+        }
+        head += 1;
+        if head % (1 << 16) == 0 && progress.is_cancelled() {
+            return None;
+        }
+        match hops.as_deref_mut() {
+            None => g.for_each_successor(v, |t: ObjectId| {
+                if seen.insert(t) {
+                    parent[t as usize] = v;
+                    queue.push(t);
+                }
+            }),
+            Some(hops) => {
+                let mark = hops.begin(v);
+                let mut k = 0u32;
+                g.for_each_successor(v, |t: ObjectId| {
+                    if seen.insert(t) {
+                        parent[t as usize] = v;
+                        queue.push(t);
+                        hops.record(&mark, t, k);
+                    }
+                    k += 1;
+                });
+                hops.end(v, mark);
+            }
+        }
+    }
+    Some(parent)
 }
 
 /// GC-root kinds per object.
@@ -230,6 +312,47 @@ pub fn paths_to_roots(
         }
     }
     found
+}
+
+/// Up to `limit` shortest paths from `target` to distinct GC roots, shortest first. Not
+/// through weak references, the first is the one of the shortest-path tree (the one merged
+/// paths and hints show, and the only one an index file alone knows); the others come from a
+/// search over the referrers, which needs the dump (visiting at most `budget` objects).
+pub fn shortest_paths(
+    a: &super::Analysis,
+    target: ObjectId,
+    mode: PathMode,
+    limit: usize,
+    budget: usize,
+) -> Vec<RootPath> {
+    let tree_path = (mode == PathMode::ExcludeWeak)
+        .then(|| a.shortest_paths.path(&a.index, &a.roots, target))
+        .flatten()
+        .map(|objects| RootPath { objects });
+    let tree_root = tree_path.as_ref().and_then(|p| p.objects.last().copied());
+    let mut out: Vec<RootPath> = tree_path.into_iter().collect();
+    if out.len() >= limit || !a.index.has_dump() {
+        return out;
+    }
+    let found = paths_to_roots(&a.graph, &a.roots, target, mode, limit, budget);
+    out.extend(
+        found
+            .into_iter()
+            .filter(|p| tree_root.is_none() || p.objects.last().copied() != tree_root)
+            .take(limit - out.len()),
+    );
+    out
+}
+
+/// How `from` refers to `to` on a path: from the shortest-path tree's stored hops when it is
+/// a tree edge (no dump needed), otherwise read from the dump ([`reference_label`]); `?`
+/// without the dump.
+pub fn hop_name(a: &super::Analysis, from: ObjectId, to: ObjectId) -> String {
+    match a.shortest_paths.hop_label(&a.index, from, to) {
+        Some(name) => name,
+        None if a.index.has_dump() => reference_label(&a.index, from, to),
+        None => "?".into(),
+    }
 }
 
 /// How `from` refers to `to`: `.field`, `[index]`, `static field`, `<class>`, `<super>`, …
