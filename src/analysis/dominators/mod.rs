@@ -110,7 +110,7 @@ impl DominatorTree {
         w.bytes("dom.scalars", bytemuck::cast_slice(&scalars).to_vec());
         w.array("dom.idom", &self.idom);
         self.retained.save("dom.retained", w);
-        w.array("dom.child_offsets", &self.child_offsets);
+        // The children lists' offsets follow from `idom` (see `child_offsets_from_idom`).
         w.array("dom.children", &self.children);
         w.array("dom.top_level", &self.top_level);
     }
@@ -118,11 +118,20 @@ impl DominatorTree {
     /// The tree saved by [`DominatorTree::save`], mapped from the file.
     pub fn load(store: &Store, objects: usize) -> Result<DominatorTree, StoreError> {
         let scalars: Array<u64> = store.array("dom.scalars")?;
+        let corrupt = || StoreError::Corrupt {
+            path: store.path().display().to_string(),
+            what: "dominator tree arrays inconsistent".into(),
+        };
+        let idom: Array<ObjectId> = store.array("dom.idom")?;
+        let children: Array<ObjectId> = store.array("dom.children")?;
+        let child_offsets = super::persist::child_offsets_from_idom(&idom, &children)
+            .ok_or_else(corrupt)?
+            .into();
         let tree = DominatorTree {
-            idom: store.array("dom.idom")?,
+            idom,
             retained: U40Vec::load(store, "dom.retained")?,
-            child_offsets: store.array("dom.child_offsets")?,
-            children: store.array("dom.children")?,
+            child_offsets,
+            children,
             top_level: store.array("dom.top_level")?,
             mode: if scalars.first() == Some(&1) {
                 ReferenceMode::StrongOnly
@@ -152,10 +161,7 @@ impl DominatorTree {
             && in_range(&tree.children, false)
             && in_range(&tree.top_level, false);
         if !consistent {
-            return Err(StoreError::Corrupt {
-                path: store.path().display().to_string(),
-                what: "dominator tree arrays inconsistent".into(),
-            });
+            return Err(corrupt());
         }
         Ok(tree)
     }
