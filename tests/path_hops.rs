@@ -131,7 +131,7 @@ fn hops_behind_nulls_and_past_index_65535_are_named_without_the_dump() {
     let names = check_hops_against_the_dump(&a);
     let name_of = |t: ObjectId| names.iter().find(|n| n.0 == t).map(|n| n.1.as_str());
     // The last array element is past the u16 places: stored in the exceptions.
-    assert!(a.shortest_paths.hops().unwrap().big_count() > 0);
+    assert!(a.shortest_paths.hops().unwrap().wide_count() > 0);
     let last = a.index.find(elements_address(&a, 69_993)).unwrap();
     assert_eq!(name_of(last), Some("[69993]"));
     assert!(names.iter().any(|n| n.1 == ".right"));

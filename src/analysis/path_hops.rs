@@ -23,15 +23,22 @@ use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{ClassIndex, ClassKind, HeapIndex, ObjectId, ObjectView};
 use crate::hprof::BasicType;
 
-/// A place too large for the per-object `u16` (or not found): look in `big`.
-pub const BIG: u16 = u16::MAX;
+/// Places from here on keep their high 16 bits apart.
+const WIDE: u32 = 1 << 16;
+/// A place that was not found (named `?`).
+const UNKNOWN: u32 = u32::MAX;
 
 /// Per object, the place by which its tree parent refers to it.
 pub struct PathHops {
-    /// Places below [`BIG`]; `BIG` for those in `big` (and for a place that was not found).
+    /// The low 16 bits of every place.
     places: Array<u16>,
-    /// `[object, place]` of the places of [`BIG`] or more, sorted by object.
-    big: Array<[u32; 2]>,
+    /// A bit per object whose place is [`WIDE`] or more (array elements past 65,535, and
+    /// [`UNKNOWN`]).
+    wide: Array<u64>,
+    /// The high 16 bits of those places, in object order.
+    high: Array<u16>,
+    /// Set bits of `wide` before each of its words.
+    rank: Vec<u32>,
 }
 
 /// Reference fields of one class's instances, in the order of the dump's reference lists.
@@ -142,7 +149,8 @@ pub struct HopRecorder<'a> {
     index: &'a HeapIndex,
     outgoing: &'a Outgoing,
     places: Vec<u16>,
-    big: Vec<[u32; 2]>,
+    /// `[object, place]` of places of [`WIDE`] or more.
+    wide: Vec<[u32; 2]>,
     /// `(child, position)` of children whose parent must be read, grouped by parent.
     pending: Vec<(ObjectId, u32)>,
     /// `(parent, start in pending)` of each group, in walk order.
@@ -189,7 +197,7 @@ impl<'a> HopRecorder<'a> {
             index,
             outgoing,
             places: vec![0; index.object_count()],
-            big: Vec::new(),
+            wide: Vec::new(),
             pending: Vec::new(),
             groups: Vec::new(),
             field_counts,
@@ -232,11 +240,9 @@ impl<'a> HopRecorder<'a> {
 
     #[inline]
     fn place(&mut self, t: ObjectId, place: u32) {
-        if place < BIG as u32 {
-            self.places[t as usize] = place as u16;
-        } else {
-            self.places[t as usize] = BIG;
-            self.big.push([t, place]);
+        self.places[t as usize] = place as u16;
+        if place >= WIDE {
+            self.wide.push([t, place]);
         }
     }
 
@@ -247,7 +253,7 @@ impl<'a> HopRecorder<'a> {
             index,
             outgoing,
             mut places,
-            mut big,
+            mut wide,
             pending,
             groups,
             class_edge,
@@ -270,34 +276,31 @@ impl<'a> HopRecorder<'a> {
             let shared = SharedPlaces::new(&mut places);
             work.par_chunks(1024)
                 .map(|chunk| {
-                    let mut big = Vec::new();
+                    let mut wide = Vec::new();
                     for &(v, start, end) in chunk {
                         let ce = class_edge[index.class_of(v) as usize] as u32;
                         let group = &pending[start as usize..end as usize];
                         places_from_dump(index, outgoing, &layouts, v, ce, group, |t, place| {
-                            if place < BIG as u32 {
-                                shared.set(t, place as u16);
-                            } else {
-                                // Too large, or not found (u32::MAX): no entry means unknown.
-                                shared.set(t, BIG);
-                                if place != u32::MAX {
-                                    big.push([t, place]);
-                                }
+                            shared.set(t, place as u16);
+                            if place >= WIDE {
+                                wide.push([t, place]);
                             }
                         });
                     }
                     index.release_pages(chunk.iter().map(|w| w.0));
-                    big
+                    wide
                 })
                 .collect()
         };
         index.release_all_pages();
-        big.extend(found.into_iter().flatten());
-        big.par_sort_unstable();
-        PathHops {
-            places: places.into(),
-            big: big.into(),
+        wide.extend(found.into_iter().flatten());
+        wide.par_sort_unstable();
+        let mut bits = vec![0u64; places.len().div_ceil(64)];
+        for &[t, _] in &wide {
+            bits[t as usize / 64] |= 1 << (t % 64);
         }
+        let high: Vec<u16> = wide.iter().map(|e| (e[1] >> 16) as u16).collect();
+        PathHops::new(places.into(), bits.into(), high.into())
     }
 }
 
@@ -324,45 +327,78 @@ impl<'a> SharedPlaces<'a> {
 }
 
 impl PathHops {
-    /// The place by which `o`'s tree parent refers to it, if known.
-    pub fn place(&self, o: ObjectId) -> Option<u32> {
-        match *self.places.get(o as usize)? {
-            BIG => {
-                let i = self.big.binary_search_by_key(&o, |e| e[0]).ok()?;
-                Some(self.big[i][1])
-            }
-            p => Some(p as u32),
+    fn new(places: Array<u16>, wide: Array<u64>, high: Array<u16>) -> PathHops {
+        let mut rank = Vec::with_capacity(wide.len());
+        let mut sum = 0u32;
+        for w in wide.iter() {
+            rank.push(sum);
+            sum += w.count_ones();
+        }
+        PathHops {
+            places,
+            wide,
+            high,
+            rank,
         }
     }
 
-    /// Places stored outside the per-object array.
-    pub fn big_count(&self) -> usize {
-        self.big.len()
+    /// The place by which `o`'s tree parent refers to it, if known.
+    pub fn place(&self, o: ObjectId) -> Option<u32> {
+        let low = *self.places.get(o as usize)? as u32;
+        let (word, bit) = (o as usize / 64, o % 64);
+        let w = *self.wide.get(word)?;
+        if w >> bit & 1 == 0 {
+            return Some(low);
+        }
+        let r = self.rank[word] + (w & ((1u64 << bit) - 1)).count_ones();
+        let place = (*self.high.get(r as usize)? as u32) << 16 | low;
+        (place != UNKNOWN).then_some(place)
+    }
+
+    /// Places of 65,536 or more (kept in two parts).
+    pub fn wide_count(&self) -> usize {
+        self.high.len()
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.places.owned_bytes() + self.big.owned_bytes()
+        self.places.owned_bytes()
+            + self.wide.owned_bytes()
+            + self.high.owned_bytes()
+            + self.rank.len() * 4
     }
 
-    /// Adds `paths.hops` and `paths.hops_big` to an index file.
+    /// Adds `paths.hops`, `paths.hops_wide` and `paths.hops_high` to an index file.
     pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {
         w.array("paths.hops", &self.places);
-        w.array("paths.hops_big", &self.big);
+        w.array("paths.hops_wide", &self.wide);
+        w.array("paths.hops_high", &self.high);
+    }
+
+    /// Sections that say "unknown" for each of `objects` (a tree made without its hops).
+    pub fn save_unknown(objects: usize, w: &mut StoreWriter<'_>) {
+        let places = vec![u16::MAX; objects];
+        let wide = vec![u64::MAX; objects.div_ceil(64)];
+        let high = vec![u16::MAX; wide.len() * 64];
+        w.bytes("paths.hops", bytemuck::cast_slice(&places).to_vec());
+        w.bytes("paths.hops_wide", bytemuck::cast_slice(&wide).to_vec());
+        w.bytes("paths.hops_high", bytemuck::cast_slice(&high).to_vec());
     }
 
     /// The hops saved by [`PathHops::save`], mapped from the file and checked so that no
     /// lookup can go wrong.
     pub fn load(store: &Store, objects: usize) -> Result<PathHops, StoreError> {
         let places: Array<u16> = store.array("paths.hops")?;
-        let big: Array<[u32; 2]> = store.array("paths.hops_big")?;
-        let sorted = big.windows(2).all(|w| w[0][0] < w[1][0]);
-        if places.len() != objects || !sorted || big.iter().any(|e| e[0] as usize >= objects) {
+        let wide: Array<u64> = store.array("paths.hops_wide")?;
+        let high: Array<u16> = store.array("paths.hops_high")?;
+        let set: u64 = wide.iter().map(|w| w.count_ones() as u64).sum();
+        if places.len() != objects || wide.len() != objects.div_ceil(64) || set != high.len() as u64
+        {
             return Err(StoreError::Corrupt {
                 path: store.path().display().to_string(),
                 what: "path hops inconsistent".into(),
             });
         }
-        Ok(PathHops { places, big })
+        Ok(PathHops::new(places, wide, high))
     }
 }
 

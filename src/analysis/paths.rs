@@ -91,9 +91,7 @@ impl ShortestPathTree {
             Some(h) => h.save(w),
             None => {
                 // Only a fresh analysis is saved, and it has the hops; stay loadable anyway.
-                let unknown = vec![path_hops::BIG; self.parent.len()];
-                w.bytes("paths.hops", bytemuck::cast_slice(&unknown).to_vec());
-                w.bytes("paths.hops_big", Vec::new());
+                PathHops::save_unknown(self.parent.len(), w);
             }
         }
     }
