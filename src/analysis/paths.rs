@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
+use super::dominators::DominatorTree;
 use super::graph::{Distance, Forward, NodeBits, Outgoing, ReferenceGraph, Successors};
 use super::path_hops::{self, HopRecorder, PathHops};
 use crate::heap::store::{Array, Store, StoreError, StoreWriter};
@@ -26,7 +27,7 @@ pub enum PathMode {
 /// A breadth-first tree from all GC roots: every reachable object's parent on one shortest
 /// path to a root.
 pub struct ShortestPathTree {
-    parent: Array<ObjectId>,
+    parent: Parents,
     pub mode: PathMode,
     /// How each object's parent refers to it, when the tree was made from the outgoing
     /// lists (the fresh analysis) or loaded from an index file.
@@ -39,7 +40,7 @@ impl ShortestPathTree {
         let never = Progress::new();
         let tree = Self::compute_or_cancel(index, g, mode, &never);
         tree.unwrap_or_else(|| ShortestPathTree {
-            parent: vec![NONE; index.object_count()].into(),
+            parent: Parents::Plain(vec![NONE; index.object_count()].into()),
             mode,
             hops: None,
         })
@@ -63,7 +64,7 @@ impl ShortestPathTree {
         let hops = recorder.finish();
         progress.mark("path hops");
         Some(ShortestPathTree {
-            parent: parent.into(),
+            parent: Parents::Plain(parent.into()),
             mode: PathMode::ExcludeWeak,
             hops: Some(hops),
         })
@@ -78,21 +79,49 @@ impl ShortestPathTree {
         progress: &Progress,
     ) -> Option<ShortestPathTree> {
         Some(ShortestPathTree {
-            parent: walk(index, g, progress, None)?.into(),
+            parent: Parents::Plain(walk(index, g, progress, None)?.into()),
             mode,
             hops: None,
         })
     }
 
-    /// Adds the tree (`paths.parent`) and its hops (`paths.hops…`) to an index file.
-    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {
-        w.array("paths.parent", &self.parent);
+    /// Adds the tree and its hops (`paths.…`) to an index file. Most objects' parent is
+    /// their immediate dominator in `dominators` (their only referrer): only the others are
+    /// stored, a bit per object saying which (about 1 byte per object instead of 4).
+    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>, dominators: &DominatorTree) {
+        use rayon::prelude::*;
+        const WORDS: usize = 1024;
+        let n = self.parent.len();
+        let parts: Vec<(Vec<u64>, Vec<ObjectId>)> = (0..n.div_ceil(64 * WORDS))
+            .into_par_iter()
+            .map(|k| {
+                let objects = k * 64 * WORDS..((k + 1) * 64 * WORDS).min(n);
+                let mut words = vec![0u64; objects.len().div_ceil(64)];
+                let mut other = Vec::new();
+                for o in objects.clone() {
+                    let p = self.parent.get(o as ObjectId).unwrap_or(NONE);
+                    if p != parent_from_idom(dominators.idom(o as ObjectId), n) {
+                        words[(o - objects.start) / 64] |= 1 << (o % 64);
+                        other.push(p);
+                    }
+                }
+                (words, other)
+            })
+            .collect();
+        let (mut differs, mut other) = (Vec::new(), Vec::new());
+        for (w, o) in parts {
+            differs.extend(w);
+            other.extend(o);
+        }
+        w.bytes(
+            "paths.parent_differs",
+            bytemuck::cast_slice(&differs).to_vec(),
+        );
+        w.bytes("paths.parent_other", bytemuck::cast_slice(&other).to_vec());
         match &self.hops {
             Some(h) => h.save(w),
-            None => {
-                // Only a fresh analysis is saved, and it has the hops; stay loadable anyway.
-                PathHops::save_unknown(self.parent.len(), w);
-            }
+            // Only a fresh analysis is saved, and it has the hops; stay loadable anyway.
+            None => PathHops::save_unknown(n, w),
         }
     }
 
@@ -100,9 +129,14 @@ impl ShortestPathTree {
     /// mapped from the file.
     pub fn load(store: &Store, objects: usize) -> Result<ShortestPathTree, StoreError> {
         use rayon::prelude::*;
-        let parent: Array<ObjectId> = store.array("paths.parent")?;
-        if parent.len() != objects
-            || !parent
+        let idom: Array<ObjectId> = store.array("dom.idom")?;
+        let differs: Array<u64> = store.array("paths.parent_differs")?;
+        let other: Array<ObjectId> = store.array("paths.parent_other")?;
+        let set: u64 = differs.par_iter().map(|w| w.count_ones() as u64).sum();
+        if idom.len() != objects
+            || differs.len() != objects.div_ceil(64)
+            || set != other.len() as u64
+            || !other
                 .par_iter()
                 .all(|&p| p == NONE || (p as usize) < objects)
         {
@@ -111,9 +145,20 @@ impl ShortestPathTree {
                 what: "shortest-path tree inconsistent".into(),
             });
         }
+        let mut rank = Vec::with_capacity(differs.len());
+        let mut sum = 0u32;
+        for w in differs.iter() {
+            rank.push(sum);
+            sum += w.count_ones();
+        }
         let hops = PathHops::load(store, objects)?;
         Ok(ShortestPathTree {
-            parent,
+            parent: Parents::FromIdom {
+                idom,
+                differs,
+                rank,
+                other,
+            },
             mode: PathMode::ExcludeWeak,
             hops: Some(hops),
         })
@@ -137,8 +182,8 @@ impl ShortestPathTree {
     /// The next object toward a GC root on `o`'s shortest path: `o` itself for a root, `None`
     /// when no root reaches `o` in this mode.
     pub fn parent(&self, o: ObjectId) -> Option<ObjectId> {
-        match self.parent.get(o as usize) {
-            Some(&p) if p != NONE => Some(p),
+        match self.parent.get(o) {
+            Some(p) if p != NONE => Some(p),
             _ => None,
         }
     }
@@ -148,7 +193,7 @@ impl ShortestPathTree {
         let mut out = vec![o];
         let mut cur = o;
         while !roots.is_root(cur) {
-            let p = self.parent[cur as usize];
+            let p = self.parent.get(cur).unwrap_or(NONE);
             if p == NONE || out.len() > index.object_count() {
                 return None;
             }
@@ -156,6 +201,62 @@ impl ShortestPathTree {
             cur = p;
         }
         Some(out)
+    }
+}
+
+/// Every object's parent in the tree: an array, or (from an index file) the immediate
+/// dominators with the objects whose parent differs kept apart.
+enum Parents {
+    Plain(Array<ObjectId>),
+    FromIdom {
+        idom: Array<ObjectId>,
+        /// A bit per object whose parent is not [`parent_from_idom`].
+        differs: Array<u64>,
+        /// Set bits of `differs` before each of its words.
+        rank: Vec<u32>,
+        /// Those objects' parents, in object order.
+        other: Array<ObjectId>,
+    },
+}
+
+/// The tree parent of an object whose only referrer is its immediate dominator `idom`.
+#[inline]
+fn parent_from_idom(idom: ObjectId, objects: usize) -> ObjectId {
+    if (idom as usize) < objects {
+        idom
+    } else {
+        NONE
+    }
+}
+
+impl Parents {
+    fn len(&self) -> usize {
+        match self {
+            Parents::Plain(p) => p.len(),
+            Parents::FromIdom { idom, .. } => idom.len(),
+        }
+    }
+
+    /// `o`'s parent, [`NONE`] when not reached; `None` past the end.
+    #[inline]
+    fn get(&self, o: ObjectId) -> Option<ObjectId> {
+        match self {
+            Parents::Plain(p) => p.get(o as usize).copied(),
+            Parents::FromIdom {
+                idom,
+                differs,
+                rank,
+                other,
+            } => {
+                let (word, bit) = (o as usize / 64, o % 64);
+                let w = *differs.get(word)?;
+                if w >> bit & 1 == 0 {
+                    return Some(parent_from_idom(*idom.get(o as usize)?, idom.len()));
+                }
+                let r = rank[word] + (w & ((1u64 << bit) - 1)).count_ones();
+                other.get(r as usize).copied()
+            }
+        }
     }
 }
 

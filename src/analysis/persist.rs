@@ -373,7 +373,7 @@ pub fn save(
     let mut w = StoreWriter::new(identity);
     a.index.save(&mut w);
     a.dominators.save(&mut w);
-    a.shortest_paths.save(&mut w);
+    a.shortest_paths.save(&mut w, &a.dominators);
     a.repeated_values.save(&mut w);
     w.array("analysis.retained_by_class", &a.retained_by_class);
     let unreachable: Vec<u64> = a
