@@ -372,7 +372,7 @@ pub fn save(
 ) -> Result<(), WriteError> {
     let mut w = StoreWriter::new(identity);
     a.index.save(&mut w);
-    a.dominators.save(&mut w);
+    a.dominators.save(&mut w, |o| a.index.shallow_size(o));
     a.shortest_paths.save(&mut w, &a.dominators);
     a.repeated_values.save(&mut w);
     w.array("analysis.retained_by_class", &a.retained_by_class);
@@ -423,7 +423,7 @@ pub fn load(store: &Store, source: Option<DumpSource>) -> Result<Analysis, OpenE
     let index = Arc::new(HeapIndex::load(store, source)?);
     let n = index.object_count();
     let classes = index.classes().len();
-    let dominators = DominatorTree::load(store, n)?;
+    let dominators = DominatorTree::load(store, n, |o| index.shallow_size(o))?;
     let shortest_paths = ShortestPathTree::load(store, n)?;
     let repeated_values = RepeatedValues::load(store, n)?;
     let retained_by_class: Array<u64> = store.array("analysis.retained_by_class")?;

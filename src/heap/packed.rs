@@ -51,6 +51,47 @@ impl U40Vec {
         }
     }
 
+    /// `n` values made in parallel, `chunk` at a time: `fill(start, out)` writes values
+    /// `start..start + out.len()` (clamped as in [`U40Vec::new`]).
+    pub fn filled(n: usize, chunk: usize, fill: impl Fn(usize, &mut [u64]) + Sync) -> U40Vec {
+        let chunk = chunk.max(1);
+        let mut low = vec![0u32; n];
+        let mut high = vec![0u8; n];
+        low.par_chunks_mut(chunk)
+            .zip(high.par_chunks_mut(chunk))
+            .enumerate()
+            .for_each(|(k, (low, high))| {
+                let mut values = vec![0u64; low.len()];
+                fill(k * chunk, &mut values);
+                for ((l, h), &v) in low.iter_mut().zip(high.iter_mut()).zip(&values) {
+                    let v = v.min(U40_LIMIT - 1);
+                    *l = v as u32;
+                    *h = (v >> 32) as u8;
+                }
+            });
+        U40Vec {
+            repr: Repr::Split {
+                low: low.into(),
+                high: high.into(),
+            },
+        }
+    }
+
+    /// Adds `values` to an index file as [`U40Vec::save`] would, from a slice the writer
+    /// does not borrow.
+    pub fn save_values(values: &[u64], name: &str, w: &mut StoreWriter<'_>) {
+        let low: Vec<u32> = values
+            .par_iter()
+            .map(|&v| v.min(U40_LIMIT - 1) as u32)
+            .collect();
+        let high: Vec<u8> = values
+            .par_iter()
+            .map(|&v| (v.min(U40_LIMIT - 1) >> 32) as u8)
+            .collect();
+        w.bytes(&format!("{name}.low"), bytemuck::cast_slice(&low).to_vec());
+        w.bytes(&format!("{name}.high"), high);
+    }
+
     #[inline]
     pub fn get(&self, i: usize) -> Option<u64> {
         match &self.repr {
