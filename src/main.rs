@@ -324,21 +324,26 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             let Some(target) = index.find(address) else {
                 bail!("no object with id 0x{address:x} in {}", dump.display());
             };
-            if status.state == heapsight::analysis::IndexState::IndexOnly {
-                bail!(
-                    "paths name the fields of each hop, which needs the dump: {}",
-                    status.summary()
-                );
-            }
-            let graph = &*analysis.graph;
-            let roots = &analysis.roots;
             let mode = if include_weak {
                 PathMode::IncludeWeak
             } else {
                 PathMode::ExcludeWeak
             };
-            progress.0.mark("graph");
-            let report = path_report(index, graph, roots, target, mode, limit.max(1));
+            if status.state == heapsight::analysis::IndexState::IndexOnly {
+                if include_weak {
+                    bail!(
+                        "paths through weak references need the dump: {}",
+                        status.summary()
+                    );
+                }
+                if limit > 1 {
+                    eprintln!(
+                        "heapsight: the index alone holds one shortest path per object; more \
+                         paths need the dump"
+                    );
+                }
+            }
+            let report = path_report(&analysis, target, mode, limit.max(1));
             progress.0.mark("path query");
             if json {
                 emit_json(&report)?;

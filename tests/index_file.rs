@@ -406,6 +406,41 @@ fn the_index_alone_opens_without_the_dump() {
     let (with_dump, _, at) = report(&copy, &[], &env);
     assert_eq!(at.map(PathBuf::from), Some(copy.clone()));
     assert_eq!(with_dump, fresh);
+    // The object with the longest shortest path, and that path as a run with the dump gives it.
+    let deep = {
+        let (a, _) = Analysis::open(&dump, &OpenOptions::default(), &Progress::new()).unwrap();
+        let depth = |o| {
+            a.shortest_paths
+                .path(&a.index, &a.roots, o)
+                .map_or(0, |p| p.len())
+        };
+        let o = (0..a.index.object_count() as u32)
+            .max_by_key(|&o| depth(o))
+            .unwrap();
+        a.index.address(o)
+    };
+    let with_dump_path = {
+        let id = format!("0x{deep:x}");
+        let args = [
+            "path",
+            dump.to_str().unwrap(),
+            &id,
+            "--json",
+            "--limit",
+            "1",
+            "--no-index",
+        ];
+        let out = heapsight(&args, &env);
+        assert!(out.status.success());
+        let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for p in v["paths"].as_array_mut().unwrap() {
+            for h in p["hops"].as_array_mut().unwrap() {
+                h.as_object_mut().unwrap().remove("description");
+            }
+        }
+        v["object"].as_object_mut().unwrap().remove("description");
+        v
+    };
     std::fs::remove_file(&dump).unwrap();
     let (alone, err, _) = report(&copy, &[], &env);
     assert!(err.contains("without its dump"), "{err}");
@@ -420,11 +455,41 @@ fn the_index_alone_opens_without_the_dump() {
         assert_eq!(alone[key], fresh[key], "{key}");
     }
     assert!(alone["hints"].is_array());
-    // Paths name fields: they say they need the dump.
-    let id = fresh["dominators"][0]["id"].as_str().unwrap();
-    let out = heapsight(&["path", copy.to_str().unwrap(), id], &env);
+    // Paths name the field of every hop from the index: the shortest path is the one the dump
+    // gives (array lengths in the descriptions need the dump).
+    let id = format!("0x{deep:x}");
+    let path = |file: &Path, extra: &[&str]| {
+        let mut args = vec!["path", file.to_str().unwrap(), &id, "--json"];
+        args.extend_from_slice(extra);
+        let out = heapsight(&args, &env);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for p in v["paths"].as_array_mut().unwrap() {
+            for h in p["hops"].as_array_mut().unwrap() {
+                h.as_object_mut().unwrap().remove("description");
+            }
+        }
+        v["object"].as_object_mut().unwrap().remove("description");
+        (v, String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (alone_path, err) = path(&copy, &[]);
+    assert!(err.contains("more paths need the dump"), "{err}");
+    assert_eq!(alone_path, with_dump_path);
+    let hops = alone_path["paths"][0]["hops"].as_array().unwrap();
+    assert!(hops.len() >= 4, "{hops:?}");
+    assert!(hops[1..]
+        .iter()
+        .all(|h| h["field"].as_str().is_some_and(|f| f != "?")));
+    let out = heapsight(
+        &["path", copy.to_str().unwrap(), &id, "--include-weak"],
+        &env,
+    );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("needs the dump"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need the dump"));
     assert_eq!(files_in(elsewhere.path()), ["server.heapsight-index"]);
 }
 

@@ -12,6 +12,7 @@ pub mod instances;
 pub mod java;
 pub mod label;
 pub mod merged_paths;
+pub mod path_hops;
 pub mod path_tree;
 pub mod paths;
 pub mod persist;
@@ -22,9 +23,9 @@ use std::sync::Arc;
 use crate::heap::HeapIndex;
 use crate::progress::{Phase, Progress};
 use dominators::{DominatorTree, ReferenceMode};
-use graph::{Forward, GraphError, ReferenceGraph};
+use graph::{GraphError, ReferenceGraph};
 use histogram::Histogram;
-use paths::{PathMode, RootIndex, ShortestPathTree};
+use paths::{RootIndex, ShortestPathTree};
 pub use persist::{IndexState, IndexStatus, LazyGraph, OpenError, OpenOptions};
 
 /// Options of a full retention analysis.
@@ -91,20 +92,18 @@ impl Analysis {
         let repeated_values = hints::waste::RepeatedValues::from_keys(keys);
         progress.mark("repeated values");
         progress.start(Phase::Dominators, index.object_count() as u64);
+        // Parked (on big dumps): the file offsets now, the shortest-path tree once walked;
+        // the graph passes up to the retained sizes read neither (but for a few objects).
+        let scratch = park_dir(&index, options.parking);
+        if let (Some(dir), Some(heap)) = (&scratch, Arc::get_mut(&mut index)) {
+            heap.park_offsets(dir);
+            progress.mark("parked");
+        }
         // The two forward walks side by side.
         let (shortest_paths, spanning) = rayon::join(
             || {
-                let strong = Forward {
-                    outgoing: &outgoing,
-                    class_of: index.class_of_all(),
-                    with_weak: false,
-                };
-                ShortestPathTree::compute_or_cancel(
-                    &index,
-                    &strong,
-                    PathMode::ExcludeWeak,
-                    progress,
-                )
+                let park = scratch.as_deref();
+                ShortestPathTree::compute_with_hops(&index, &outgoing, park, progress)
             },
             || dominators::depth_first(&index, &outgoing, mode, progress),
         );
@@ -114,13 +113,6 @@ impl Analysis {
         };
         if progress.is_cancelled() {
             return Err(GraphError::Cancelled);
-        }
-        // The graph passes read no objects from the dump: the file offsets wait on disk
-        // meanwhile.
-        let dir = park_dir(&index, options.parking);
-        if let (Some(dir), Some(heap)) = (dir, Arc::get_mut(&mut index)) {
-            heap.park_offsets(&dir);
-            progress.mark("parked");
         }
         // Where nothing needs the referrer lists afterwards, only the dominator search's are
         // built: a smaller peak.

@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use super::graph::{Distance, NodeBits, ReferenceGraph, Successors};
+use super::dominators::DominatorTree;
+use super::graph::{Distance, Forward, NodeBits, Outgoing, ReferenceGraph, Successors};
+use super::path_hops::{self, HopRecorder, PathHops};
 use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
@@ -25,8 +27,11 @@ pub enum PathMode {
 /// A breadth-first tree from all GC roots: every reachable object's parent on one shortest
 /// path to a root.
 pub struct ShortestPathTree {
-    parent: Array<ObjectId>,
+    parent: Parents,
     pub mode: PathMode,
+    /// How each object's parent refers to it, when the tree was made from the outgoing
+    /// lists (the fresh analysis) or loaded from an index file.
+    hops: Option<PathHops>,
 }
 
 impl ShortestPathTree {
@@ -35,8 +40,40 @@ impl ShortestPathTree {
         let never = Progress::new();
         let tree = Self::compute_or_cancel(index, g, mode, &never);
         tree.unwrap_or_else(|| ShortestPathTree {
-            parent: vec![NONE; index.object_count()].into(),
+            parent: Parents::Plain(vec![NONE; index.object_count()].into()),
             mode,
+            hops: None,
+        })
+    }
+
+    /// The tree not through weak references over the outgoing lists, with how each parent
+    /// refers to each child ([`PathHops`]); `None` once `progress` is cancelled. With
+    /// `park`, the parents are parked there ([`crate::heap::store::park`]) once walked: the
+    /// rest of the analysis does not read them.
+    pub fn compute_with_hops(
+        index: &HeapIndex,
+        outgoing: &Outgoing,
+        park: Option<&std::path::Path>,
+        progress: &Progress,
+    ) -> Option<ShortestPathTree> {
+        let strong = Forward {
+            outgoing,
+            class_of: index.class_of_all(),
+            with_weak: false,
+        };
+        let mut recorder = HopRecorder::new(index, outgoing);
+        let parent: Array<ObjectId> = walk(index, &strong, progress, Some(&mut recorder))?.into();
+        let parent = match park {
+            Some(dir) => crate::heap::store::park(parent, dir),
+            None => parent,
+        };
+        progress.mark("shortest paths");
+        let hops = recorder.finish();
+        progress.mark("path hops");
+        Some(ShortestPathTree {
+            parent: Parents::Plain(parent),
+            mode: PathMode::ExcludeWeak,
+            hops: Some(hops),
         })
     }
 
@@ -48,59 +85,65 @@ impl ShortestPathTree {
         mode: PathMode,
         progress: &Progress,
     ) -> Option<ShortestPathTree> {
-        let n = index.object_count();
-        // A root is its own parent; NONE marks objects not reached.
-        let mut parent = vec![NONE; n];
-        let mut seen = NodeBits::new(n);
-        // The queue is every reached object in order: a plain array read at `head`.
-        let mut queue: Vec<ObjectId> = Vec::new();
-        for r in super::dominators::root_objects(index) {
-            if (r as usize) < n && seen.insert(r) {
-                parent[r as usize] = r;
-                queue.push(r);
-            }
-        }
-        // The queue says whose lists come next: fetch them some steps ahead (this walk took
-        // half the time).
-        const FAR: usize = 16;
-        const NEAR: usize = 8;
-        let mut head = 0;
-        while let Some(&v) = queue.get(head) {
-            if let Some(&ahead) = queue.get(head + FAR) {
-                g.prefetch(ahead, Distance::Far);
-            }
-            if let Some(&ahead) = queue.get(head + NEAR) {
-                g.prefetch(ahead, Distance::Near);
-            }
-            head += 1;
-            if head % (1 << 16) == 0 && progress.is_cancelled() {
-                return None;
-            }
-            g.for_each_successor(v, |t: ObjectId| {
-                if seen.insert(t) {
-                    parent[t as usize] = v;
-                    queue.push(t);
-                }
-            });
-        }
         Some(ShortestPathTree {
-            parent: parent.into(),
+            parent: Parents::Plain(walk(index, g, progress, None)?.into()),
             mode,
+            hops: None,
         })
     }
 
-    /// Adds the tree (`paths.parent`) to an index file.
-    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {
-        w.array("paths.parent", &self.parent);
+    /// Adds the tree and its hops (`paths.…`) to an index file. Most objects' parent is
+    /// their immediate dominator in `dominators` (their only referrer): only the others are
+    /// stored, a bit per object saying which (about 1 byte per object instead of 4).
+    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>, dominators: &DominatorTree) {
+        use rayon::prelude::*;
+        const WORDS: usize = 1024;
+        let n = self.parent.len();
+        let parts: Vec<(Vec<u64>, Vec<ObjectId>)> = (0..n.div_ceil(64 * WORDS))
+            .into_par_iter()
+            .map(|k| {
+                let objects = k * 64 * WORDS..((k + 1) * 64 * WORDS).min(n);
+                let mut words = vec![0u64; objects.len().div_ceil(64)];
+                let mut other = Vec::new();
+                for o in objects.clone() {
+                    let p = self.parent.get(o as ObjectId).unwrap_or(NONE);
+                    if p != parent_from_idom(dominators.idom(o as ObjectId), n) {
+                        words[(o - objects.start) / 64] |= 1 << (o % 64);
+                        other.push(p);
+                    }
+                }
+                (words, other)
+            })
+            .collect();
+        let (mut differs, mut other) = (Vec::new(), Vec::new());
+        for (w, o) in parts {
+            differs.extend(w);
+            other.extend(o);
+        }
+        w.bytes(
+            "paths.parent_differs",
+            bytemuck::cast_slice(&differs).to_vec(),
+        );
+        w.bytes("paths.parent_other", bytemuck::cast_slice(&other).to_vec());
+        match &self.hops {
+            Some(h) => h.save(w),
+            // Only a fresh analysis is saved, and it has the hops; stay loadable anyway.
+            None => PathHops::save_unknown(n, w),
+        }
     }
 
     /// The tree saved by [`ShortestPathTree::save`] (made with [`PathMode::ExcludeWeak`]),
     /// mapped from the file.
     pub fn load(store: &Store, objects: usize) -> Result<ShortestPathTree, StoreError> {
         use rayon::prelude::*;
-        let parent: Array<ObjectId> = store.array("paths.parent")?;
-        if parent.len() != objects
-            || !parent
+        let idom: Array<ObjectId> = store.array("dom.idom")?;
+        let differs: Array<u64> = store.array("paths.parent_differs")?;
+        let other: Array<ObjectId> = store.array("paths.parent_other")?;
+        let set: u64 = differs.par_iter().map(|w| w.count_ones() as u64).sum();
+        if idom.len() != objects
+            || differs.len() != objects.div_ceil(64)
+            || set != other.len() as u64
+            || !other
                 .par_iter()
                 .all(|&p| p == NONE || (p as usize) < objects)
         {
@@ -109,17 +152,45 @@ impl ShortestPathTree {
                 what: "shortest-path tree inconsistent".into(),
             });
         }
+        let mut rank = Vec::with_capacity(differs.len());
+        let mut sum = 0u32;
+        for w in differs.iter() {
+            rank.push(sum);
+            sum += w.count_ones();
+        }
+        let hops = PathHops::load(store, objects)?;
         Ok(ShortestPathTree {
-            parent,
+            parent: Parents::FromIdom {
+                idom,
+                differs,
+                rank,
+                other,
+            },
             mode: PathMode::ExcludeWeak,
+            hops: Some(hops),
         })
+    }
+
+    /// How the tree parent of `to` refers to it, if `from` is that parent and the tree knows
+    /// its hops (`.field`, `[index]`, `static field`, `<class>`…).
+    pub fn hop_label(&self, index: &HeapIndex, from: ObjectId, to: ObjectId) -> Option<String> {
+        if from == to || self.parent(to) != Some(from) {
+            return None;
+        }
+        let place = self.hops.as_ref()?.place(to)?;
+        path_hops::name_of_place(index, from, place)
+    }
+
+    /// The stored hops, if any.
+    pub fn hops(&self) -> Option<&PathHops> {
+        self.hops.as_ref()
     }
 
     /// The next object toward a GC root on `o`'s shortest path: `o` itself for a root, `None`
     /// when no root reaches `o` in this mode.
     pub fn parent(&self, o: ObjectId) -> Option<ObjectId> {
-        match self.parent.get(o as usize) {
-            Some(&p) if p != NONE => Some(p),
+        match self.parent.get(o) {
+            Some(p) if p != NONE => Some(p),
             _ => None,
         }
     }
@@ -129,7 +200,7 @@ impl ShortestPathTree {
         let mut out = vec![o];
         let mut cur = o;
         while !roots.is_root(cur) {
-            let p = self.parent[cur as usize];
+            let p = self.parent.get(cur).unwrap_or(NONE);
             if p == NONE || out.len() > index.object_count() {
                 return None;
             }
@@ -138,6 +209,124 @@ impl ShortestPathTree {
         }
         Some(out)
     }
+}
+
+/// Every object's parent in the tree: an array, or (from an index file) the immediate
+/// dominators with the objects whose parent differs kept apart.
+enum Parents {
+    Plain(Array<ObjectId>),
+    FromIdom {
+        idom: Array<ObjectId>,
+        /// A bit per object whose parent is not [`parent_from_idom`].
+        differs: Array<u64>,
+        /// Set bits of `differs` before each of its words.
+        rank: Vec<u32>,
+        /// Those objects' parents, in object order.
+        other: Array<ObjectId>,
+    },
+}
+
+/// The tree parent of an object whose only referrer is its immediate dominator `idom`.
+#[inline]
+fn parent_from_idom(idom: ObjectId, objects: usize) -> ObjectId {
+    if (idom as usize) < objects {
+        idom
+    } else {
+        NONE
+    }
+}
+
+impl Parents {
+    fn len(&self) -> usize {
+        match self {
+            Parents::Plain(p) => p.len(),
+            Parents::FromIdom { idom, .. } => idom.len(),
+        }
+    }
+
+    /// `o`'s parent, [`NONE`] when not reached; `None` past the end.
+    #[inline]
+    fn get(&self, o: ObjectId) -> Option<ObjectId> {
+        match self {
+            Parents::Plain(p) => p.get(o as usize).copied(),
+            Parents::FromIdom {
+                idom,
+                differs,
+                rank,
+                other,
+            } => {
+                let (word, bit) = (o as usize / 64, o % 64);
+                let w = *differs.get(word)?;
+                if w >> bit & 1 == 0 {
+                    return Some(parent_from_idom(*idom.get(o as usize)?, idom.len()));
+                }
+                let r = rank[word] + (w & ((1u64 << bit) - 1)).count_ones();
+                other.get(r as usize).copied()
+            }
+        }
+    }
+}
+
+/// Breadth-first from all GC roots over `g`'s successors: every object's parent (a root is
+/// its own, [`NONE`] when not reached); records each object's position in its parent's list
+/// when asked. `None` once `progress` is cancelled (checked every 64 Ki objects).
+fn walk<G: Successors>(
+    index: &HeapIndex,
+    g: &G,
+    progress: &Progress,
+    mut hops: Option<&mut HopRecorder>,
+) -> Option<Vec<ObjectId>> {
+    let n = index.object_count();
+    let mut parent = vec![NONE; n];
+    let mut seen = NodeBits::new(n);
+    // The objects reached and not yet expanded: the frontier only (a ring), not every
+    // reached object (4 bytes each at the walk's end).
+    let mut queue: VecDeque<ObjectId> = VecDeque::new();
+    for r in super::dominators::root_objects(index) {
+        if (r as usize) < n && seen.insert(r) {
+            parent[r as usize] = r;
+            queue.push_back(r);
+        }
+    }
+    // The queue says whose lists come next: fetch them some steps ahead (this walk took
+    // half the time).
+    const FAR: usize = 16;
+    const NEAR: usize = 8;
+    let mut expanded = 0usize;
+    while let Some(v) = queue.pop_front() {
+        if let Some(&ahead) = queue.get(FAR - 1) {
+            g.prefetch(ahead, Distance::Far);
+        }
+        if let Some(&ahead) = queue.get(NEAR - 1) {
+            g.prefetch(ahead, Distance::Near);
+        }
+        expanded += 1;
+        if expanded % (1 << 16) == 0 && progress.is_cancelled() {
+            return None;
+        }
+        match hops.as_deref_mut() {
+            None => g.for_each_successor(v, |t: ObjectId| {
+                if seen.insert(t) {
+                    parent[t as usize] = v;
+                    queue.push_back(t);
+                }
+            }),
+            Some(hops) => {
+                let mark = hops.begin(v);
+                let mut k = 0u32;
+                g.for_each_successor(v, |t: ObjectId| {
+                    if seen.insert(t) {
+                        parent[t as usize] = v;
+                        queue.push_back(t);
+                        hops.record(&mark, t, k);
+                    }
+                    k += 1;
+                });
+                hops.end(v, mark);
+            }
+        }
+    }
+    Some(parent)
 }
 
 /// GC-root kinds per object.
@@ -230,6 +419,47 @@ pub fn paths_to_roots(
         }
     }
     found
+}
+
+/// Up to `limit` shortest paths from `target` to distinct GC roots, shortest first. Not
+/// through weak references, the first is the one of the shortest-path tree (the one merged
+/// paths and hints show, and the only one an index file alone knows); the others come from a
+/// search over the referrers, which needs the dump (visiting at most `budget` objects).
+pub fn shortest_paths(
+    a: &super::Analysis,
+    target: ObjectId,
+    mode: PathMode,
+    limit: usize,
+    budget: usize,
+) -> Vec<RootPath> {
+    let tree_path = (mode == PathMode::ExcludeWeak)
+        .then(|| a.shortest_paths.path(&a.index, &a.roots, target))
+        .flatten()
+        .map(|objects| RootPath { objects });
+    let tree_root = tree_path.as_ref().and_then(|p| p.objects.last().copied());
+    let mut out: Vec<RootPath> = tree_path.into_iter().collect();
+    if out.len() >= limit || !a.index.has_dump() {
+        return out;
+    }
+    let found = paths_to_roots(&a.graph, &a.roots, target, mode, limit, budget);
+    out.extend(
+        found
+            .into_iter()
+            .filter(|p| tree_root.is_none() || p.objects.last().copied() != tree_root)
+            .take(limit - out.len()),
+    );
+    out
+}
+
+/// How `from` refers to `to` on a path: from the shortest-path tree's stored hops when it is
+/// a tree edge (no dump needed), otherwise read from the dump ([`reference_label`]); `?`
+/// without the dump.
+pub fn hop_name(a: &super::Analysis, from: ObjectId, to: ObjectId) -> String {
+    match a.shortest_paths.hop_label(&a.index, from, to) {
+        Some(name) => name,
+        None if a.index.has_dump() => reference_label(&a.index, from, to),
+        None => "?".into(),
+    }
 }
 
 /// How `from` refers to `to`: `.field`, `[index]`, `static field`, `<class>`, `<super>`, …

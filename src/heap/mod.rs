@@ -170,6 +170,8 @@ impl HeapIndex {
     /// Drops every mapped file page.
     pub fn release_all_pages(&self) {
         self.source.release(0, self.source.bytes().len());
+        // Parked or loaded from an index file, the offsets were paged in by the reads.
+        self.offsets.release_pages();
     }
 
     /// If `o` is a class object, the class it stands for.

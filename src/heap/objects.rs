@@ -178,8 +178,11 @@ impl HeapIndex {
         match class.kind {
             ClassKind::Instance => format!("{} @ 0x{:x}", class.name, self.address(o)),
             _ => {
-                let len = self.array_length(o).unwrap_or(0);
                 let base = class.name.strip_suffix("[]").unwrap_or(&class.name);
+                // Without the dump the length is unknown: say nothing rather than 0.
+                let len = self
+                    .array_length(o)
+                    .map_or(String::new(), |n| n.to_string());
                 format!("{base}[{len}] @ 0x{:x}", self.address(o))
             }
         }

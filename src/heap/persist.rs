@@ -56,7 +56,7 @@ impl HeapIndex {
         // Serialising plain data into a Vec cannot fail.
         w.bytes("heap.meta", postcard::to_stdvec(&meta).unwrap_or_default());
         self.ids.save("heap.ids", w);
-        self.offsets.save("heap.offsets", w);
+        self.offsets.save_blocks("heap.offsets", w);
         self.class_of.save(w);
         self.shallow.save(w);
     }
@@ -67,7 +67,7 @@ impl HeapIndex {
         let meta: HeapMeta = postcard::from_bytes(store.bytes("heap.meta")?)
             .map_err(|e| corrupt(store, format_args!("heap.meta: {e}")))?;
         let ids = IdMap::load(store, "heap.ids")?;
-        let offsets = U40Vec::load(store, "heap.offsets")?;
+        let offsets = U40Vec::load_blocks(store, "heap.offsets")?;
         let class_of = super::class_of::ClassOf::load(store)?;
         let n = ids.len();
         let classes = meta.classes.len();

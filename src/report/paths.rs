@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::analysis::graph::ReferenceGraph;
-use crate::analysis::paths::{paths_to_roots, reference_label, PathMode, RootIndex};
+use crate::analysis::paths::{hop_name, shortest_paths, PathMode};
+use crate::analysis::Analysis;
 use crate::format::bytes;
 use crate::heap::{HeapIndex, ObjectId};
 
@@ -44,16 +44,11 @@ fn hop(index: &HeapIndex, o: ObjectId, field: Option<String>) -> Hop {
     }
 }
 
-/// Up to `limit` shortest paths from GC roots to `target`.
-pub fn path_report(
-    index: &HeapIndex,
-    graph: &ReferenceGraph,
-    roots: &RootIndex,
-    target: ObjectId,
-    mode: PathMode,
-    limit: usize,
-) -> PathReport {
-    let found = paths_to_roots(graph, roots, target, mode, limit, 20_000_000);
+/// Up to `limit` shortest paths from GC roots to `target` (only the shortest one from an
+/// index file without its dump).
+pub fn path_report(a: &Analysis, target: ObjectId, mode: PathMode, limit: usize) -> PathReport {
+    let (index, roots) = (&*a.index, &a.roots);
+    let found = shortest_paths(a, target, mode, limit, 20_000_000);
     let paths = found
         .into_iter()
         .map(|p| {
@@ -64,7 +59,7 @@ pub fn path_report(
                 .iter()
                 .enumerate()
                 .map(|(i, &o)| {
-                    let field = (i > 0).then(|| reference_label(index, chain[i - 1], o));
+                    let field = (i > 0).then(|| hop_name(a, chain[i - 1], o));
                     hop(index, o, field)
                 })
                 .collect();

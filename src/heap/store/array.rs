@@ -55,6 +55,33 @@ impl<T: Pod> Array<T> {
         }
     }
 
+    /// Drops the pages of a mapped array from the process (the page cache keeps them; the
+    /// next read maps them again). Nothing for an owned array.
+    pub fn release_pages(&self) {
+        if let Repr::Mapped {
+            _map: map,
+            ptr,
+            len,
+        } = &self.repr
+        {
+            let page = 4096;
+            let start = (*ptr as usize).saturating_sub(map.as_ptr() as usize);
+            let aligned = start / page * page;
+            let end = (start + len * std::mem::size_of::<T>()).min(map.len());
+            if end > aligned {
+                // SAFETY: a read-only file mapping; DONTNEED discards only cached pages,
+                // which the kernel reloads from the file on the next access.
+                let _ = unsafe {
+                    map.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        aligned,
+                        end - aligned,
+                    )
+                };
+            }
+        }
+    }
+
     /// The contents as a `Vec` (a copy when mapped).
     pub fn into_vec(self) -> Vec<T> {
         match self.repr {

@@ -20,9 +20,7 @@ use super::{widgets, Command, PathTarget, Place, Session};
 use crate::analysis::graph::DumpForward;
 use crate::analysis::instances::instances_of_class;
 use crate::analysis::merged_paths::{merge_paths_by_class, MergedPaths};
-use crate::analysis::paths::{
-    paths_to_roots, reference_label, PathMode, RootPath, ShortestPathTree,
-};
+use crate::analysis::paths::{hop_name, shortest_paths, PathMode, RootPath, ShortestPathTree};
 use crate::analysis::Analysis;
 use crate::heap::{ClassIndex, ObjectId};
 use crate::progress::Phase;
@@ -140,7 +138,7 @@ impl PathsView {
         }
         self.labels
             .entry((from, to))
-            .or_insert_with(|| reference_label(&a.index, from, to))
+            .or_insert_with(|| hop_name(a, from, to))
             .clone()
     }
 
@@ -261,7 +259,7 @@ impl PathsView {
         let a = session.analysis.clone();
         self.object_failed = None;
         let task = Task::spawn("heapsight-paths", ctx, move |_| {
-            paths_to_roots(&a.graph, &a.roots, o, mode, PATH_LIMIT, PATH_BUDGET)
+            shortest_paths(&a, o, mode, PATH_LIMIT, PATH_BUDGET)
         });
         self.object_task = Some((key, task));
     }

@@ -117,7 +117,11 @@ impl PathsView {
         let a = &*session.analysis;
         if view.tree.paths.is_empty() {
             ui.add_space(8.0);
-            let msg = if !a.dominators.is_reachable(o) {
+            let msg = if !a.index.has_dump() && !self.exclude_weak {
+                "Paths through weak or soft references need the dump: the index alone holds the \
+                 shortest strong path of each object."
+                    .to_string()
+            } else if !a.dominators.is_reachable(o) {
                 "No GC root reaches this object: it is garbage that the next collection frees."
                     .to_string()
             } else if self.exclude_weak {
@@ -135,6 +139,9 @@ impl PathsView {
             return;
         }
         let summary = match view.tree.paths.len() {
+            1 if !a.index.has_dump() => "The shortest path to a GC root, from the object up to \
+                 the root (the index alone holds one per object; more paths need the dump)."
+                .to_string(),
             1 => "1 shortest path to a GC root, from the object up to the root.".to_string(),
             PATH_LIMIT => format!(
                 "The {PATH_LIMIT} shortest paths to GC roots, from the object up to the roots."
