@@ -77,18 +77,28 @@ impl U40Vec {
         }
     }
 
-    /// Adds `values` to an index file as [`U40Vec::save`] would, from a slice the writer
-    /// does not borrow.
-    pub fn save_values(values: &[u64], name: &str, w: &mut StoreWriter<'_>) {
-        let low: Vec<u32> = values
-            .par_iter()
-            .map(|&v| v.min(U40_LIMIT - 1) as u32)
+    /// Adds the values `value(i)` of the indices `keep` selects (of `0..n`, in order) to an
+    /// index file as [`U40Vec::save`] would, building the sections' bytes directly (no copy
+    /// of the values on the side: at 100 M objects each is hundreds of megabytes).
+    pub fn save_selected(
+        name: &str,
+        w: &mut StoreWriter<'_>,
+        n: usize,
+        keep: impl Fn(usize) -> bool + Sync,
+        value: impl Fn(usize) -> u64 + Sync,
+    ) {
+        let clamp = |v: u64| v.min(U40_LIMIT - 1);
+        let low: Vec<u8> = (0..n)
+            .into_par_iter()
+            .filter(|&i| keep(i))
+            .flat_map_iter(|i| (clamp(value(i)) as u32).to_le_bytes())
             .collect();
-        let high: Vec<u8> = values
-            .par_iter()
-            .map(|&v| (v.min(U40_LIMIT - 1) >> 32) as u8)
+        let high: Vec<u8> = (0..n)
+            .into_par_iter()
+            .filter(|&i| keep(i))
+            .map(|i| (clamp(value(i)) >> 32) as u8)
             .collect();
-        w.bytes(&format!("{name}.low"), bytemuck::cast_slice(&low).to_vec());
+        w.bytes(&format!("{name}.low"), low);
         w.bytes(&format!("{name}.high"), high);
     }
 
@@ -186,47 +196,48 @@ impl U40Vec {
     /// 2.25 bytes a value where values in each block of 32 lie within 64 KiB of each other.
     pub fn save_blocks(&self, name: &str, w: &mut StoreWriter<'_>) {
         let n = self.len();
-        let blocks: Vec<(u64, Vec<u16>, Option<Vec<u64>>)> = (0..n.div_ceil(BLOCK))
+        let value = |i: usize| self.get(i).unwrap_or(0);
+        let span = |b: usize| b * BLOCK..((b + 1) * BLOCK).min(n);
+        let mut base: Vec<u64> = (0..n.div_ceil(BLOCK))
             .into_par_iter()
             .map(|b| {
-                let values: Vec<u64> = (b * BLOCK..((b + 1) * BLOCK).min(n))
-                    .map(|i| self.get(i).unwrap_or(0))
-                    .collect();
-                let min = values.iter().copied().min().unwrap_or(0);
-                if values.iter().all(|&v| v - min <= u16::MAX as u64) {
-                    (
-                        min,
-                        values.iter().map(|&v| (v - min) as u16).collect(),
-                        None,
-                    )
+                let (min, max) = span(b).fold((u64::MAX, 0), |(lo, hi), i| {
+                    (lo.min(value(i)), hi.max(value(i)))
+                });
+                if max - min <= u16::MAX as u64 {
+                    min
                 } else {
-                    (WHOLE, vec![0; values.len()], Some(values))
+                    WHOLE
                 }
             })
             .collect();
-        let mut base = Vec::with_capacity(blocks.len());
-        let mut delta = Vec::with_capacity(n);
-        let mut whole = Vec::new();
-        for (b, d, w) in blocks {
-            match w {
-                Some(values) => {
-                    base.push(WHOLE | whole.len() as u64);
-                    whole.extend(values);
-                    // A short last block is padded, so every whole block has BLOCK values.
-                    whole.resize(whole.len().next_multiple_of(BLOCK), 0);
+        // The distances, as the section's bytes.
+        let mut delta = vec![0u8; n * 2];
+        delta
+            .par_chunks_mut(BLOCK * 2)
+            .zip(base.par_iter())
+            .enumerate()
+            .for_each(|(b, (out, &min))| {
+                if min != WHOLE {
+                    for (d, i) in out.chunks_exact_mut(2).zip(span(b)) {
+                        d.copy_from_slice(&((value(i) - min) as u16).to_le_bytes());
+                    }
                 }
-                None => base.push(b),
+            });
+        let mut whole: Vec<u64> = Vec::new();
+        for (b, slot) in base.iter_mut().enumerate() {
+            if *slot == WHOLE {
+                *slot = WHOLE | whole.len() as u64;
+                whole.extend(span(b).map(value));
+                // A short last block is padded, so every whole block has BLOCK values.
+                whole.resize(whole.len().next_multiple_of(BLOCK), 0);
             }
-            delta.extend(d);
         }
         w.bytes(
             &format!("{name}.base"),
             bytemuck::cast_slice(&base).to_vec(),
         );
-        w.bytes(
-            &format!("{name}.delta"),
-            bytemuck::cast_slice(&delta).to_vec(),
-        );
+        w.bytes(&format!("{name}.delta"), delta);
         w.bytes(
             &format!("{name}.whole"),
             bytemuck::cast_slice(&whole).to_vec(),

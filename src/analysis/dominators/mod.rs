@@ -124,12 +124,9 @@ impl DominatorTree {
                     }
         });
         if leaves_follow {
-            let inner: Vec<u64> = (0..n)
-                .into_par_iter()
-                .filter(|&o| has_children(o))
-                .map(|o| self.retained(o as ObjectId))
-                .collect();
-            U40Vec::save_values(&inner, "dom.retained_inner", w);
+            U40Vec::save_selected("dom.retained_inner", w, n, has_children, |o| {
+                self.retained(o as ObjectId)
+            });
         } else {
             self.retained.save("dom.retained", w);
         }
