@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use rayon::prelude::*;
 
 use super::graph::Outgoing;
+use crate::heap::rank::RankedBits;
 use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{ClassIndex, ClassKind, HeapIndex, ObjectId, ObjectView};
 use crate::hprof::BasicType;
@@ -34,11 +35,9 @@ pub struct PathHops {
     places: Array<u16>,
     /// A bit per object whose place is [`WIDE`] or more (array elements past 65,535, and
     /// [`UNKNOWN`]).
-    wide: Array<u64>,
+    wide: RankedBits,
     /// The high 16 bits of those places, in object order.
     high: Array<u16>,
-    /// Set bits of `wide` before each of its words.
-    rank: Vec<u32>,
 }
 
 /// Reference fields of one class's instances, in the order of the dump's reference lists.
@@ -328,30 +327,20 @@ impl<'a> SharedPlaces<'a> {
 
 impl PathHops {
     fn new(places: Array<u16>, wide: Array<u64>, high: Array<u16>) -> PathHops {
-        let mut rank = Vec::with_capacity(wide.len());
-        let mut sum = 0u32;
-        for w in wide.iter() {
-            rank.push(sum);
-            sum += w.count_ones();
-        }
         PathHops {
             places,
-            wide,
+            wide: RankedBits::new(wide),
             high,
-            rank,
         }
     }
 
     /// The place by which `o`'s tree parent refers to it, if known.
     pub fn place(&self, o: ObjectId) -> Option<u32> {
         let low = *self.places.get(o as usize)? as u32;
-        let (word, bit) = (o as usize / 64, o % 64);
-        let w = *self.wide.get(word)?;
-        if w >> bit & 1 == 0 {
+        if !self.wide.contains(o) {
             return Some(low);
         }
-        let r = self.rank[word] + (w & ((1u64 << bit) - 1)).count_ones();
-        let place = (*self.high.get(r as usize)? as u32) << 16 | low;
+        let place = (*self.high.get(self.wide.rank(o))? as u32) << 16 | low;
         (place != UNKNOWN).then_some(place)
     }
 
@@ -361,16 +350,13 @@ impl PathHops {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.places.owned_bytes()
-            + self.wide.owned_bytes()
-            + self.high.owned_bytes()
-            + self.rank.len() * 4
+        self.places.owned_bytes() + self.wide.memory_bytes() + self.high.owned_bytes()
     }
 
     /// Adds `paths.hops`, `paths.hops_wide` and `paths.hops_high` to an index file.
     pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>) {
         w.array("paths.hops", &self.places);
-        w.array("paths.hops_wide", &self.wide);
+        w.array("paths.hops_wide", self.wide.words());
         w.array("paths.hops_high", &self.high);
     }
 

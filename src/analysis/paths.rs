@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap;
 use super::dominators::DominatorTree;
 use super::graph::{Distance, Forward, NodeBits, Outgoing, ReferenceGraph, Successors};
 use super::path_hops::{self, HopRecorder, PathHops};
+use crate::heap::rank::RankedBits;
 use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
@@ -152,18 +153,11 @@ impl ShortestPathTree {
                 what: "shortest-path tree inconsistent".into(),
             });
         }
-        let mut rank = Vec::with_capacity(differs.len());
-        let mut sum = 0u32;
-        for w in differs.iter() {
-            rank.push(sum);
-            sum += w.count_ones();
-        }
         let hops = PathHops::load(store, objects)?;
         Ok(ShortestPathTree {
             parent: Parents::FromIdom {
                 idom,
-                differs,
-                rank,
+                differs: RankedBits::new(differs),
                 other,
             },
             mode: PathMode::ExcludeWeak,
@@ -218,9 +212,7 @@ enum Parents {
     FromIdom {
         idom: Array<ObjectId>,
         /// A bit per object whose parent is not [`parent_from_idom`].
-        differs: Array<u64>,
-        /// Set bits of `differs` before each of its words.
-        rank: Vec<u32>,
+        differs: RankedBits,
         /// Those objects' parents, in object order.
         other: Array<ObjectId>,
     },
@@ -252,16 +244,12 @@ impl Parents {
             Parents::FromIdom {
                 idom,
                 differs,
-                rank,
                 other,
             } => {
-                let (word, bit) = (o as usize / 64, o % 64);
-                let w = *differs.get(word)?;
-                if w >> bit & 1 == 0 {
+                if !differs.contains(o) {
                     return Some(parent_from_idom(*idom.get(o as usize)?, idom.len()));
                 }
-                let r = rank[word] + (w & ((1u64 << bit) - 1)).count_ones();
-                other.get(r as usize).copied()
+                other.get(differs.rank(o)).copied()
             }
         }
     }
