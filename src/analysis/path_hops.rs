@@ -23,6 +23,7 @@ use crate::heap::rank::RankedBits;
 use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{ClassIndex, ClassKind, HeapIndex, ObjectId, ObjectView};
 use crate::hprof::BasicType;
+use crate::progress::Progress;
 
 /// Places from here on keep their high 16 bits apart.
 const WIDE: u32 = 1 << 16;
@@ -246,8 +247,8 @@ impl<'a> HopRecorder<'a> {
     }
 
     /// Reads the parents whose positions are not places from the dump (each once, in object
-    /// order, in parallel) and gives the finished hops.
-    pub fn finish(self) -> PathHops {
+    /// order, in parallel) and gives the finished hops; `None` once `progress` is cancelled.
+    pub fn finish(self, progress: &Progress) -> Option<PathHops> {
         let HopRecorder {
             index,
             outgoing,
@@ -276,6 +277,9 @@ impl<'a> HopRecorder<'a> {
             work.par_chunks(1024)
                 .map(|chunk| {
                     let mut wide = Vec::new();
+                    if progress.is_cancelled() {
+                        return wide;
+                    }
                     for &(v, start, end) in chunk {
                         let ce = class_edge[index.class_of(v) as usize] as u32;
                         let group = &pending[start as usize..end as usize];
@@ -292,6 +296,9 @@ impl<'a> HopRecorder<'a> {
                 .collect()
         };
         index.release_all_pages();
+        if progress.is_cancelled() {
+            return None;
+        }
         wide.extend(found.into_iter().flatten());
         wide.par_sort_unstable();
         let mut bits = vec![0u64; places.len().div_ceil(64)];
@@ -299,7 +306,7 @@ impl<'a> HopRecorder<'a> {
             bits[t as usize / 64] |= 1 << (t % 64);
         }
         let high: Vec<u16> = wide.iter().map(|e| (e[1] >> 16) as u16).collect();
-        PathHops::new(places.into(), bits.into(), high.into())
+        Some(PathHops::new(places.into(), bits.into(), high.into()))
     }
 }
 

@@ -69,7 +69,7 @@ impl ShortestPathTree {
             None => parent,
         };
         progress.mark("shortest paths");
-        let hops = recorder.finish();
+        let hops = recorder.finish(progress)?;
         progress.mark("path hops");
         Some(ShortestPathTree {
             parent: Parents::Plain(parent),
