@@ -22,7 +22,6 @@ use super::graph::Outgoing;
 use crate::heap::rank::RankedBits;
 use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{ClassIndex, ClassKind, HeapIndex, ObjectId, ObjectView};
-use crate::hprof::BasicType;
 use crate::progress::Progress;
 
 /// Places from here on keep their high 16 bits apart.
@@ -62,24 +61,7 @@ fn ref_fields_with<'a>(
     c: ClassIndex,
     reference: &[ClassIndex],
 ) -> RefFields<'a> {
-    let classes = index.classes();
-    let id_size = index.header().id_size;
-    let is_reference = reference.iter().any(|&r| classes.is_subclass_of(c, r));
-    let mut pos = 0u32;
-    let mut fields = Vec::new();
-    let mut referent_seen = false;
-    for ci in classes.chain(c) {
-        for f in &classes.get(ci).fields {
-            if f.ty == BasicType::Object {
-                if is_reference && &*f.name == "referent" && !referent_seen {
-                    referent_seen = true;
-                } else {
-                    fields.push((pos, &*f.name));
-                }
-            }
-            pos += f.ty.size_in_dump(id_size) as u32;
-        }
-    }
+    let (fields, _referent) = crate::heap::references::reference_fields(index, c, reference);
     RefFields { fields }
 }
 

@@ -53,32 +53,46 @@ struct RefLayout {
 }
 
 fn ref_layouts(index: &HeapIndex) -> Vec<RefLayout> {
-    let classes = index.classes();
-    let id_size = index.header().id_size;
-    let reference_class: Vec<ClassIndex> = classes.by_name("java.lang.ref.Reference").collect();
-    (0..classes.len() as ClassIndex)
+    let reference: Vec<ClassIndex> = index.classes().by_name("java.lang.ref.Reference").collect();
+    (0..index.classes().len() as ClassIndex)
         .map(|c| {
-            let is_reference = reference_class
-                .iter()
-                .any(|&r| classes.is_subclass_of(c, r));
-            let mut pos = 0u32;
-            let mut offsets = Vec::new();
-            let mut referent = None;
-            for ci in classes.chain(c) {
-                for f in &classes.get(ci).fields {
-                    if f.ty == BasicType::Object {
-                        if is_reference && &*f.name == "referent" && referent.is_none() {
-                            referent = Some(pos);
-                        } else {
-                            offsets.push(pos);
-                        }
-                    }
-                    pos += f.ty.size_in_dump(id_size) as u32;
-                }
+            let (fields, referent) = reference_fields(index, c, &reference);
+            RefLayout {
+                offsets: fields.into_iter().map(|(offset, _)| offset).collect(),
+                referent,
             }
-            RefLayout { offsets, referent }
         })
         .collect()
+}
+
+/// The reference fields of instances of `c` as the dump lays them out (the chain from the
+/// class up): byte offset in the instance data and name of each, and the offset of
+/// `referent` when `c` is a subclass of one of `reference` (`java.lang.ref.Reference`),
+/// which the list leaves out.
+pub fn reference_fields<'a>(
+    index: &'a HeapIndex,
+    c: ClassIndex,
+    reference: &[ClassIndex],
+) -> (Vec<(u32, &'a str)>, Option<u32>) {
+    let classes = index.classes();
+    let id_size = index.header().id_size;
+    let is_reference = reference.iter().any(|&r| classes.is_subclass_of(c, r));
+    let mut pos = 0u32;
+    let mut fields = Vec::new();
+    let mut referent = None;
+    for ci in classes.chain(c) {
+        for f in &classes.get(ci).fields {
+            if f.ty == BasicType::Object {
+                if is_reference && &*f.name == "referent" && referent.is_none() {
+                    referent = Some(pos);
+                } else {
+                    fields.push((pos, &*f.name));
+                }
+            }
+            pos += f.ty.size_in_dump(id_size) as u32;
+        }
+    }
+    (fields, referent)
 }
 
 /// Reads objects' outgoing references straight from the dump.

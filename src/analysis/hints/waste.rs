@@ -80,14 +80,6 @@ impl ValueKeys {
 }
 
 impl RepeatedValues {
-    pub fn new(index: &HeapIndex) -> RepeatedValues {
-        let keys = ValueKeys::new(index);
-        let arrays = java::instances(index, &keys.classes);
-        RepeatedValues::from_keys(java::read_objects(index, &arrays, |arr| {
-            keys.key(index, arr)
-        }))
-    }
-
     /// From the keys [`ValueKeys::key`] gave, in any order.
     pub fn from_keys(mut keyed: Vec<(u64, u32, ObjectId)>) -> RepeatedValues {
         keyed.par_sort_unstable();
