@@ -135,9 +135,13 @@ impl ShortestPathTree {
 
     /// The tree saved by [`ShortestPathTree::save`] (made with [`PathMode::ExcludeWeak`]),
     /// mapped from the file.
-    pub fn load(store: &Store, objects: usize) -> Result<ShortestPathTree, StoreError> {
+    /// `idom`: the dominator tree's, loaded first (most parents are the immediate dominator).
+    pub fn load(
+        store: &Store,
+        objects: usize,
+        idom: Array<ObjectId>,
+    ) -> Result<ShortestPathTree, StoreError> {
         use rayon::prelude::*;
-        let idom: Array<ObjectId> = store.array("dom.idom")?;
         let differs: Array<u64> = store.array("paths.parent_differs")?;
         let other: Array<ObjectId> = store.array("paths.parent_other")?;
         let set: u64 = differs.par_iter().map(|w| w.count_ones() as u64).sum();

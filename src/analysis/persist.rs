@@ -19,7 +19,7 @@ use crate::heap::store::{
     index_path_beside, index_path_in_cache, is_index_file, Array, DumpIdentity, Store, StoreError,
     StoreWriter, WriteError,
 };
-use crate::heap::{HeapIndex, ObjectId};
+use crate::heap::HeapIndex;
 use crate::hprof::{DumpSource, HprofError};
 use crate::progress::{Phase, Progress};
 
@@ -425,7 +425,7 @@ pub fn load(store: &Store, source: Option<DumpSource>) -> Result<Analysis, OpenE
     let n = index.object_count();
     let classes = index.classes().len();
     let dominators = DominatorTree::load(store, n, |o| index.shallow_size(o))?;
-    let shortest_paths = ShortestPathTree::load(store, n)?;
+    let shortest_paths = ShortestPathTree::load(store, n, dominators.idom_array())?;
     let repeated_values = RepeatedValues::load(store, n)?;
     let retained_by_class: Array<u64> = store.array("analysis.retained_by_class")?;
     let unreachable: Array<u64> = store.array("analysis.unreachable_by_class")?;
@@ -474,111 +474,4 @@ pub fn load(store: &Store, source: Option<DumpSource>) -> Result<Analysis, OpenE
         unreachable_by_class: unreachable.chunks_exact(2).map(|p| (p[0], p[1])).collect(),
         repeated_values,
     })
-}
-
-/// The CSR offsets of the dominator tree's children lists, which the index file does not
-/// store (4 bytes per object): the lists are stored one after the other in parent order, so
-/// the parents `idom[children[i]]` do not decrease along `children`, and `offsets[v]` is where
-/// the first child whose parent is `v` or more sits. One parallel pass; `None` when the
-/// arrays do not fit together that way (a corrupt file).
-pub(crate) fn child_offsets_from_idom(
-    idom: &[ObjectId],
-    children: &[ObjectId],
-) -> Option<Vec<u32>> {
-    child_offsets_in_chunks(idom, children, 1 << 16)
-}
-
-fn child_offsets_in_chunks(
-    idom: &[ObjectId],
-    children: &[ObjectId],
-    chunk: usize,
-) -> Option<Vec<u32>> {
-    use rayon::prelude::*;
-    let n = idom.len();
-    let m = children.len();
-    if m > u32::MAX as usize {
-        return None;
-    }
-    let parent = |i: usize| -> Option<usize> {
-        let p = *idom.get(*children.get(i)? as usize)? as usize;
-        (p < n).then_some(p)
-    };
-    let mut offsets = vec![m as u32; n + 1];
-    // The last parent of each chunk of children: chunk k fills offsets after the previous
-    // chunk's last parent up to its own.
-    let bounds: Vec<usize> = (0..m.div_ceil(chunk))
-        .map(|k| parent(((k + 1) * chunk).min(m) - 1))
-        .collect::<Option<_>>()?;
-    if bounds.windows(2).any(|w| w[0] > w[1]) {
-        return None;
-    }
-    let mut parts: Vec<(usize, &mut [u32])> = Vec::with_capacity(bounds.len());
-    let mut rest: &mut [u32] = &mut offsets;
-    let mut lo = 0usize;
-    for &b in &bounds {
-        let (part, tail) = rest.split_at_mut(b + 1 - lo);
-        parts.push((lo, part));
-        rest = tail;
-        lo = b + 1;
-    }
-    // `rest` (parents after the last one with children) keeps `m`.
-    parts
-        .into_par_iter()
-        .enumerate()
-        .all(|(k, (lo, part))| {
-            let mut next = lo; // the first offset not written yet
-            for i in k * chunk..((k + 1) * chunk).min(m) {
-                let Some(p) = parent(i) else {
-                    return false;
-                };
-                if p + 1 < next {
-                    return false; // parents decrease
-                }
-                for slot in part.get_mut(next - lo..p + 1 - lo).into_iter().flatten() {
-                    *slot = i as u32;
-                }
-                next = next.max(p + 1);
-            }
-            next == lo + part.len()
-        })
-        .then_some(offsets)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn child_offsets_match_a_count_of_idom(
-            parents in proptest::collection::vec(0u32..40, 1..200),
-            chunk in 1usize..7,
-        ) {
-            // Parent `p` 30.. stands for the super-root / unreachable.
-            let n = parents.len();
-            let idom: Vec<u32> = parents
-                .iter()
-                .map(|&p| match p {
-                    30..=34 => u32::MAX,
-                    35.. => u32::MAX - 1,
-                    p => p % n as u32,
-                })
-                .collect();
-            let mut children: Vec<u32> = (0..n as u32).filter(|&o| (idom[o as usize] as usize) < n).collect();
-            children.sort_by_key(|&o| (idom[o as usize], std::cmp::Reverse(o)));
-            let mut want = vec![0u32; n + 1];
-            for &c in &children {
-                want[idom[c as usize] as usize + 1] += 1;
-            }
-            for v in 0..n {
-                want[v + 1] += want[v];
-            }
-            prop_assert_eq!(child_offsets_in_chunks(&idom, &children, chunk), Some(want));
-            if children.len() >= 2 && idom[children[0] as usize] != idom[children[children.len() - 1] as usize] {
-                children.reverse();
-                prop_assert_eq!(child_offsets_in_chunks(&idom, &children, chunk), None);
-            }
-        }
-    }
 }

@@ -6,11 +6,12 @@ use rayon::prelude::*;
 use super::graph::{reverse, AdjacencyLists, Backward, Forward, Outgoing, ReferenceGraph};
 use super::graph::{MultiBackward, MultiReferrers};
 use crate::heap::packed::U40Vec;
-use crate::heap::store::{Array, Store, StoreError, StoreWriter};
+use crate::heap::store::Array;
 use crate::heap::{HeapIndex, ObjectId};
 use crate::progress::{Phase, Progress};
 
 mod by_class;
+mod persist;
 mod semi_nca;
 
 pub use by_class::{retained_by_class, retained_by_group, unreachable_by_class};
@@ -95,139 +96,6 @@ impl DominatorTree {
             + self.retained.memory_bytes()
             + self.child_offsets.len() * 4
             + self.children.len() * 4
-    }
-}
-
-impl DominatorTree {
-    /// Adds the tree's sections (`dom.…`) to an index file.
-    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>, shallow: impl Fn(ObjectId) -> u64 + Sync) {
-        let scalars = [
-            (self.mode == ReferenceMode::StrongOnly) as u64,
-            self.reachable_objects,
-            self.reachable_bytes,
-            self.unreachable_objects,
-            self.unreachable_bytes,
-        ];
-        w.bytes("dom.scalars", bytemuck::cast_slice(&scalars).to_vec());
-        w.array("dom.idom", &self.idom);
-        // A leaf retains its own shallow size and an unreachable object nothing: when that
-        // holds for all of them, only the others' retained sizes are stored, in object order.
-        let n = self.idom.len();
-        let has_children = |o: usize| self.child_offsets[o + 1] > self.child_offsets[o];
-        let leaves_follow = (0..n).into_par_iter().all(|o| {
-            has_children(o)
-                || self.retained(o as ObjectId)
-                    == if self.idom[o] == UNREACHABLE {
-                        0
-                    } else {
-                        shallow(o as ObjectId)
-                    }
-        });
-        if leaves_follow {
-            U40Vec::save_selected("dom.retained_inner", w, n, has_children, |o| {
-                self.retained(o as ObjectId)
-            });
-        } else {
-            self.retained.save("dom.retained", w);
-        }
-        // The children lists' offsets follow from `idom` (see `child_offsets_from_idom`).
-        w.array("dom.children", &self.children);
-        w.array("dom.top_level", &self.top_level);
-    }
-
-    /// The tree saved by [`DominatorTree::save`], mapped from the file.
-    pub fn load(
-        store: &Store,
-        objects: usize,
-        shallow: impl Fn(ObjectId) -> u64 + Sync,
-    ) -> Result<DominatorTree, StoreError> {
-        let scalars: Array<u64> = store.array("dom.scalars")?;
-        let corrupt = || StoreError::Corrupt {
-            path: store.path().display().to_string(),
-            what: "dominator tree arrays inconsistent".into(),
-        };
-        let idom: Array<ObjectId> = store.array("dom.idom")?;
-        let children: Array<ObjectId> = store.array("dom.children")?;
-        let child_offsets = super::persist::child_offsets_from_idom(&idom, &children)
-            .ok_or_else(corrupt)?
-            .into();
-        let child_offsets: Array<u32> = child_offsets;
-        let retained = match U40Vec::load(store, "dom.retained_inner") {
-            Ok(inner) => {
-                let has_children = |o: usize| child_offsets[o + 1] > child_offsets[o];
-                if idom.len() != objects {
-                    return Err(corrupt());
-                }
-                const CHUNK: usize = 1 << 16;
-                // Objects with children before each chunk: where its first stored size is.
-                let mut before: Vec<usize> = (0..objects.div_ceil(CHUNK))
-                    .into_par_iter()
-                    .map(|k| {
-                        let c = &child_offsets[k * CHUNK..((k + 1) * CHUNK).min(objects) + 1];
-                        c.windows(2).filter(|w| w[1] > w[0]).count()
-                    })
-                    .collect();
-                let mut sum = 0;
-                for b in &mut before {
-                    (*b, sum) = (sum, sum + *b);
-                }
-                if sum != inner.len() {
-                    return Err(corrupt());
-                }
-                U40Vec::filled(objects, CHUNK, |start, out| {
-                    let mut at = before[start / CHUNK];
-                    for (i, v) in out.iter_mut().enumerate() {
-                        let o = start + i;
-                        *v = if has_children(o) {
-                            at += 1;
-                            inner.get(at - 1).unwrap_or(0)
-                        } else if idom[o] == UNREACHABLE {
-                            0
-                        } else {
-                            shallow(o as ObjectId)
-                        };
-                    }
-                })
-            }
-            Err(_) => U40Vec::load(store, "dom.retained")?,
-        };
-        let tree = DominatorTree {
-            idom,
-            retained,
-            child_offsets,
-            children,
-            top_level: store.array("dom.top_level")?,
-            mode: if scalars.first() == Some(&1) {
-                ReferenceMode::StrongOnly
-            } else {
-                ReferenceMode::All
-            },
-            reachable_objects: scalars.get(1).copied().unwrap_or(0),
-            reachable_bytes: scalars.get(2).copied().unwrap_or(0),
-            unreachable_objects: scalars.get(3).copied().unwrap_or(0),
-            unreachable_bytes: scalars.get(4).copied().unwrap_or(0),
-        };
-        let n = objects;
-        let in_range = |v: &[ObjectId], special: bool| {
-            v.par_iter()
-                .all(|&o| (o as usize) < n || (special && (o == SUPER_ROOT || o == UNREACHABLE)))
-        };
-        let consistent = scalars.len() == 5
-            && tree.idom.len() == n
-            && tree.retained.len() == n
-            && tree.child_offsets.len() == n + 1
-            && tree.child_offsets.windows(2).all(|w| w[0] <= w[1])
-            && tree
-                .child_offsets
-                .last()
-                .is_some_and(|&e| e as usize == tree.children.len())
-            && in_range(&tree.idom, true)
-            && in_range(&tree.children, false)
-            && in_range(&tree.top_level, false);
-        if !consistent {
-            return Err(corrupt());
-        }
-        Ok(tree)
     }
 }
 

@@ -10,13 +10,16 @@ use memmap2::Mmap;
 /// Plain numbers that can be read straight from mapped bytes (little-endian hosts).
 pub use bytemuck::Pod;
 
-/// A `[T]` owned in a `Vec` or borrowed from a mapped file kept alive by an `Arc`.
+/// A `[T]` owned in a `Vec` (alone or shared by several holders) or borrowed from a mapped
+/// file kept alive by an `Arc`.
 pub struct Array<T: Pod> {
     repr: Repr<T>,
 }
 
 enum Repr<T> {
     Owned(Vec<T>),
+    /// Built at load and held by several structures (clones share it).
+    Shared(Arc<Vec<T>>),
     Mapped {
         _map: Arc<Mmap>,
         ptr: *const T,
@@ -43,6 +46,13 @@ impl<T: Pod> Array<T> {
         })
     }
 
+    /// An owned array whose clones share one copy.
+    pub fn shared(v: Vec<T>) -> Array<T> {
+        Array {
+            repr: Repr::Shared(Arc::new(v)),
+        }
+    }
+
     pub fn is_mapped(&self) -> bool {
         matches!(self.repr, Repr::Mapped { .. })
     }
@@ -51,6 +61,7 @@ impl<T: Pod> Array<T> {
     pub fn owned_bytes(&self) -> usize {
         match &self.repr {
             Repr::Owned(v) => v.capacity() * std::mem::size_of::<T>(),
+            Repr::Shared(v) => v.capacity() * std::mem::size_of::<T>(),
             Repr::Mapped { .. } => 0,
         }
     }
@@ -86,6 +97,7 @@ impl<T: Pod> Array<T> {
     pub fn into_vec(self) -> Vec<T> {
         match self.repr {
             Repr::Owned(v) => v,
+            Repr::Shared(v) => Arc::try_unwrap(v).unwrap_or_else(|v| v.to_vec()),
             Repr::Mapped { .. } => self.deref().to_vec(),
         }
     }
@@ -98,6 +110,7 @@ impl<T: Pod> Deref for Array<T> {
     fn deref(&self) -> &[T] {
         match &self.repr {
             Repr::Owned(v) => v,
+            Repr::Shared(v) => v,
             // SAFETY: `ptr`/`len` came from a checked cast of bytes of the mapping, which the
             // `Arc` keeps mapped for as long as `self` lives; the mapping is read-only.
             Repr::Mapped { ptr, len, .. } => unsafe { std::slice::from_raw_parts(*ptr, *len) },
@@ -123,6 +136,9 @@ impl<T: Pod> Clone for Array<T> {
     fn clone(&self) -> Self {
         match &self.repr {
             Repr::Owned(v) => v.clone().into(),
+            Repr::Shared(v) => Array {
+                repr: Repr::Shared(v.clone()),
+            },
             Repr::Mapped { _map, ptr, len } => Array {
                 repr: Repr::Mapped {
                     _map: _map.clone(),

@@ -22,7 +22,7 @@ pub use writer::{StoreWriter, WriteError};
 /// First bytes of every index file.
 pub const MAGIC: &[u8; 16] = b"HEAPSIGHT INDEX\0";
 /// Bumped whenever the header or a section's layout changes.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 /// The heapsight version that writes and accepts index files.
 pub const HEAPSIGHT_VERSION: &str = env!("CARGO_PKG_VERSION");
 

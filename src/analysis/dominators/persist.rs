@@ -1,0 +1,496 @@
+//! The dominator tree's sections of the index file (`dom.…`, see docs/INDEX-FILE.md).
+//!
+//! `idom` is not stored: the children lists are, one after the other in parent order, with a
+//! bit per object that has children (`dom.parents`) and a bit per position of `dom.children`
+//! where a list starts (`dom.list_starts`): a quarter of a byte per object instead of four.
+//! The load rebuilds the lists' offsets and `idom` from them in two parallel passes.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use rayon::prelude::*;
+
+use super::{DominatorTree, ReferenceMode, SUPER_ROOT, UNREACHABLE};
+use crate::heap::packed::U40Vec;
+use crate::heap::store::{Array, Store, StoreError, StoreWriter};
+use crate::heap::ObjectId;
+
+/// Objects per job of the load's passes (a multiple of 64: whole words of `dom.parents`).
+const CHUNK: usize = 1 << 16;
+
+impl DominatorTree {
+    /// Adds the tree's sections (`dom.…`) to an index file.
+    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>, shallow: impl Fn(ObjectId) -> u64 + Sync) {
+        let scalars = [
+            (self.mode == ReferenceMode::StrongOnly) as u64,
+            self.reachable_objects,
+            self.reachable_bytes,
+            self.unreachable_objects,
+            self.unreachable_bytes,
+        ];
+        w.bytes("dom.scalars", bytemuck::cast_slice(&scalars).to_vec());
+        let (parents, starts) = list_bits(&self.child_offsets);
+        w.bytes("dom.parents", bytemuck::cast_slice(&parents).to_vec());
+        w.bytes("dom.list_starts", bytemuck::cast_slice(&starts).to_vec());
+        // A leaf retains its own shallow size and an unreachable object nothing: when that
+        // holds for all of them, only the others' retained sizes are stored, in object order.
+        let n = self.idom.len();
+        let has_children = |o: usize| self.child_offsets[o + 1] > self.child_offsets[o];
+        let leaves_follow = (0..n).into_par_iter().all(|o| {
+            has_children(o)
+                || self.retained(o as ObjectId)
+                    == if self.idom[o] == UNREACHABLE {
+                        0
+                    } else {
+                        shallow(o as ObjectId)
+                    }
+        });
+        if leaves_follow {
+            U40Vec::save_selected("dom.retained_inner", w, n, has_children, |o| {
+                self.retained(o as ObjectId)
+            });
+        } else {
+            self.retained.save("dom.retained", w);
+        }
+        w.array("dom.children", &self.children);
+        w.array("dom.top_level", &self.top_level);
+    }
+
+    /// The tree saved by [`DominatorTree::save`]; `idom`, the lists' offsets and the retained
+    /// sizes rebuilt, the rest mapped from the file.
+    pub fn load(
+        store: &Store,
+        objects: usize,
+        shallow: impl Fn(ObjectId) -> u64 + Sync,
+    ) -> Result<DominatorTree, StoreError> {
+        let corrupt = || StoreError::Corrupt {
+            path: store.path().display().to_string(),
+            what: "dominator tree arrays inconsistent".into(),
+        };
+        let scalars: Array<u64> = store.array("dom.scalars")?;
+        let parents: Array<u64> = store.array("dom.parents")?;
+        let starts: Array<u64> = store.array("dom.list_starts")?;
+        let children: Array<ObjectId> = store.array("dom.children")?;
+        let top_level: Array<ObjectId> = store.array("dom.top_level")?;
+        let n = objects;
+        let child_offsets: Array<u32> =
+            child_offsets_from_bits(n, &parents, &starts, children.len())
+                .ok_or_else(corrupt)?
+                .into();
+        let idom = idom_from_lists(&child_offsets, &children, &top_level).ok_or_else(corrupt)?;
+        let retained = match U40Vec::load(store, "dom.retained_inner") {
+            Ok(inner) => {
+                // Objects with children before each chunk: where its first stored size is.
+                let mut before: Vec<usize> = parents
+                    .par_chunks(CHUNK / 64)
+                    .map(|c| c.iter().map(|w| w.count_ones() as usize).sum())
+                    .collect();
+                let mut sum = 0;
+                for b in &mut before {
+                    (*b, sum) = (sum, sum + *b);
+                }
+                if sum != inner.len() {
+                    return Err(corrupt());
+                }
+                let has_children = |o: usize| parents[o / 64] >> (o % 64) & 1 == 1;
+                U40Vec::filled(n, CHUNK, |start, out| {
+                    let mut at = before[start / CHUNK];
+                    for (i, v) in out.iter_mut().enumerate() {
+                        let o = start + i;
+                        *v = if has_children(o) {
+                            at += 1;
+                            inner.get(at - 1).unwrap_or(0)
+                        } else if idom[o] == UNREACHABLE {
+                            0
+                        } else {
+                            shallow(o as ObjectId)
+                        };
+                    }
+                })
+            }
+            Err(_) => U40Vec::load(store, "dom.retained")?,
+        };
+        // Every reachable object is in one list or at the top level.
+        let counts_fit = scalars.len() == 5
+            && scalars[1] == (children.len() + top_level.len()) as u64
+            && scalars[1].checked_add(scalars[3]) == Some(n as u64);
+        if !counts_fit || retained.len() != n {
+            return Err(corrupt());
+        }
+        Ok(DominatorTree {
+            idom: Array::shared(idom),
+            retained,
+            child_offsets,
+            children,
+            top_level,
+            mode: if scalars[0] == 1 {
+                ReferenceMode::StrongOnly
+            } else {
+                ReferenceMode::All
+            },
+            reachable_objects: scalars[1],
+            reachable_bytes: scalars[2],
+            unreachable_objects: scalars[3],
+            unreachable_bytes: scalars[4],
+        })
+    }
+
+    /// The immediate dominators, shared (not copied) when rebuilt at load.
+    pub(crate) fn idom_array(&self) -> Array<ObjectId> {
+        self.idom.clone()
+    }
+}
+
+/// The bits that stand for the children lists' offsets: one per object with children, and
+/// one per position of the children array where a list starts.
+fn list_bits(child_offsets: &[u32]) -> (Vec<u64>, Vec<u64>) {
+    let n = child_offsets.len() - 1;
+    let m = child_offsets[n] as usize;
+    let mut parents = vec![0u64; n.div_ceil(64)];
+    let mut starts = vec![0u64; m.div_ceil(64)];
+    for (o, w) in child_offsets.windows(2).enumerate() {
+        if w[1] > w[0] {
+            parents[o / 64] |= 1 << (o % 64);
+            starts[w[0] as usize / 64] |= 1 << (w[0] % 64);
+        }
+    }
+    (parents, starts)
+}
+
+/// The CSR offsets of `m` children from [`list_bits`]; `None` when the bits do not describe
+/// `n` objects and `m` children (a corrupt file): as many list starts as parents, the first
+/// at position 0, no bit past the ends.
+fn child_offsets_from_bits(
+    n: usize,
+    parents: &[u64],
+    starts: &[u64],
+    m: usize,
+) -> Option<Vec<u32>> {
+    let ones = |w: &[u64]| w.par_iter().map(|w| w.count_ones() as usize).sum::<usize>();
+    let beyond =
+        |w: &[u64], len: usize| len % 64 != 0 && w.last().is_some_and(|&l| l >> (len % 64) != 0);
+    let lists = ones(parents);
+    let fits = m <= u32::MAX as usize
+        && parents.len() == n.div_ceil(64)
+        && starts.len() == m.div_ceil(64)
+        && !beyond(parents, n)
+        && !beyond(starts, m)
+        && ones(starts) == lists
+        && (m == 0 || starts[0] & 1 == 1);
+    if !fits {
+        return None;
+    }
+    // List starts before each word of `starts`, to find where each chunk's first list starts.
+    let mut starts_before: Vec<usize> = Vec::with_capacity(starts.len() + 1);
+    let mut sum = 0;
+    for w in starts {
+        starts_before.push(sum);
+        sum += w.count_ones() as usize;
+    }
+    starts_before.push(sum);
+    // The position of list `j` (of `lists`), `m` past the last.
+    let select = |j: usize| -> usize {
+        if j >= lists {
+            return m;
+        }
+        let w = starts_before.partition_point(|&b| b <= j) - 1;
+        let mut word = starts[w];
+        for _ in 0..j - starts_before[w] {
+            word &= word - 1;
+        }
+        w * 64 + word.trailing_zeros() as usize
+    };
+    // The first list start after position `i`, `m` if none.
+    let next_start = |i: usize| -> usize {
+        let (mut w, bit) = ((i + 1) / 64, (i + 1) % 64);
+        let mut word = starts.get(w).map_or(0, |&x| x >> bit << bit);
+        while word == 0 {
+            w += 1;
+            match starts.get(w) {
+                Some(&x) => word = x,
+                None => return m,
+            }
+        }
+        w * 64 + word.trailing_zeros() as usize
+    };
+    let mut lists_before: Vec<usize> = parents
+        .chunks(CHUNK / 64)
+        .map(|c| c.iter().map(|w| w.count_ones() as usize).sum())
+        .collect();
+    let mut sum = 0;
+    for b in &mut lists_before {
+        (*b, sum) = (sum, sum + *b);
+    }
+    let mut offsets = vec![m as u32; n + 1];
+    offsets[..n]
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(k, part)| {
+            let mut at = select(lists_before[k]);
+            for (i, slot) in part.iter_mut().enumerate() {
+                let o = k * CHUNK + i;
+                *slot = at as u32;
+                if parents[o / 64] >> (o % 64) & 1 == 1 {
+                    at = next_start(at);
+                }
+            }
+        });
+    Some(offsets)
+}
+
+/// Each object's immediate dominator from the children lists and the top level; `None` when
+/// an object is out of range or in more than one list (a corrupt file).
+fn idom_from_lists(
+    child_offsets: &[u32],
+    children: &[ObjectId],
+    top_level: &[ObjectId],
+) -> Option<Vec<ObjectId>> {
+    let n = child_offsets.len() - 1;
+    let cells: Vec<AtomicU32> = (0..n)
+        .into_par_iter()
+        .map(|_| AtomicU32::new(UNREACHABLE))
+        .collect();
+    let bad = AtomicBool::new(false);
+    let set = |o: ObjectId, d: ObjectId| match cells.get(o as usize) {
+        Some(c) => c.store(d, Ordering::Relaxed),
+        None => bad.store(true, Ordering::Relaxed),
+    };
+    top_level.par_iter().for_each(|&o| set(o, SUPER_ROOT));
+    (0..n).into_par_iter().with_min_len(1 << 12).for_each(|p| {
+        let list = &children[child_offsets[p] as usize..child_offsets[p + 1] as usize];
+        for &o in list {
+            set(o, p as ObjectId);
+        }
+    });
+    // In place (same layout): no second allocation.
+    let idom: Vec<ObjectId> = cells.into_iter().map(AtomicU32::into_inner).collect();
+    // Each object in one place at most: as many objects placed as the lists hold.
+    let placed = idom.par_iter().filter(|&&d| d != UNREACHABLE).count();
+    (!bad.into_inner() && placed == children.len() + top_level.len()).then_some(idom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::store::DumpIdentity;
+    use proptest::prelude::*;
+
+    fn shallow(o: ObjectId) -> u64 {
+        16 + 8 * (o as u64 % 5)
+    }
+
+    /// A tree from each object's parent (`SUPER_ROOT`, `UNREACHABLE` or an earlier object),
+    /// built the way the analysis builds it.
+    fn tree_of(idom: Vec<ObjectId>) -> DominatorTree {
+        let n = idom.len();
+        let mut retained: Vec<u64> = (0..n as u32)
+            .map(|o| match idom[o as usize] {
+                UNREACHABLE => 0,
+                _ => shallow(o),
+            })
+            .collect();
+        for o in (0..n).rev() {
+            if (idom[o] as usize) < n {
+                retained[idom[o] as usize] += retained[o];
+            }
+        }
+        let order = |a: &ObjectId, b: &ObjectId| {
+            (retained[*b as usize], *a).cmp(&(retained[*a as usize], *b))
+        };
+        let mut children: Vec<ObjectId> = (0..n as u32)
+            .filter(|&o| (idom[o as usize] as usize) < n)
+            .collect();
+        children.sort_by(|a, b| idom[*a as usize].cmp(&idom[*b as usize]).then(order(a, b)));
+        let mut child_offsets = vec![0u32; n + 1];
+        for &c in &children {
+            child_offsets[idom[c as usize] as usize + 1] += 1;
+        }
+        for v in 0..n {
+            child_offsets[v + 1] += child_offsets[v];
+        }
+        let mut top_level: Vec<ObjectId> = (0..n as u32)
+            .filter(|&o| idom[o as usize] == SUPER_ROOT)
+            .collect();
+        top_level.sort_by(order);
+        let reachable = idom.iter().filter(|&&d| d != UNREACHABLE).count() as u64;
+        DominatorTree {
+            idom: idom.into(),
+            retained: U40Vec::new(&retained),
+            child_offsets: child_offsets.into(),
+            children: children.into(),
+            top_level: top_level.into(),
+            mode: ReferenceMode::All,
+            reachable_objects: reachable,
+            reachable_bytes: 1,
+            unreachable_objects: n as u64 - reachable,
+            unreachable_bytes: 2,
+        }
+    }
+
+    fn idom_strategy(max: usize) -> impl Strategy<Value = Vec<ObjectId>> {
+        proptest::collection::vec(0u32..100, 1..max).prop_map(|picks| {
+            picks
+                .iter()
+                .enumerate()
+                .map(|(o, &p)| match p {
+                    0..=9 => SUPER_ROOT,
+                    10..=19 => UNREACHABLE,
+                    _ if o == 0 => SUPER_ROOT,
+                    p => p % o as u32,
+                })
+                .collect()
+        })
+    }
+
+    fn identity() -> DumpIdentity {
+        DumpIdentity {
+            size: 1,
+            mtime_s: 2,
+            mtime_ns: 3,
+            head_crc: 4,
+            tail_crc: 5,
+        }
+    }
+
+    fn write(path: &std::path::Path, sections: &[(String, Vec<u8>)]) -> Store {
+        let mut w = StoreWriter::new(identity());
+        for (name, bytes) in sections {
+            w.bytes(name, bytes.clone());
+        }
+        w.write(path, &|_| true).unwrap();
+        Store::open(path).unwrap()
+    }
+
+    fn sections_of(tree: &DominatorTree, path: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+        let mut w = StoreWriter::new(identity());
+        tree.save(&mut w, shallow);
+        w.write(path, &|_| true).unwrap();
+        let store = Store::open(path).unwrap();
+        store
+            .section_sizes()
+            .into_iter()
+            .map(|(name, _)| {
+                let bytes = store.bytes(&name).unwrap().to_vec();
+                (name, bytes)
+            })
+            .collect()
+    }
+
+    /// Everything a view reads of a loaded tree.
+    fn walk(tree: &DominatorTree, n: usize) -> u64 {
+        let mut sum = tree.top_level().len() as u64;
+        for o in 0..n as u32 {
+            sum += tree.children(o).len() as u64 + tree.retained(o);
+            sum += tree.dominators_of(o).len() as u64 + tree.idom(o) as u64;
+        }
+        sum
+    }
+
+    proptest! {
+        #[test]
+        fn offsets_and_idom_come_back_from_the_bits(idom in idom_strategy(300)) {
+            let tree = tree_of(idom.clone());
+            let (parents, starts) = list_bits(&tree.child_offsets);
+            let m = tree.children.len();
+            let offsets = child_offsets_from_bits(idom.len(), &parents, &starts, m);
+            prop_assert_eq!(offsets.as_deref(), Some(&tree.child_offsets[..]));
+            let back = idom_from_lists(&tree.child_offsets, &tree.children, &tree.top_level);
+            prop_assert_eq!(back, Some(idom));
+        }
+
+        #[test]
+        fn an_object_in_two_places_is_refused(idom in idom_strategy(100), pick in 0usize..1000) {
+            let tree = tree_of(idom);
+            let mut children = tree.children.to_vec();
+            prop_assume!(!children.is_empty());
+            // A child listed again in place of another, or a top-level object as a child.
+            let at = pick % children.len();
+            children[at] = match tree.top_level.first() {
+                Some(&t) if pick % 2 == 0 => t,
+                _ => children[(at + 1) % children.len()],
+            };
+            prop_assume!(children[at] != tree.children[at]);
+            prop_assert_eq!(idom_from_lists(&tree.child_offsets, &children, &tree.top_level), None);
+        }
+    }
+
+    #[test]
+    fn the_tree_round_trips_through_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let idom: Vec<ObjectId> = (0..5000u32)
+            .map(|o| match o % 11 {
+                0 => SUPER_ROOT,
+                1 => UNREACHABLE,
+                _ => o * 7 / 11,
+            })
+            .collect();
+        let n = idom.len();
+        let tree = tree_of(idom);
+        let path = dir.path().join("t.heapsight-index");
+        let store = write(&path, &sections_of(&tree, &path));
+        assert!(store.bytes("dom.idom").is_err(), "idom is not stored");
+        let back = DominatorTree::load(&store, n, shallow).unwrap();
+        assert_eq!(&back.idom[..], &tree.idom[..]);
+        assert_eq!(&back.child_offsets[..], &tree.child_offsets[..]);
+        assert_eq!(&back.children[..], &tree.children[..]);
+        assert_eq!(&back.top_level[..], &tree.top_level[..]);
+        for o in 0..n as u32 {
+            assert_eq!(back.retained(o), tree.retained(o), "retained of {o}");
+        }
+        assert_eq!(
+            (back.reachable_objects, back.unreachable_objects),
+            (tree.reachable_objects, tree.unreachable_objects)
+        );
+        assert!(DominatorTree::load(&store, n + 1, shallow).is_err());
+        assert!(DominatorTree::load(&store, n - 64, shallow).is_err());
+    }
+
+    #[test]
+    fn damaged_sections_are_refused_or_read_without_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let idom: Vec<ObjectId> = (0..70u32)
+            .map(|o| match o % 9 {
+                0 => SUPER_ROOT,
+                1 => UNREACHABLE,
+                _ => o / 3,
+            })
+            .collect();
+        let n = idom.len();
+        let tree = tree_of(idom);
+        let path = dir.path().join("t.heapsight-index");
+        let good = sections_of(&tree, &path);
+        let mut refused = 0;
+        for (i, (name, bytes)) in good.iter().enumerate() {
+            let mut damaged: Vec<Vec<u8>> = (0..bytes.len())
+                .flat_map(|at| {
+                    [0x01u8, 0x80, 0xff].map(|x| {
+                        let mut b = bytes.clone();
+                        b[at] ^= x;
+                        b
+                    })
+                })
+                .collect();
+            damaged.push(bytes[..bytes.len().saturating_sub(1)].to_vec());
+            damaged.push(bytes[..bytes.len().saturating_sub(8)].to_vec());
+            damaged.push([&bytes[..], &[0u8; 8]].concat());
+            for b in damaged {
+                let mut sections = good.clone();
+                sections[i].1 = b;
+                let store = write(&path, &sections);
+                match DominatorTree::load(&store, n, shallow) {
+                    Ok(t) => {
+                        walk(&t, n);
+                    }
+                    Err(_) => refused += 1,
+                }
+            }
+            let mut without = good.clone();
+            without.remove(i);
+            let store = write(&path, &without);
+            assert!(
+                DominatorTree::load(&store, n, shallow).is_err(),
+                "without {name}"
+            );
+        }
+        assert!(refused > 100, "{refused}");
+    }
+}
