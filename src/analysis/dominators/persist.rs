@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::{DominatorTree, ReferenceMode, SUPER_ROOT, UNREACHABLE};
 use crate::heap::packed::U40Vec;
+use crate::heap::rank::RankedBits;
 use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::ObjectId;
 
@@ -45,9 +46,26 @@ impl DominatorTree {
                     }
         });
         if leaves_follow {
-            U40Vec::save_selected("dom.retained_inner", w, n, has_children, |o| {
-                self.retained(o as ObjectId)
-            });
+            // The low 32 bits; the few sizes of 4 GiB or more whole, with their place.
+            let low: Vec<u32> = (0..n)
+                .into_par_iter()
+                .filter(|&o| has_children(o))
+                .map(|o| self.retained(o as ObjectId) as u32)
+                .collect();
+            let ranked = RankedBits::new(parents.into());
+            let big: Vec<u64> = (0..n)
+                .into_par_iter()
+                .filter(|&o| has_children(o) && self.retained(o as ObjectId) > u32::MAX as u64)
+                .flat_map_iter(|o| [ranked.rank(o as u32) as u64, self.retained(o as ObjectId)])
+                .collect();
+            w.bytes(
+                "dom.retained_inner.low",
+                bytemuck::cast_slice(&low).to_vec(),
+            );
+            w.bytes(
+                "dom.retained_inner.big",
+                bytemuck::cast_slice(&big).to_vec(),
+            );
         } else {
             self.retained.save("dom.retained", w);
         }
@@ -77,8 +95,23 @@ impl DominatorTree {
                 .ok_or_else(corrupt)?
                 .into();
         let idom = idom_from_lists(&child_offsets, &children, &top_level).ok_or_else(corrupt)?;
-        let retained = match U40Vec::load(store, "dom.retained_inner") {
-            Ok(inner) => {
+        let inner = store
+            .array::<u32>("dom.retained_inner.low")
+            .and_then(|low| Ok((low, store.array::<u64>("dom.retained_inner.big")?)));
+        let retained = match inner {
+            Ok((low, big)) => {
+                // (place among the inner objects, size): places increasing, inside `low`.
+                let pairs = big.len() % 2 == 0;
+                let big: Vec<(usize, u64)> = big
+                    .chunks(2)
+                    .map(|p| (p[0] as usize, p[p.len() - 1]))
+                    .collect();
+                let places_fit = pairs
+                    && big.windows(2).all(|w| w[0].0 < w[1].0)
+                    && big.last().is_none_or(|b| b.0 < low.len());
+                if !places_fit {
+                    return Err(corrupt());
+                }
                 // Objects with children before each chunk: where its first stored size is.
                 let mut before: Vec<usize> = parents
                     .par_chunks(CHUNK / 64)
@@ -88,17 +121,24 @@ impl DominatorTree {
                 for b in &mut before {
                     (*b, sum) = (sum, sum + *b);
                 }
-                if sum != inner.len() {
+                if sum != low.len() {
                     return Err(corrupt());
                 }
                 let has_children = |o: usize| parents[o / 64] >> (o % 64) & 1 == 1;
                 U40Vec::filled(n, CHUNK, |start, out| {
                     let mut at = before[start / CHUNK];
+                    let mut next_big = big.partition_point(|b| b.0 < at);
                     for (i, v) in out.iter_mut().enumerate() {
                         let o = start + i;
                         *v = if has_children(o) {
                             at += 1;
-                            inner.get(at - 1).unwrap_or(0)
+                            match big.get(next_big) {
+                                Some(&(place, size)) if place == at - 1 => {
+                                    next_big += 1;
+                                    size
+                                }
+                                _ => low.get(at - 1).map_or(0, |&l| l as u64),
+                            }
                         } else if idom[o] == UNREACHABLE {
                             0
                         } else {
@@ -220,7 +260,9 @@ fn child_offsets_from_bits(
     for b in &mut lists_before {
         (*b, sum) = (sum, sum + *b);
     }
-    let mut offsets = vec![m as u32; n + 1];
+    // Zeroed: pages mapped lazily, filled by the jobs in parallel.
+    let mut offsets = vec![0u32; n + 1];
+    offsets[n] = m as u32;
     offsets[..n]
         .par_chunks_mut(CHUNK)
         .enumerate()
@@ -424,9 +466,26 @@ mod tests {
             })
             .collect();
         let n = idom.len();
-        let tree = tree_of(idom);
+        let mut tree = tree_of(idom);
+        // Some inner objects retain 4 GiB or more (stored apart), the last one too.
+        let last_parent = (0..n).rev().find(|&o| !tree.children(o as u32).is_empty());
+        let sizes: Vec<u64> = (0..n)
+            .map(|o| match tree.retained(o as u32) {
+                r if tree.children(o as u32).is_empty() => r,
+                r if o % 3 == 0 || Some(o) == last_parent => (5 << 32) + r,
+                r => r,
+            })
+            .collect();
+        tree.retained = U40Vec::new(&sizes);
         let path = dir.path().join("t.heapsight-index");
-        let store = write(&path, &sections_of(&tree, &path));
+        let sections = sections_of(&tree, &path);
+        let big = &sections
+            .iter()
+            .find(|s| s.0 == "dom.retained_inner.big")
+            .unwrap()
+            .1;
+        assert!(big.len() > 16 * 100, "{}", big.len());
+        let store = write(&path, &sections);
         assert!(store.bytes("dom.idom").is_err(), "idom is not stored");
         let back = DominatorTree::load(&store, n, shallow).unwrap();
         assert_eq!(&back.idom[..], &tree.idom[..]);
@@ -455,9 +514,19 @@ mod tests {
             })
             .collect();
         let n = idom.len();
-        let tree = tree_of(idom);
+        let mut tree = tree_of(idom);
+        let sizes: Vec<u64> = (0..n as u32)
+            .map(|o| {
+                let big = o % 4 == 2 && !tree.children(o).is_empty();
+                tree.retained(o) + (big as u64) * (3 << 32)
+            })
+            .collect();
+        tree.retained = U40Vec::new(&sizes);
         let path = dir.path().join("t.heapsight-index");
         let good = sections_of(&tree, &path);
+        assert!(good
+            .iter()
+            .any(|s| s.0 == "dom.retained_inner.big" && s.1.len() >= 32));
         let mut refused = 0;
         for (i, (name, bytes)) in good.iter().enumerate() {
             let mut damaged: Vec<Vec<u8>> = (0..bytes.len())
