@@ -87,17 +87,27 @@ impl Analysis {
         // The pass over the dump also keys the string values for the duplicate-strings hint
         // (index-only work) as it reads them.
         let value_keys = hints::waste::ValueKeys::new(&index);
-        let (outgoing, keys) =
+        let (mut outgoing, keys) =
             graph::build_outgoing_with(&index, progress, |o| value_keys.key(&index, o))?;
         let repeated_values = hints::waste::RepeatedValues::from_keys(keys);
         progress.mark("repeated values");
         progress.start(Phase::Dominators, index.object_count() as u64);
         // Parked (on big dumps): the file offsets now, the shortest-path tree once walked;
         // the graph passes up to the retained sizes read neither (but for a few objects).
-        let scratch = park_dir(&index, options.parking);
+        let parking = resolved(options.parking);
+        let scratch = park_dir(&index, parking);
         if let (Some(dir), Some(heap)) = (&scratch, Arc::get_mut(&mut index)) {
             heap.park_offsets(dir);
             progress.mark("parked");
+        }
+        // Short of memory for what the walks and the referrer lists add, the outgoing lists
+        // (read only from here on) are parked too: under pressure the kernel then writes
+        // their pages out and reads them back as needed, slower rather than out of memory.
+        if let Some(dir) = &scratch {
+            if parking == Parking::Always || walks_need_more_than_headroom(&index) {
+                outgoing.lists = outgoing.lists.park(dir);
+                progress.mark("parked lists");
+            }
         }
         // The two forward walks side by side.
         let (shortest_paths, spanning) = rayon::join(
@@ -116,6 +126,10 @@ impl Analysis {
         }
         // Where nothing needs the referrer lists afterwards, only the dominator search's are
         // built: a smaller peak.
+        let mut spanning = spanning;
+        if let Some(dir) = &scratch {
+            spanning.park_in(dir, parking == Parking::Always);
+        }
         let class_of = index.class_of_all();
         let (graph, immediate) = if options.release_graph {
             let referrers = graph::MultiReferrers::new(outgoing, class_of, progress)?;
@@ -168,17 +182,31 @@ impl Analysis {
     }
 }
 
+/// Whether the memory left is short of what the graph passes after the outgoing lists
+/// take: about 14 bytes per object at the peak on the bench dumps (the spanning tree's 8, the
+/// shortest-path tree's 4, the path hops' 2; then the referrer counts), with a tenth more.
+fn walks_need_more_than_headroom(index: &HeapIndex) -> bool {
+    const BYTES_PER_OBJECT: u64 = 16;
+    let need = index.object_count() as u64 * BYTES_PER_OBJECT;
+    crate::memory::headroom_bytes().is_some_and(|headroom| headroom < need)
+}
+
+/// `Always` or `Never` as `HEAPSIGHT_PARK` (`1`, `0`) says, for `Auto`.
+fn resolved(parking: Parking) -> Parking {
+    match (parking, std::env::var("HEAPSIGHT_PARK").as_deref()) {
+        (Parking::Auto, Ok("0")) => Parking::Never,
+        (Parking::Auto, Ok("1")) => Parking::Always,
+        (p, _) => p,
+    }
+}
+
 /// Where a fresh analysis parks arrays, if it does.
 fn park_dir(index: &HeapIndex, parking: Parking) -> Option<std::path::PathBuf> {
     const MIN_OBJECTS: usize = 1 << 22;
     let wanted = match parking {
         Parking::Always => true,
         Parking::Never => false,
-        Parking::Auto => match std::env::var("HEAPSIGHT_PARK").as_deref() {
-            Ok("0") => false,
-            Ok("1") => true,
-            _ => index.object_count() >= MIN_OBJECTS,
-        },
+        Parking::Auto => index.object_count() >= MIN_OBJECTS,
     };
     if !wanted || !index.has_dump() {
         return None;

@@ -125,18 +125,19 @@ pub fn name_of_place(index: &HeapIndex, from: ObjectId, place: u32) -> Option<St
 /// Records, during the breadth-first walk over the outgoing lists, where each newly reached
 /// object sits in its parent's list. Where that position is the place (class objects, and
 /// instances with no null or unresolved reference field, whose list has one entry per
-/// field) it is final; otherwise the child is kept, grouped by parent, for one read of the
-/// parent from the dump afterwards.
+/// field) it is final; otherwise the parent is kept for one read from the dump afterwards.
+/// Its children are not kept (8 bytes each, 37 M of them at 100 M objects, while the
+/// depth-first walk is at its peak): they are found again from its list and the tree.
 pub struct HopRecorder<'a> {
     index: &'a HeapIndex,
     outgoing: &'a Outgoing,
     places: Vec<u16>,
     /// `[object, place]` of places of [`WIDE`] or more.
     wide: Vec<[u32; 2]>,
-    /// `(child, position)` of children whose parent must be read, grouped by parent.
-    pending: Vec<(ObjectId, u32)>,
-    /// `(parent, start in pending)` of each group, in walk order.
-    groups: Vec<(ObjectId, u32)>,
+    /// Children whose place is not known yet.
+    pending: usize,
+    /// Their parents, in walk order.
+    groups: Vec<ObjectId>,
     /// Per class: reference fields of an instance (`u32::MAX` for arrays, classes without
     /// instances of fixed layout) and whether its objects have a class edge.
     field_counts: Vec<u32>,
@@ -180,7 +181,7 @@ impl<'a> HopRecorder<'a> {
             outgoing,
             places: vec![0; index.object_count()],
             wide: Vec::new(),
-            pending: Vec::new(),
+            pending: 0,
             groups: Vec::new(),
             field_counts,
             class_edge,
@@ -198,7 +199,7 @@ impl<'a> HopRecorder<'a> {
         ParentMark {
             exact,
             class_edge: self.class_edge[class] as u32,
-            start: self.pending.len(),
+            start: self.pending,
         }
     }
 
@@ -208,15 +209,15 @@ impl<'a> HopRecorder<'a> {
         if mark.exact || position < mark.class_edge {
             self.place(t, position);
         } else {
-            self.pending.push((t, position));
+            self.pending += 1;
         }
     }
 
     /// After `v`'s successors are walked.
     #[inline]
     pub fn end(&mut self, v: ObjectId, mark: ParentMark) {
-        if self.pending.len() > mark.start {
-            self.groups.push((v, mark.start as u32));
+        if self.pending > mark.start {
+            self.groups.push(v);
         }
     }
 
@@ -230,53 +231,61 @@ impl<'a> HopRecorder<'a> {
 
     /// Reads the parents whose positions are not places from the dump (each once, in object
     /// order, in parallel) and gives the finished hops; `None` once `progress` is cancelled.
-    pub fn finish(self, progress: &Progress) -> Option<PathHops> {
+    /// `parent` is the tree the walk made. With `park`, the places go to a temporary file
+    /// there (they are next read when the index file is written).
+    pub fn finish(
+        self,
+        parent: &Array<ObjectId>,
+        park: Option<&std::path::Path>,
+        progress: &Progress,
+    ) -> Option<PathHops> {
         let HopRecorder {
             index,
             outgoing,
             mut places,
             mut wide,
-            pending,
-            groups,
-            class_edge,
+            mut groups,
             layouts,
             ..
         } = self;
-        // (parent, start, end) of each group, in parent order: the dump is read forward.
-        let mut work: Vec<(ObjectId, u32, u32)> = groups
-            .iter()
-            .enumerate()
-            .map(|(i, &(v, start))| {
-                let end = groups.get(i + 1).map_or(pending.len() as u32, |g| g.1);
-                (v, start, end)
-            })
-            .collect();
-        drop(groups);
-        work.par_sort_unstable_by_key(|w| w.0);
+        // In parent order: the dump is read forward.
+        groups.par_sort_unstable();
+        // Parked, the tree and the offsets are file pages that count as the process's own
+        // while mapped: they are dropped every so many groups (the page cache keeps them).
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        const RELEASE_EVERY: usize = 64;
         let found: Vec<Vec<[u32; 2]>> = {
             // Each child has one parent, so the groups write disjoint places.
             let shared = SharedPlaces::new(&mut places);
-            work.par_chunks(1024)
+            groups
+                .par_chunks(1024)
                 .map(|chunk| {
                     let mut wide = Vec::new();
+                    let mut group = Vec::new();
                     if progress.is_cancelled() {
                         return wide;
                     }
-                    for &(v, start, end) in chunk {
-                        let ce = class_edge[index.class_of(v) as usize] as u32;
-                        let group = &pending[start as usize..end as usize];
-                        places_from_dump(index, outgoing, &layouts, v, ce, group, |t, place| {
+                    for &v in chunk {
+                        let class_object = index.class_object(index.class_of(v));
+                        let ce = class_object.is_some() as u32;
+                        children_by_position(outgoing, parent, v, class_object, &mut group);
+                        places_from_dump(index, outgoing, &layouts, v, ce, &group, |t, place| {
                             shared.set(t, place as u16);
                             if place >= WIDE {
                                 wide.push([t, place]);
                             }
                         });
                     }
-                    index.release_pages(chunk.iter().map(|w| w.0));
+                    index.release_pages(chunk.iter().copied());
+                    if done.fetch_add(1, Relaxed) % RELEASE_EVERY == RELEASE_EVERY - 1 {
+                        parent.release_pages();
+                        index.release_all_pages();
+                    }
                     wide
                 })
                 .collect()
         };
+        parent.release_pages();
         index.release_all_pages();
         if progress.is_cancelled() {
             return None;
@@ -288,7 +297,12 @@ impl<'a> HopRecorder<'a> {
             bits[t as usize / 64] |= 1 << (t % 64);
         }
         let high: Vec<u16> = wide.iter().map(|e| (e[1] >> 16) as u16).collect();
-        Some(PathHops::new(places.into(), bits.into(), high.into()))
+        let places: Array<u16> = places.into();
+        let places = match park {
+            Some(dir) => crate::heap::store::park(places, dir),
+            None => places,
+        };
+        Some(PathHops::new(places, bits.into(), high.into()))
     }
 }
 
@@ -374,6 +388,39 @@ impl PathHops {
             });
         }
         Ok(PathHops::new(places, wide, high))
+    }
+}
+
+/// The children `v` was the first to reach, as [`HopRecorder::record`] saw them: `(child,
+/// position)` in increasing position, the first position of each; `class_object`, the
+/// target of `v`'s class edge (position 0) if it has one, left out.
+fn children_by_position(
+    outgoing: &Outgoing,
+    parent: &[ObjectId],
+    v: ObjectId,
+    class_object: Option<ObjectId>,
+    group: &mut Vec<(ObjectId, u32)>,
+) {
+    group.clear();
+    let list = outgoing.lists.neighbours(v);
+    let class_edge = class_object.is_some() as u32;
+    let first = class_edge..class_edge + list.len() as u32;
+    group.extend(
+        list.iter()
+            .zip(first)
+            // A GC root is its own parent and no one's child.
+            .filter(|&(&t, _)| t != v && parent.get(t as usize) == Some(&v))
+            .map(|(&t, position)| (t, position)),
+    );
+    // A child listed twice was reached at its first position; a child that is also `v`'s
+    // class object was reached by the class edge, before the list.
+    if let Some(c) = class_object {
+        group.retain(|e| e.0 != c);
+    }
+    if group.len() > 1 {
+        group.sort_unstable();
+        group.dedup_by_key(|e| e.0);
+        group.sort_unstable_by_key(|e| e.1);
     }
 }
 

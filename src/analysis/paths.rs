@@ -69,7 +69,7 @@ impl ShortestPathTree {
             None => parent,
         };
         progress.mark("shortest paths");
-        let hops = recorder.finish(progress)?;
+        let hops = recorder.finish(&parent, park, progress)?;
         progress.mark("path hops");
         Some(ShortestPathTree {
             parent: Parents::Plain(parent),

@@ -6,6 +6,7 @@ use rayon::prelude::*;
 
 use super::{NONE, SUPER_ROOT, UNREACHABLE};
 use crate::analysis::graph::{Distance, NodeBits, Predecessors, Successors};
+use crate::heap::store::Array;
 use crate::prefetch::prefetch;
 use crate::progress::Progress;
 
@@ -35,9 +36,19 @@ pub struct SpanningTree {
     /// super-root's). The node of each preorder number is not kept: it is the inverse of
     /// `pre_of`, derived when needed (4 bytes per object less while memory is tightest).
     pub(super) parent: Vec<u32>,
+    /// Where the search may park an array it writes early and reads again only at the end,
+    /// and whether it always does ([`SpanningTree::park_in`]).
+    pub(super) scratch: Option<(std::path::PathBuf, bool)>,
 }
 
 impl SpanningTree {
+    /// Lets the search park, in a temporary file in `dir`, what it reads again only at the
+    /// end (the single-referrer nodes' parents, 4 bytes per object): when memory is short,
+    /// or `always`.
+    pub fn park_in(&mut self, dir: &std::path::Path, always: bool) {
+        self.scratch = Some((dir.to_path_buf(), always));
+    }
+
     /// The node of each preorder number (`[0]` is the super-root).
     pub fn vertex(&self) -> Vec<u32> {
         vertex_of_preorder(&self.pre_of, self.parent.len())
@@ -132,7 +143,11 @@ pub fn spanning_tree<G: Successors>(
             }
         }
     }
-    Some(SpanningTree { pre_of, parent })
+    Some(SpanningTree {
+        pre_of,
+        parent,
+        scratch: None,
+    })
 }
 
 /// Immediate dominators as `immediate_dominators`, from a spanning tree of the same graph;
@@ -144,7 +159,11 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     progress: &Progress,
 ) -> Option<(Vec<u32>, Vec<u32>)> {
     let vertex = tree.vertex();
-    let SpanningTree { pre_of, parent } = tree;
+    let SpanningTree {
+        pre_of,
+        parent,
+        scratch,
+    } = tree;
     let r = parent.len() - 1;
 
     // Most nodes are GC roots (semi-dominator 0) or have one referrer (their DFS parent is
@@ -163,12 +182,18 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     // A single-referrer node's immediate dominator is its referrer, its spanning-tree
     // parent. Where `g` does not list that referrer, the parent is kept (the search
     // compresses `parent` in place).
-    let single_parent: Option<Vec<u32>> = (!g.lists_single_predecessors()).then(|| {
-        parent
+    let single_parent: Option<Array<u32>> = (!g.lists_single_predecessors()).then(|| {
+        let kept: Vec<u32> = parent
             .par_iter()
             .enumerate()
             .map(|(w, &p)| if single_at.contains(w as u32) { p } else { 0 })
-            .collect()
+            .collect();
+        // Short: less left than the search's four arrays of 4 bytes per node.
+        let short = || crate::memory::headroom_bytes().is_some_and(|h| h < 16 * r as u64);
+        match &scratch {
+            Some((dir, always)) if *always || short() => crate::heap::store::park(kept.into(), dir),
+            _ => kept.into(),
+        }
     });
 
     // Semi-dominators (Lengauer–Tarjan's first phase, with iterative path compression).
@@ -281,18 +306,32 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     drop(multi_parent);
     drop(multi_semi);
     drop(multi_at);
+    // By node: each reachable node's slot is written once, from its preorder number (three
+    // arrays live, not four with `pre_of`).
     let mut vertex = vertex_of_preorder(&pre_of, r + 1);
-    let idom: Vec<u32> = pre_of
-        .par_iter()
-        .map(|&w| match w {
-            0 => UNREACHABLE,
-            w => match idom_pre[w as usize] {
-                0 => SUPER_ROOT,
-                d => vertex[d as usize],
-            },
-        })
-        .collect();
+    let n = pre_of.len();
     drop(pre_of);
+    let mut idom = vec![UNREACHABLE; n];
+    {
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `idom` is borrowed
+        // exclusively while `cells` lives.
+        let cells: &[AtomicU32] =
+            unsafe { &*(idom.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
+        (1..r + 1)
+            .into_par_iter()
+            .with_min_len(1 << 14)
+            .for_each(|w| {
+                let d = match idom_pre[w] {
+                    0 => SUPER_ROOT,
+                    d => vertex[d as usize],
+                };
+                if let Some(cell) = cells.get(vertex[w] as usize) {
+                    cell.store(d, Relaxed);
+                }
+            });
+    }
+    drop(idom_pre);
     vertex.remove(0);
     Some((idom, vertex))
 }

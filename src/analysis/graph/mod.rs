@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use crate::heap::class_of::ClassOf;
+use crate::heap::store::Array;
 use crate::heap::ClassIndex;
 use crate::heap::{HeapIndex, ObjectId};
 use crate::prefetch::prefetch;
@@ -19,8 +20,8 @@ mod reverse;
 
 /// Compressed sparse rows: the neighbours of `v` are `targets[offsets[v]..offsets[v + 1]]`.
 pub struct Csr {
-    offsets: Vec<u32>,
-    targets: Vec<ObjectId>,
+    offsets: Array<u32>,
+    targets: Array<ObjectId>,
 }
 
 impl Csr {
@@ -37,7 +38,24 @@ impl Csr {
 
     /// (offsets, targets).
     pub fn into_parts(self) -> (Vec<u32>, Vec<ObjectId>) {
-        (self.offsets, self.targets)
+        (self.offsets.into_vec(), self.targets.into_vec())
+    }
+
+    /// The lists moved into temporary files in `dir` and mapped back: the kernel can then
+    /// write their pages out and drop them when memory is short ([`crate::heap::store::park`]).
+    pub fn park(self, dir: &std::path::Path) -> Csr {
+        use crate::heap::store::park;
+        Csr {
+            offsets: park(self.offsets, dir),
+            targets: park(self.targets, dir),
+        }
+    }
+
+    /// Drops the mapped pages of parked lists (they are read again from the page cache or
+    /// the file when next used).
+    pub fn release_pages(&self) {
+        self.offsets.release_pages();
+        self.targets.release_pages();
     }
 
     #[inline]
@@ -63,7 +81,7 @@ impl Csr {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.offsets.len() * 4 + self.targets.len() * 4
+        self.offsets.owned_bytes() + self.targets.owned_bytes()
     }
 
     /// The same edges reversed; each node's sources come out in ascending order.
@@ -103,7 +121,10 @@ impl Csr {
                 }
                 t.copy_from_slice(&edges);
             });
-        Ok(Csr { offsets, targets })
+        Ok(Csr {
+            offsets: offsets.into(),
+            targets: targets.into(),
+        })
     }
 }
 
@@ -208,8 +229,8 @@ impl ReferenceGraph {
     pub fn empty(n: usize) -> ReferenceGraph {
         ReferenceGraph {
             incoming: Csr {
-                offsets: vec![0; n + 1],
-                targets: Vec::new(),
+                offsets: vec![0; n + 1].into(),
+                targets: Vec::new().into(),
             },
             weak: WeakEdges::new(n, Vec::new()),
         }

@@ -18,8 +18,8 @@ const CHECK_EVERY: u32 = 1 << 16;
 /// comes out in ascending order.
 pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
     reverse_or_cancel(lists, targets, &Progress::new()).unwrap_or_else(|| Csr {
-        offsets: vec![0; targets + 1],
-        targets: Vec::new(),
+        offsets: vec![0; targets + 1].into(),
+        targets: Vec::new().into(),
     })
 }
 
@@ -52,7 +52,10 @@ pub fn reverse_or_cancel(
         &mut targets,
         progress,
     )?;
-    Some(Csr { offsets, targets })
+    Some(Csr {
+        offsets: offsets.into(),
+        targets: targets.into(),
+    })
 }
 
 /// The reversed lists of only the nodes in `listed`, numbered by their rank in it; each list
@@ -115,7 +118,10 @@ pub(super) fn reverse_listed(
         &mut targets,
         progress,
     )?;
-    Some(Csr { offsets, targets })
+    Some(Csr {
+        offsets: offsets.into(),
+        targets: targets.into(),
+    })
 }
 
 /// Set bits of `listed` before `i`, which may be its length.
