@@ -253,6 +253,7 @@ impl<'a> HopRecorder<'a> {
         // Parked, the tree and the offsets are file pages that count as the process's own
         // while mapped: they are dropped every so many groups (the page cache keeps them).
         let done = std::sync::atomic::AtomicUsize::new(0);
+        const RELEASE_TREE_EVERY: usize = 8;
         const RELEASE_EVERY: usize = 64;
         let found: Vec<Vec<[u32; 2]>> = {
             // Each child has one parent, so the groups write disjoint places.
@@ -277,8 +278,13 @@ impl<'a> HopRecorder<'a> {
                         });
                     }
                     index.release_pages(chunk.iter().copied());
-                    if done.fetch_add(1, Relaxed) % RELEASE_EVERY == RELEASE_EVERY - 1 {
+                    // The children are anywhere in the tree: its pages go often; the
+                    // offsets, read in order, and the dump's pages less often.
+                    let k = done.fetch_add(1, Relaxed);
+                    if k % RELEASE_TREE_EVERY == RELEASE_TREE_EVERY - 1 {
                         parent.release_pages();
+                    }
+                    if k % RELEASE_EVERY == RELEASE_EVERY - 1 {
                         index.release_all_pages();
                     }
                     wide

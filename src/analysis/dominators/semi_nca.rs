@@ -170,6 +170,7 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     // their semi-dominator and immediate dominator). Only the others, "multi" nodes, need
     // the search, so only they keep their node, parent and semi-dominator, in these lists.
     let (root_at, single_at) = kinds_by_preorder(g, roots, &pre_of, r);
+    progress.mark("node kinds");
     let multi_at: Vec<u32> = (1..=r as u32)
         .into_par_iter()
         .filter(|&w| !root_at.contains(w) && !single_at.contains(w))
@@ -256,6 +257,7 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     }
     drop(ancestor);
     drop(multi_node);
+    progress.mark("semi-dominators");
 
     // Immediate dominators in preorder numbers, in `best`'s place: 0 for GC roots, the one
     // referrer for single-referrer nodes (on every core), then the nearest-common-ancestor

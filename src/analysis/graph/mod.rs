@@ -589,6 +589,7 @@ pub fn build_outgoing_with<R: Send>(
         weak: WeakEdges::new(n, weak),
         class_objects,
     };
+    progress.mark("lists");
     Ok((outgoing, found_all))
 }
 
