@@ -56,6 +56,14 @@ fn nulls_and_big_arrays(dir: &Path) -> std::path::PathBuf {
             ("queue", Val::Object(queue)),
         ],
     );
+    // Reached first from here, Tree's class object is a child by the class edge, though
+    // a field after a null also holds it.
+    let classy = b.instance_with(node, &[("right", Val::Object(node))]);
+    b.add_static(holder, "CLASSY", Val::Object(classy));
+    // An element listed twice, behind nulls: its hop is the first.
+    let (x, y) = (b.instance(node), b.instance(node));
+    let repeated = b.object_array("java.lang.Object[]", &[0, x, 0, x, y, x]);
+    b.add_static(holder, "REPEATED", Val::Object(repeated));
     b.add_static(holder, "BIG", Val::Object(big));
     b.add_static(holder, "NOTHING", Val::Object(0));
     b.add_static(holder, "WEAK", Val::Object(weak));
@@ -137,6 +145,9 @@ fn hops_behind_nulls_and_past_index_65535_are_named_without_the_dump() {
     assert!(names.iter().any(|n| n.1 == ".right"));
     assert!(names.iter().any(|n| n.1 == "static BIG"));
     assert!(names.iter().any(|n| n.1 == ".queue"));
+    assert!(names.iter().any(|n| n.1 == "[1]"));
+    assert!(names.iter().any(|n| n.1 == "[4]"));
+    assert!(!names.iter().any(|n| n.1 == "[3]" || n.1 == "[5]"));
     assert_eq!(hops_survive_the_index_alone(&dump), names.len());
 }
 
