@@ -50,7 +50,7 @@ mod linux {
     }
 
     /// A `NAME: N kB` line of /proc/meminfo or /proc/self/status, in bytes.
-    fn kib_field(text: &str, name: &str) -> Option<u64> {
+    pub(super) fn kib_field(text: &str, name: &str) -> Option<u64> {
         let line = text.lines().find(|l| l.starts_with(name))?;
         let kib: u64 = line[name.len()..].split_whitespace().next()?.parse().ok()?;
         Some(kib * 1024)
@@ -95,5 +95,25 @@ mod linux {
     fn read_limit(path: &Path) -> Option<u64> {
         let value: u64 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
         (value < 1 << 60).then_some(value)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn headroom_is_known_and_below_the_machines_memory() {
+        let total = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| super::linux::kib_field(&m, "MemTotal:"))
+            .unwrap();
+        let headroom = super::headroom_bytes().unwrap();
+        assert!(headroom > 0 && headroom <= total, "{headroom} of {total}");
+    }
+
+    #[test]
+    fn fields_are_read_in_kib() {
+        let status = "Name:\theapsight\nRssAnon:\t  123456 kB\nRssFile:\t 10 kB\n";
+        assert_eq!(super::linux::kib_field(status, "RssAnon:"), Some(123456 * 1024));
+        assert_eq!(super::linux::kib_field(status, "VmSwap:"), None);
     }
 }
