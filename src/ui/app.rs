@@ -536,7 +536,10 @@ impl eframe::App for HeapsightApp {
         if let Some(loading) = &mut self.loading {
             match loading.job.poll() {
                 Some(outcome) => self.finish_load(outcome),
-                None => ctx.request_repaint_after(std::time::Duration::from_millis(100)),
+                // Four frames a second: enough for the bars and the clock, and a frame
+                // drawn in software (a VM, a remote display) takes CPU from the analysis:
+                // at ten a second the loading screen cost a quarter of a core.
+                None => ctx.request_repaint_after(std::time::Duration::from_millis(250)),
             }
         }
 
