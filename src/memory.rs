@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn fields_are_read_in_kib() {
         let status = "Name:\theapsight\nRssAnon:\t  123456 kB\nRssFile:\t 10 kB\n";
-        assert_eq!(super::linux::kib_field(status, "RssAnon:"), Some(123456 * 1024));
+        assert_eq!(
+            super::linux::kib_field(status, "RssAnon:"),
+            Some(123456 * 1024)
+        );
         assert_eq!(super::linux::kib_field(status, "VmSwap:"), None);
     }
 }

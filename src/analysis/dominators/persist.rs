@@ -113,14 +113,7 @@ impl DominatorTree {
                     return Err(corrupt());
                 }
                 // Objects with children before each chunk: where its first stored size is.
-                let mut before: Vec<usize> = parents
-                    .par_chunks(CHUNK / 64)
-                    .map(|c| c.iter().map(|w| w.count_ones() as usize).sum())
-                    .collect();
-                let mut sum = 0;
-                for b in &mut before {
-                    (*b, sum) = (sum, sum + *b);
-                }
+                let (before, sum) = ones_before_chunks(&parents);
                 if sum != low.len() {
                     return Err(corrupt());
                 }
@@ -182,6 +175,19 @@ impl DominatorTree {
 
 /// The bits that stand for the children lists' offsets: one per object with children, and
 /// one per position of the children array where a list starts.
+/// Set bits of `words` before each chunk of `CHUNK` bits, and in all.
+fn ones_before_chunks(words: &[u64]) -> (Vec<usize>, usize) {
+    let mut before: Vec<usize> = words
+        .par_chunks(CHUNK / 64)
+        .map(|c| c.iter().map(|w| w.count_ones() as usize).sum())
+        .collect();
+    let mut sum = 0;
+    for b in &mut before {
+        (*b, sum) = (sum, sum + *b);
+    }
+    (before, sum)
+}
+
 fn list_bits(child_offsets: &[u32]) -> (Vec<u64>, Vec<u64>) {
     let n = child_offsets.len() - 1;
     let m = child_offsets[n] as usize;
@@ -252,14 +258,7 @@ fn child_offsets_from_bits(
         }
         w * 64 + word.trailing_zeros() as usize
     };
-    let mut lists_before: Vec<usize> = parents
-        .chunks(CHUNK / 64)
-        .map(|c| c.iter().map(|w| w.count_ones() as usize).sum())
-        .collect();
-    let mut sum = 0;
-    for b in &mut lists_before {
-        (*b, sum) = (sum, sum + *b);
-    }
+    let (lists_before, _) = ones_before_chunks(parents);
     // Zeroed: pages mapped lazily, filled by the jobs in parallel.
     let mut offsets = vec![0u32; n + 1];
     offsets[n] = m as u32;
