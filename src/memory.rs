@@ -29,6 +29,12 @@ pub fn headroom_bytes() -> Option<u64> {
     }
 }
 
+/// Whether the process has less than `need` bytes left to take ([`headroom_bytes`]); false
+/// where that is not known.
+pub fn is_short_of(need: u64) -> bool {
+    headroom_bytes().is_some_and(|headroom| headroom < need)
+}
+
 #[cfg(target_os = "linux")]
 mod linux {
     use std::path::{Path, PathBuf};

@@ -118,7 +118,7 @@ impl Analysis {
             || dominators::depth_first(&index, &outgoing, mode, progress),
         );
         progress.mark("forward walks");
-        let (Some(shortest_paths), Some(spanning)) = (shortest_paths, spanning) else {
+        let (Some(shortest_paths), Some(mut spanning)) = (shortest_paths, spanning) else {
             return Err(GraphError::Cancelled);
         };
         if progress.is_cancelled() {
@@ -126,7 +126,6 @@ impl Analysis {
         }
         // Where nothing needs the referrer lists afterwards, only the dominator search's are
         // built: a smaller peak.
-        let mut spanning = spanning;
         if let Some(dir) = &scratch {
             spanning.park_in(dir, parking == Parking::Always);
         }
@@ -187,8 +186,7 @@ impl Analysis {
 /// shortest-path tree's 4, the path hops' 2; then the referrer counts), with a tenth more.
 fn walks_need_more_than_headroom(index: &HeapIndex) -> bool {
     const BYTES_PER_OBJECT: u64 = 16;
-    let need = index.object_count() as u64 * BYTES_PER_OBJECT;
-    crate::memory::headroom_bytes().is_some_and(|headroom| headroom < need)
+    crate::memory::is_short_of(index.object_count() as u64 * BYTES_PER_OBJECT)
 }
 
 /// `Always` or `Never` as `HEAPSIGHT_PARK` (`1`, `0`) says, for `Auto`.

@@ -190,7 +190,7 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
             .map(|(w, &p)| if single_at.contains(w as u32) { p } else { 0 })
             .collect();
         // Short: less left than the search's four arrays of 4 bytes per node.
-        let short = || crate::memory::headroom_bytes().is_some_and(|h| h < 16 * r as u64);
+        let short = || crate::memory::is_short_of(16 * r as u64);
         match &scratch {
             Some((dir, always)) if *always || short() => crate::heap::store::park(kept.into(), dir),
             _ => kept.into(),

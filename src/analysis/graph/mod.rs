@@ -51,13 +51,6 @@ impl Csr {
         }
     }
 
-    /// Drops the mapped pages of parked lists (they are read again from the page cache or
-    /// the file when next used).
-    pub fn release_pages(&self) {
-        self.offsets.release_pages();
-        self.targets.release_pages();
-    }
-
     #[inline]
     pub fn degree(&self, v: ObjectId) -> usize {
         (self.offsets[v as usize + 1] - self.offsets[v as usize]) as usize
