@@ -6,8 +6,9 @@ use egui::{ProgressBar, RichText, Ui};
 
 use super::loader::LoadJob;
 use super::Command;
+use crate::analysis::OpenOptions;
 use crate::format;
-use crate::progress::Phase;
+use crate::progress::{Phase, ProgressSnapshot};
 
 /// Phases shown, in order: all but `Done` (decompression only for gzip files, shown when it
 /// happens).
@@ -19,9 +20,29 @@ pub struct LoadingView {
     finished: Vec<(Phase, f64)>,
     last_phase: Option<Phase>,
     last_elapsed: f64,
+    /// A gzip file is being unpacked: `Decompress` is also the phase before any starts.
+    unpacking: bool,
 }
 
 impl LoadingView {
+    /// Notes when the phase before `snap`'s finished. `Decompress` is also the phase before
+    /// any starts: it counts only when a gzip file was seen being unpacked.
+    fn observe(&mut self, snap: &ProgressSnapshot) {
+        self.unpacking |= snap.phase == Phase::Decompress && snap.total > 0;
+        if self.last_phase == Some(snap.phase) {
+            return;
+        }
+        if let Some(prev) = self
+            .last_phase
+            .filter(|&p| p != Phase::Decompress || self.unpacking)
+        {
+            self.finished
+                .push((prev, snap.elapsed_s - self.last_elapsed));
+        }
+        self.last_phase = Some(snap.phase);
+        self.last_elapsed = snap.elapsed_s;
+    }
+
     pub fn ui(
         &mut self,
         ui: &mut Ui,
@@ -30,14 +51,7 @@ impl LoadingView {
         out: &mut Vec<Command>,
     ) {
         let snap = job.progress().snapshot();
-        if self.last_phase != Some(snap.phase) {
-            if let Some(prev) = self.last_phase {
-                self.finished
-                    .push((prev, snap.elapsed_s - self.last_elapsed));
-            }
-            self.last_phase = Some(snap.phase);
-            self.last_elapsed = snap.elapsed_s;
-        }
+        self.observe(&snap);
         ui.vertical_centered(|ui| {
             ui.add_space(ui.available_height() * 0.15);
             match job.dump {
@@ -53,11 +67,16 @@ impl LoadingView {
                     .num_columns(3)
                     .spacing([12.0, 8.0])
                     .show(ui, |ui| {
+                        // `--no-index` writes none: no row waits for it.
+                        let writes_index = !OpenOptions::for_window().no_index;
                         for (i, &phase) in SHOWN.iter().enumerate() {
                             if phase == Phase::Decompress
                                 && snap.phase != Phase::Decompress
                                 && !self.finished.iter().any(|(p, _)| *p == phase)
                             {
+                                continue;
+                            }
+                            if phase == Phase::SaveIndex && !writes_index {
                                 continue;
                             }
                             ui.label(phase.label());
@@ -138,5 +157,35 @@ impl LoadingView {
             .map(|(_, s)| *s)?;
         let factor = if phase == Phase::Dominators { 2.0 } else { 0.5 };
         Some((graph * factor - elapsed).max(1.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(phase: Phase, total: u64, elapsed_s: f64) -> ProgressSnapshot {
+        ProgressSnapshot {
+            phase,
+            done: 0,
+            total,
+            phase_elapsed_s: 0.0,
+            elapsed_s,
+        }
+    }
+
+    #[test]
+    fn decompress_is_done_only_for_an_unpacked_file() {
+        let mut plain = LoadingView::default();
+        plain.observe(&at(Phase::Decompress, 0, 0.0));
+        plain.observe(&at(Phase::Read, 100, 0.5));
+        plain.observe(&at(Phase::Index, 100, 1.5));
+        assert_eq!(plain.finished, vec![(Phase::Read, 1.0)]);
+
+        let mut gzip = LoadingView::default();
+        gzip.observe(&at(Phase::Decompress, 0, 0.0));
+        gzip.observe(&at(Phase::Decompress, 50, 0.5));
+        gzip.observe(&at(Phase::Read, 100, 2.0));
+        assert_eq!(gzip.finished, vec![(Phase::Decompress, 2.0)]);
     }
 }
