@@ -25,6 +25,14 @@ pub struct Csr {
 }
 
 impl Csr {
+    /// Lists `targets[offsets[v]..offsets[v + 1]]`, held in memory.
+    pub(super) fn owned(offsets: Vec<u32>, targets: Vec<ObjectId>) -> Csr {
+        Csr {
+            offsets: offsets.into(),
+            targets: targets.into(),
+        }
+    }
+
     #[inline]
     pub fn neighbours(&self, v: ObjectId) -> &[ObjectId] {
         let a = self.offsets[v as usize] as usize;
@@ -114,10 +122,7 @@ impl Csr {
                 }
                 t.copy_from_slice(&edges);
             });
-        Ok(Csr {
-            offsets: offsets.into(),
-            targets: targets.into(),
-        })
+        Ok(Csr::owned(offsets, targets))
     }
 }
 
@@ -221,10 +226,7 @@ impl ReferenceGraph {
     /// No references at all, for `n` objects.
     pub fn empty(n: usize) -> ReferenceGraph {
         ReferenceGraph {
-            incoming: Csr {
-                offsets: vec![0; n + 1].into(),
-                targets: Vec::new().into(),
-            },
+            incoming: Csr::owned(vec![0; n + 1], Vec::new()),
             weak: WeakEdges::new(n, Vec::new()),
         }
     }

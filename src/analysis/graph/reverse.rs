@@ -17,10 +17,8 @@ const CHECK_EVERY: u32 = 1 << 16;
 /// The edges of `lists` reversed, as lists of the `targets` nodes they point to; each list
 /// comes out in ascending order.
 pub fn reverse(lists: &impl AdjacencyLists, targets: usize) -> Csr {
-    reverse_or_cancel(lists, targets, &Progress::new()).unwrap_or_else(|| Csr {
-        offsets: vec![0; targets + 1].into(),
-        targets: Vec::new().into(),
-    })
+    reverse_or_cancel(lists, targets, &Progress::new())
+        .unwrap_or_else(|| Csr::owned(vec![0; targets + 1], Vec::new()))
 }
 
 /// As [`reverse`]; `None` once `progress` is cancelled (each worker looks every 64 Ki
@@ -52,10 +50,7 @@ pub fn reverse_or_cancel(
         &mut targets,
         progress,
     )?;
-    Some(Csr {
-        offsets: offsets.into(),
-        targets: targets.into(),
-    })
+    Some(Csr::owned(offsets, targets))
 }
 
 /// The reversed lists of only the nodes in `listed`, numbered by their rank in it; each list
@@ -118,10 +113,7 @@ pub(super) fn reverse_listed(
         &mut targets,
         progress,
     )?;
-    Some(Csr {
-        offsets: offsets.into(),
-        targets: targets.into(),
-    })
+    Some(Csr::owned(offsets, targets))
 }
 
 /// Set bits of `listed` before `i`, which may be its length.
