@@ -173,8 +173,6 @@ impl DominatorTree {
     }
 }
 
-/// The bits that stand for the children lists' offsets: one per object with children, and
-/// one per position of the children array where a list starts.
 /// Set bits of `words` before each chunk of `CHUNK` bits, and in all.
 fn ones_before_chunks(words: &[u64]) -> (Vec<usize>, usize) {
     let mut before: Vec<usize> = words
@@ -188,6 +186,8 @@ fn ones_before_chunks(words: &[u64]) -> (Vec<usize>, usize) {
     (before, sum)
 }
 
+/// The bits that stand for the children lists' offsets: one per object with children, and
+/// one per position of the children array where a list starts.
 fn list_bits(child_offsets: &[u32]) -> (Vec<u64>, Vec<u64>) {
     let n = child_offsets.len() - 1;
     let m = child_offsets[n] as usize;
