@@ -205,56 +205,44 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     // core: first touches of fresh pages cost more than the values.
     let mut ancestor = parent;
     let mut best: Vec<u32> = (0..=r).into_par_iter().map(|_| 0).collect();
-    let mut path: Vec<u32> = Vec::new();
-    let mut chunk: Vec<u32> = Vec::with_capacity(1024);
-    let mut k = multi_at.len();
-    for w in (1..=r).rev() {
-        if w % CHECK_EVERY == 0 {
-            if progress.is_cancelled() {
-                return None;
-            }
-            progress.set(((r + (r - w)) / 2) as u64);
-        }
-        let s = if root_at.contains(w as u32) {
-            0
-        } else if single_at.contains(w as u32) {
-            // Its one referrer discovered it: the DFS parent, not yet linked.
-            ancestor[w]
-        } else {
-            k -= 1;
-            debug_assert_eq!(multi_at[k], w as u32);
-            if let Some(&next) = k.checked_sub(2).and_then(|j| multi_node.get(j)) {
-                g.prefetch_predecessors(next);
-            }
-            let mut s = w as u32;
-            // Referrers go through in batches, so that each one's preorder number and
-            // forest link can be fetched some steps before they are needed (a class
-            // object has every instance as a referrer: millions of independent lookups).
-            chunk.clear();
-            let mut forest = Forest {
-                current: w as u32,
-                pre_of: &pre_of,
-                ancestor: &mut ancestor,
-                best: &mut best,
-                path: &mut path,
-            };
-            g.for_each_predecessor(multi_node[k], |p| {
-                // 0, the super-root, is the least a semi-dominator can be: the rest of the
-                // list cannot lower it. (Classes have every instance as a referrer.)
-                if s != 0 {
-                    chunk.push(p);
-                    if chunk.len() == chunk.capacity() {
-                        forest.lower_semi(&chunk, &mut s);
-                        chunk.clear();
-                    }
-                }
-            });
-            forest.lower_semi(&chunk, &mut s);
-            multi_semi[k] = s;
-            s
+    let mut search = SemiSearch {
+        root_at: &root_at,
+        single_at: &single_at,
+        ancestor: &mut ancestor,
+        best: &mut best,
+        path: Vec::new(),
+        multi_semi: &mut multi_semi,
+    };
+    // In blocks of multi nodes from the last: while one core runs the loop over a block, the
+    // other gathers the next block's referrers.
+    let blocks = multi_at.len().div_ceil(ReferrerBlock::NODES);
+    let gather = |b: usize| {
+        let ks = b * ReferrerBlock::NODES..((b + 1) * ReferrerBlock::NODES).min(multi_at.len());
+        ReferrerBlock::gather(g, ks, &multi_node, &pre_of)
+    };
+    let mut next = blocks.checked_sub(1).map(gather);
+    let mut hi = r;
+    for b in (0..blocks).rev() {
+        let block = next.take();
+        // Down to the block's first multi node; the last block goes down to 1.
+        let lo = match b {
+            0 => 1,
+            _ => multi_at[b * ReferrerBlock::NODES] as usize,
         };
-        best[w] = s;
+        let (gathered, done) = rayon::join(
+            || b.checked_sub(1).map(gather),
+            || match &block {
+                Some(block) => search.run(lo, hi, block, r, progress),
+                None => Some(()),
+            },
+        );
+        done?;
+        next = gathered;
+        hi = lo - 1;
     }
+    let empty = ReferrerBlock::gather(g, 0..0, &multi_node, &pre_of);
+    search.run(1, hi, &empty, r, progress)?;
+    drop(search);
     drop(ancestor);
     drop(multi_node);
     progress.mark("semi-dominators");
@@ -370,40 +358,213 @@ fn kinds_by_preorder<G: Predecessors + Sync>(
     (root_at, single_at)
 }
 
+/// The semi-dominator loop's state.
+struct SemiSearch<'a> {
+    root_at: &'a NodeBits,
+    single_at: &'a NodeBits,
+    ancestor: &'a mut [u32],
+    best: &'a mut [u32],
+    path: Vec<u32>,
+    /// By multi node (index into the preorder-sorted list of them).
+    multi_semi: &'a mut [u32],
+}
+
+impl SemiSearch<'_> {
+    /// The loop over preorder numbers `hi` down to `lo`, whose multi nodes are `block`'s;
+    /// `None` once `progress` is cancelled.
+    fn run(
+        &mut self,
+        lo: usize,
+        hi: usize,
+        block: &ReferrerBlock,
+        r: usize,
+        progress: &Progress,
+    ) -> Option<()> {
+        let mut k = block.first + block.len();
+        for w in (lo..=hi).rev() {
+            if w % CHECK_EVERY == 0 {
+                if progress.is_cancelled() {
+                    return None;
+                }
+                progress.set(((r + (r - w)) / 2) as u64);
+            }
+            let s = if self.root_at.contains(w as u32) {
+                0
+            } else if self.single_at.contains(w as u32) {
+                // Its one referrer discovered it: the DFS parent, not yet linked.
+                self.ancestor[w]
+            } else {
+                k -= 1;
+                let mut s = w as u32;
+                let mut forest = Forest {
+                    current: w as u32,
+                    ancestor: self.ancestor,
+                    best: self.best,
+                    path: &mut self.path,
+                };
+                forest.lower_semi(block.of(k - block.first), &mut s);
+                self.multi_semi[k] = s;
+                s
+            };
+            self.best[w] = s;
+        }
+        debug_assert_eq!(k, block.first);
+        Some(())
+    }
+}
+
+/// The referrers of consecutive nodes the semi-dominator search looks at ("multi" nodes,
+/// with several referrers), as preorder numbers: gathered on another core, so that the
+/// sequential loop streams through them instead of looking up, at random, each node's list
+/// and each referrer's preorder number.
+struct ReferrerBlock {
+    /// Index of the first node among the multi nodes.
+    first: usize,
+    /// Where each node's list starts in `refs`, and where the last one ends. `u32`: a block
+    /// holds no more referrers than the graph has edges, which the graph keeps below 2³².
+    starts: Vec<u32>,
+    refs: Vec<u32>,
+}
+
+impl ReferrerBlock {
+    const NODES: usize = 1 << 13;
+
+    /// The referrers of the multi nodes `ks` (`multi_node[k]` is node k); unreachable
+    /// referrers are left out.
+    fn gather<G: Predecessors>(
+        g: &G,
+        ks: std::ops::Range<usize>,
+        multi_node: &[u32],
+        pre_of: &[u32],
+    ) -> ReferrerBlock {
+        const AHEAD: usize = 4;
+        let first = ks.start;
+        let nodes = &multi_node[ks];
+        let mut starts = Vec::with_capacity(nodes.len() + 1);
+        let mut refs = Vec::with_capacity(nodes.len() * 4);
+        starts.push(0);
+        for (i, &v) in nodes.iter().enumerate() {
+            if let Some(&ahead) = nodes.get(i + AHEAD) {
+                g.prefetch_predecessors(ahead);
+            }
+            g.for_each_predecessor(v, |p| {
+                let pp = pre_of[p as usize];
+                if pp != 0 {
+                    refs.push(pp);
+                }
+            });
+            starts.push(refs.len() as u32);
+        }
+        ReferrerBlock {
+            first,
+            starts,
+            refs,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// The referrers of the block's `i`-th node.
+    #[inline]
+    fn of(&self, i: usize) -> &[u32] {
+        &self.refs[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+}
+
+/// From this many referrers a list is read on every core (in unit tests, from a few, so
+/// that the proptests against the naive definition take both ways).
+const ON_EVERY_CORE: usize = if cfg!(test) { 6 } else { 1 << 14 };
+/// Path steps a referrer's candidate is read over without compression, on every core.
+const READ_STEPS: u32 = if cfg!(test) { 1 } else { 4 };
+
 /// The semi-dominator search's state while node `current` is processed.
 struct Forest<'a> {
     current: u32,
-    pre_of: &'a [u32],
     ancestor: &'a mut [u32],
     best: &'a mut [u32],
     path: &'a mut Vec<u32>,
 }
 
 impl Forest<'_> {
-    /// Lowers `s` to the least semi-dominator candidate that the referrers `preds` give.
+    /// Lowers `s` to the least semi-dominator candidate that the referrers `preds` (preorder
+    /// numbers) give.
     #[inline]
     fn lower_semi(&mut self, preds: &[u32], s: &mut u32) {
-        const AHEAD: usize = 8;
-        for &p in preds.iter().take(2 * AHEAD) {
-            prefetch(self.pre_of, p as usize);
+        if preds.len() >= ON_EVERY_CORE {
+            self.lower_semi_on_every_core(preds, s);
+        } else {
+            self.lower_semi_in_turn(preds, s);
         }
-        for (i, &p) in preds.iter().enumerate() {
+    }
+
+    /// [`Forest::lower_semi`] for a long list (a class object has every instance as a
+    /// referrer): each referrer's candidate is read without compressing its path, on every
+    /// core, where that path is short (compression does not change the candidate); the few
+    /// with longer paths are then evaluated in turn.
+    fn lower_semi_on_every_core(&mut self, preds: &[u32], s: &mut u32) {
+        const AHEAD: usize = 16;
+        let current = self.current;
+        let (ancestor, best) = (&*self.ancestor, &*self.best);
+        let (least, longer) = preds
+            .par_chunks(1 << 12)
+            .map(|part| {
+                let mut least = u32::MAX;
+                let mut longer = Vec::new();
+                for (i, &pp) in part.iter().enumerate() {
+                    if let Some(&q) = part.get(i + AHEAD).filter(|&&q| q > current) {
+                        prefetch(ancestor, q as usize);
+                        prefetch(best, q as usize);
+                    }
+                    if pp <= current {
+                        least = least.min(pp);
+                        continue;
+                    }
+                    let (mut x, mut m, mut steps) = (pp, best[pp as usize], 0);
+                    while ancestor[x as usize] > current && steps <= READ_STEPS {
+                        steps += 1;
+                        x = ancestor[x as usize];
+                        m = m.min(best[x as usize]);
+                    }
+                    if steps > READ_STEPS {
+                        longer.push(pp);
+                    } else {
+                        least = least.min(m);
+                    }
+                }
+                (least, longer)
+            })
+            .reduce(
+                || (u32::MAX, Vec::new()),
+                |(a, mut la), (b, lb)| {
+                    la.extend(lb);
+                    (a.min(b), la)
+                },
+            );
+        *s = (*s).min(least);
+        for pp in longer {
             if *s == 0 {
                 return;
             }
-            if let Some(&q) = preds.get(i + 2 * AHEAD) {
-                prefetch(self.pre_of, q as usize);
+            let e = eval(pp, current, self.ancestor, self.best, self.path);
+            *s = (*s).min(e);
+        }
+    }
+
+    /// [`Forest::lower_semi`] one referrer after the other, compressing paths.
+    #[inline]
+    fn lower_semi_in_turn(&mut self, preds: &[u32], s: &mut u32) {
+        const AHEAD: usize = 8;
+        for (i, &pp) in preds.iter().enumerate() {
+            // 0, the super-root, is the least a semi-dominator can be: the rest of the list
+            // cannot lower it.
+            if *s == 0 {
+                return;
             }
-            if let Some(&q) = preds.get(i + AHEAD) {
-                let qq = self.pre_of[q as usize];
-                if qq > self.current {
-                    prefetch(self.ancestor, qq as usize);
-                    prefetch(self.best, qq as usize);
-                }
-            }
-            let pp = self.pre_of[p as usize];
-            if pp == 0 {
-                continue;
+            if let Some(&q) = preds.get(i + AHEAD).filter(|&&q| q > self.current) {
+                prefetch(self.ancestor, q as usize);
+                prefetch(self.best, q as usize);
             }
             let e = eval(pp, self.current, self.ancestor, self.best, self.path);
             if e < *s {
