@@ -130,18 +130,24 @@ impl Analysis {
             spanning.park_in(dir, parking == Parking::Always);
         }
         let class_of = index.class_of_all();
-        let (graph, immediate) = if options.release_graph {
+        // The histogram needs no dominators: it is counted on whichever core the search
+        // leaves idle (its semi-dominator loop runs on one).
+        let immediate_and_histogram = |referrers| {
+            rayon::join(
+                || dominators::immediate(&index, referrers, spanning, mode, progress),
+                || histogram::histogram(&index),
+            )
+        };
+        let (graph, (immediate, histogram)) = if options.release_graph {
             let referrers = graph::MultiReferrers::new(outgoing, class_of, progress)?;
             progress.mark("incoming");
-            let referrers = dominators::Referrers::Multi(&referrers);
-            let immediate = dominators::immediate(&index, referrers, spanning, mode, progress);
-            (LazyGraph::deferred(index.clone()), immediate)
+            let found = immediate_and_histogram(dominators::Referrers::Multi(&referrers));
+            (LazyGraph::deferred(index.clone()), found)
         } else {
             let graph = ReferenceGraph::new(outgoing, class_of, progress)?;
             progress.mark("incoming");
-            let referrers = dominators::Referrers::All(&graph);
-            let immediate = dominators::immediate(&index, referrers, spanning, mode, progress);
-            (LazyGraph::ready(graph, index.clone()), immediate)
+            let found = immediate_and_histogram(dominators::Referrers::All(&graph));
+            (LazyGraph::ready(graph, index.clone()), found)
         };
         let Some(immediate) = immediate else {
             return Err(GraphError::Cancelled);
@@ -152,14 +158,9 @@ impl Analysis {
         if progress.is_cancelled() {
             return Err(GraphError::Cancelled);
         }
-        let (retained_by_class, (unreachable_by_class, histogram)) = rayon::join(
+        let (retained_by_class, unreachable_by_class) = rayon::join(
             || dominators::retained_by_class(&index, &dominators),
-            || {
-                rayon::join(
-                    || dominators::unreachable_by_class(&index, &dominators),
-                    || histogram::histogram(&index),
-                )
-            },
+            || dominators::unreachable_by_class(&index, &dominators),
         );
         let (histogram, unreachable_by_class) =
             fillers::separate(&index, &dominators, histogram, unreachable_by_class);
