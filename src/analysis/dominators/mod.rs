@@ -121,9 +121,7 @@ pub fn depth_first(
         class_of: index.class_of_all(),
         with_weak: mode == ReferenceMode::All,
     };
-    let t = spanning_tree(&forward, &root_objects(index), progress);
-    progress.mark("depth-first");
-    t
+    spanning_tree(&forward, &root_objects(index), progress)
 }
 
 /// The referrers [`immediate`] reads.

@@ -30,8 +30,10 @@ pub(super) const CHECK_EVERY: usize = 1 << 16;
 /// A depth-first spanning tree from the super-root (preorder number 0): the only part of the
 /// dominator computation that walks forward.
 pub struct SpanningTree {
-    /// Preorder number of each node; 0 when unreachable.
-    pub(super) pre_of: Vec<u32>,
+    /// Preorder number of each node; 0 when unreachable. Parked by [`SpanningTree::park_in`]:
+    /// the referrer lists are built between the walk that writes it and the search that
+    /// reads it.
+    pub(super) pre_of: Array<u32>,
     /// Preorder number of each node's parent, by preorder number (`parent[0]` is the
     /// super-root's). The node of each preorder number is not kept: it is the inverse of
     /// `pre_of`, derived when needed (4 bytes per object less while memory is tightest).
@@ -42,10 +44,13 @@ pub struct SpanningTree {
 }
 
 impl SpanningTree {
-    /// Lets the search park, in a temporary file in `dir`, what it reads again only at the
-    /// end (the single-referrer nodes' parents, 4 bytes per object): when memory is short,
-    /// or `always`.
+    /// Parks the preorder numbers in a temporary file in `dir` until the search reads them
+    /// (while the referrer lists are built, 4 bytes per object less), and lets the search
+    /// park what it reads again only at the end (the single-referrer nodes' parents, 4 bytes
+    /// per object): when memory is short, or `always`.
     pub fn park_in(&mut self, dir: &std::path::Path, always: bool) {
+        let pre_of = std::mem::replace(&mut self.pre_of, Vec::new().into());
+        self.pre_of = crate::heap::store::park(pre_of, dir);
         self.scratch = Some((dir.to_path_buf(), always));
     }
 
@@ -144,7 +149,7 @@ pub fn spanning_tree<G: Successors>(
         }
     }
     Some(SpanningTree {
-        pre_of,
+        pre_of: pre_of.into(),
         parent,
         scratch: None,
     })
@@ -206,42 +211,37 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     let mut ancestor = parent;
     let mut best: Vec<u32> = (0..=r).into_par_iter().map(|_| 0).collect();
     let mut search = SemiSearch {
+        g,
+        pre_of: &pre_of,
+        multi_node: &multi_node,
         root_at: &root_at,
         single_at: &single_at,
         ancestor: &mut ancestor,
         best: &mut best,
         path: Vec::new(),
+        batch: Vec::new(),
         multi_semi: &mut multi_semi,
     };
     // In blocks of multi nodes from the last: while one core runs the loop over a block, the
-    // other gathers the next block's referrers.
-    let blocks = multi_at.len().div_ceil(ReferrerBlock::NODES);
-    let gather = |b: usize| {
-        let ks = b * ReferrerBlock::NODES..((b + 1) * ReferrerBlock::NODES).min(multi_at.len());
-        ReferrerBlock::gather(g, ks, &multi_node, &pre_of)
-    };
-    let mut next = blocks.checked_sub(1).map(gather);
+    // other gathers the referrers of the block before it.
+    let gather = |end: usize| ReferrerBlock::gather(g, end, &multi_node, &pre_of);
+    let mut next = (!multi_at.is_empty()).then(|| gather(multi_at.len()));
     let mut hi = r;
-    for b in (0..blocks).rev() {
-        let block = next.take();
-        // Down to the block's first multi node; the last block goes down to 1.
-        let lo = match b {
+    while let Some(block) = next.take() {
+        // Down to the block's first multi node; the first block goes down to 1.
+        let lo = match block.first {
             0 => 1,
-            _ => multi_at[b * ReferrerBlock::NODES] as usize,
+            k => multi_at[k] as usize,
         };
         let (gathered, done) = rayon::join(
-            || b.checked_sub(1).map(gather),
-            || match &block {
-                Some(block) => search.run(lo, hi, block, r, progress),
-                None => Some(()),
-            },
+            || (block.first > 0).then(|| gather(block.first)),
+            || search.run(lo, hi, &block, r, progress),
         );
         done?;
         next = gathered;
         hi = lo - 1;
     }
-    let empty = ReferrerBlock::gather(g, 0..0, &multi_node, &pre_of);
-    search.run(1, hi, &empty, r, progress)?;
+    search.run(1, hi, &ReferrerBlock::default(), r, progress)?;
     drop(search);
     drop(ancestor);
     drop(multi_node);
@@ -359,17 +359,23 @@ fn kinds_by_preorder<G: Predecessors + Sync>(
 }
 
 /// The semi-dominator loop's state.
-struct SemiSearch<'a> {
+struct SemiSearch<'a, G> {
+    g: &'a G,
+    pre_of: &'a [u32],
+    /// The node of each multi node (by its index among them).
+    multi_node: &'a [u32],
     root_at: &'a NodeBits,
     single_at: &'a NodeBits,
     ancestor: &'a mut [u32],
     best: &'a mut [u32],
     path: Vec<u32>,
-    /// By multi node (index into the preorder-sorted list of them).
+    /// Referrers of a long list, read a batch at a time.
+    batch: Vec<u32>,
+    /// By multi node.
     multi_semi: &'a mut [u32],
 }
 
-impl SemiSearch<'_> {
+impl<G: Predecessors + Sync> SemiSearch<'_, G> {
     /// The loop over preorder numbers `hi` down to `lo`, whose multi nodes are `block`'s;
     /// `None` once `progress` is cancelled.
     fn run(
@@ -402,7 +408,23 @@ impl SemiSearch<'_> {
                     best: self.best,
                     path: &mut self.path,
                 };
-                forest.lower_semi(block.of(k - block.first), &mut s);
+                match block.of(k - block.first) {
+                    Some(preds) => forest.lower_semi(preds, &mut s),
+                    None => {
+                        // Too long to copy: read in batches, each on every core.
+                        let (batch, pre_of) = (&mut self.batch, self.pre_of);
+                        let to_pre = |p: u32| pre_of[p as usize];
+                        batch.clear();
+                        self.g.for_each_predecessor(self.multi_node[k], |p| {
+                            batch.push(p);
+                            if batch.len() == LONG {
+                                forest.lower_semi_on_every_core(batch, to_pre, &mut s);
+                                batch.clear();
+                            }
+                        });
+                        forest.lower_semi_on_every_core(batch, to_pre, &mut s);
+                    }
+                }
                 self.multi_semi[k] = s;
                 s
             };
@@ -417,59 +439,85 @@ impl SemiSearch<'_> {
 /// with several referrers), as preorder numbers: gathered on another core, so that the
 /// sequential loop streams through them instead of looking up, at random, each node's list
 /// and each referrer's preorder number.
+#[derive(Default)]
 struct ReferrerBlock {
     /// Index of the first node among the multi nodes.
     first: usize,
-    /// Where each node's list starts in `refs`, and where the last one ends. `u32`: a block
-    /// holds no more referrers than the graph has edges, which the graph keeps below 2³².
+    /// Where each node's list starts in `refs`, and where the last one ends.
     starts: Vec<u32>,
     refs: Vec<u32>,
+    /// Nodes (in the block) whose lists are [`LONG`] or longer: not copied.
+    long: Vec<u32>,
 }
 
-impl ReferrerBlock {
-    const NODES: usize = 1 << 13;
+/// Referrers a block holds at most (but for its first list), 4 MiB. (Unit tests take all
+/// three ways on small graphs: several blocks, long lists, lists read on every core.)
+const BLOCK_REFS: usize = if cfg!(test) { 16 } else { 1 << 20 };
+/// Lists this long (a class object has every instance as a referrer) are read in place,
+/// in batches of this many, on every core.
+const LONG: usize = if cfg!(test) { 12 } else { 1 << 16 };
 
-    /// The referrers of the multi nodes `ks` (`multi_node[k]` is node k); unreachable
-    /// referrers are left out.
+impl ReferrerBlock {
+    /// The block of multi nodes that ends before the `end`-th (`multi_node[k]` is node k):
+    /// as many as [`BLOCK_REFS`] holds. Unreachable referrers are left out.
     fn gather<G: Predecessors>(
         g: &G,
-        ks: std::ops::Range<usize>,
+        end: usize,
         multi_node: &[u32],
         pre_of: &[u32],
     ) -> ReferrerBlock {
         const AHEAD: usize = 4;
-        let first = ks.start;
-        let nodes = &multi_node[ks];
+        let mut first = end;
+        let mut total = 0;
+        while first > 0 {
+            let count = g.predecessor_count(multi_node[first - 1]);
+            let copied = if count >= LONG { 0 } else { count };
+            if total + copied > BLOCK_REFS && first < end {
+                break;
+            }
+            total += copied;
+            first -= 1;
+        }
+        let nodes = &multi_node[first..end];
         let mut starts = Vec::with_capacity(nodes.len() + 1);
-        let mut refs = Vec::with_capacity(nodes.len() * 4);
+        let mut refs = Vec::with_capacity(total);
+        let mut long = Vec::new();
         starts.push(0);
         for (i, &v) in nodes.iter().enumerate() {
             if let Some(&ahead) = nodes.get(i + AHEAD) {
                 g.prefetch_predecessors(ahead);
             }
-            g.for_each_predecessor(v, |p| {
-                let pp = pre_of[p as usize];
-                if pp != 0 {
-                    refs.push(pp);
-                }
-            });
+            if g.predecessor_count(v) >= LONG {
+                long.push(i as u32);
+            } else {
+                g.for_each_predecessor(v, |p| {
+                    let pp = pre_of[p as usize];
+                    if pp != 0 {
+                        refs.push(pp);
+                    }
+                });
+            }
             starts.push(refs.len() as u32);
         }
         ReferrerBlock {
             first,
             starts,
             refs,
+            long,
         }
     }
 
     fn len(&self) -> usize {
-        self.starts.len() - 1
+        self.starts.len().saturating_sub(1)
     }
 
-    /// The referrers of the block's `i`-th node.
+    /// The referrers of the block's `i`-th node; `None` when its list is long.
     #[inline]
-    fn of(&self, i: usize) -> &[u32] {
-        &self.refs[self.starts[i] as usize..self.starts[i + 1] as usize]
+    fn of(&self, i: usize) -> Option<&[u32]> {
+        if self.long.binary_search(&(i as u32)).is_ok() {
+            return None;
+        }
+        Some(&self.refs[self.starts[i] as usize..self.starts[i + 1] as usize])
     }
 }
 
@@ -493,18 +541,26 @@ impl Forest<'_> {
     #[inline]
     fn lower_semi(&mut self, preds: &[u32], s: &mut u32) {
         if preds.len() >= ON_EVERY_CORE {
-            self.lower_semi_on_every_core(preds, s);
+            self.lower_semi_on_every_core(preds, |pp| pp, s);
         } else {
             self.lower_semi_in_turn(preds, s);
         }
     }
 
     /// [`Forest::lower_semi`] for a long list (a class object has every instance as a
-    /// referrer): each referrer's candidate is read without compressing its path, on every
-    /// core, where that path is short (compression does not change the candidate); the few
-    /// with longer paths are then evaluated in turn.
-    fn lower_semi_on_every_core(&mut self, preds: &[u32], s: &mut u32) {
-        const AHEAD: usize = 16;
+    /// referrer), of referrers whose preorder numbers `to_pre` gives: each referrer's
+    /// candidate is read without compressing its path, on every core, where that path is
+    /// short (compression does not change the candidate); the few with longer paths are
+    /// then evaluated in turn.
+    fn lower_semi_on_every_core(
+        &mut self,
+        preds: &[u32],
+        to_pre: impl Fn(u32) -> u32 + Sync,
+        s: &mut u32,
+    ) {
+        if *s == 0 {
+            return;
+        }
         let current = self.current;
         let (ancestor, best) = (&*self.ancestor, &*self.best);
         let (least, longer) = preds
@@ -512,10 +568,10 @@ impl Forest<'_> {
             .map(|part| {
                 let mut least = u32::MAX;
                 let mut longer = Vec::new();
-                for (i, &pp) in part.iter().enumerate() {
-                    if let Some(&q) = part.get(i + AHEAD).filter(|&&q| q > current) {
-                        prefetch(ancestor, q as usize);
-                        prefetch(best, q as usize);
+                for &p in part {
+                    let pp = to_pre(p);
+                    if pp == 0 {
+                        continue;
                     }
                     if pp <= current {
                         least = least.min(pp);

@@ -428,6 +428,12 @@ pub trait Predecessors {
     /// Whether `v` has exactly one incoming edge. Most objects of a Java heap have one
     /// referrer, which lets the dominator computation skip their search.
     fn has_single_predecessor(&self, v: u32) -> bool;
+    /// How many predecessors `for_each_predecessor` gives.
+    fn predecessor_count(&self, v: u32) -> usize {
+        let mut n = 0;
+        self.for_each_predecessor(v, |_| n += 1);
+        n
+    }
     /// Whether `for_each_predecessor` lists the referrer of single-referrer nodes too (the
     /// dominator search then need not keep their spanning-tree parents).
     fn lists_single_predecessors(&self) -> bool {
@@ -484,6 +490,15 @@ impl Predecessors for Backward<'_> {
     #[inline]
     fn has_single_predecessor(&self, v: u32) -> bool {
         self.graph.incoming.degree(v) == 1 && !(self.with_weak && self.graph.has_weak_to(v))
+    }
+    #[inline]
+    fn predecessor_count(&self, v: u32) -> usize {
+        let weak = if self.with_weak {
+            self.graph.weak_to(v).count()
+        } else {
+            0
+        };
+        self.graph.incoming.degree(v) + weak
     }
     #[inline]
     fn prefetch_predecessors(&self, v: u32) {

@@ -114,6 +114,21 @@ impl Predecessors for MultiBackward<'_> {
     fn has_single_predecessor(&self, v: u32) -> bool {
         self.referrers.single.contains(v)
     }
+    #[inline]
+    fn predecessor_count(&self, v: u32) -> usize {
+        let r = self.referrers;
+        let listed = if r.listed.contains(v) {
+            r.lists.degree(r.listed.rank(v) as ObjectId)
+        } else {
+            0
+        };
+        let weak = if self.with_weak {
+            r.weak.to(v).count()
+        } else {
+            0
+        };
+        listed + weak
+    }
     fn lists_single_predecessors(&self) -> bool {
         false
     }

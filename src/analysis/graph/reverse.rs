@@ -41,11 +41,12 @@ pub fn reverse_or_cancel(
         sum += d;
     }
     let mut targets = vec![0u32; sum as usize];
+    // `offsets[t + 1]` is where `t`'s list starts (past the end: the total).
+    let spans = worker_spans(&ranges, |t| offsets.get(t + 1).copied().unwrap_or(sum), sum);
     fill(
         lists,
         &ranges,
-        &ranges,
-        |t| Some(t as usize),
+        &spans,
         &mut offsets[1..],
         &mut targets,
         progress,
@@ -53,12 +54,30 @@ pub fn reverse_or_cancel(
     Some(Csr::owned(offsets, targets))
 }
 
+/// Where each worker's part of the reversed lists starts and ends, from where the list of
+/// each range's first target starts (`start_of`), and the total.
+fn worker_spans(
+    ranges: &[(usize, usize)],
+    start_of: impl Fn(usize) -> u32,
+    total: u32,
+) -> Vec<(u32, u32)> {
+    ranges
+        .iter()
+        .enumerate()
+        .map(|(i, &(lo, _))| {
+            let end = ranges.get(i + 1).map_or(total, |&(next, _)| start_of(next));
+            (start_of(lo), end)
+        })
+        .collect()
+}
+
 /// The reversed lists of only the nodes in `listed`, numbered by their rank in it; each list
-/// in ascending order. `degrees` are the in-degrees as [`in_degrees`] counts them (and are
-/// dropped before the lists are allocated). `None` once `progress` is cancelled.
+/// in ascending order. `degrees` are the in-degrees as [`in_degrees`] counts them; they
+/// become the lists' write cursors, by node (a rank per edge would cost several random
+/// reads). `None` once `progress` is cancelled.
 pub(super) fn reverse_listed(
     lists: &impl AdjacencyLists,
-    degrees: Vec<u32>,
+    mut degrees: Vec<u32>,
     listed: &RankedBits,
     progress: &Progress,
 ) -> Option<Csr> {
@@ -68,8 +87,6 @@ pub(super) fn reverse_listed(
         .iter()
         .map(|&(lo, hi)| (rank_at(listed, lo), rank_at(listed, hi)))
         .collect();
-    // Shifted as in `reverse_or_cancel`: `offsets[k + 1]` starts as list k's start.
-    let mut offsets = vec![0u32; rank_at(listed, n) + 1];
     let sums: Vec<u32> = ranges
         .par_iter()
         .map(|&(lo, hi)| {
@@ -79,42 +96,59 @@ pub(super) fn reverse_listed(
                 .sum()
         })
         .collect();
+    // `ends[k + 1]`: where list k ends. `degrees[t + 1]`: where the next referrer of a
+    // listed `t` goes, `NOT_LISTED` for the others.
+    let mut ends = vec![0u32; rank_at(listed, n) + 1];
+    let mut spans = Vec::with_capacity(ranges.len());
     {
-        let mut parts: Vec<(&mut [u32], u32)> = Vec::with_capacity(ranges.len());
-        let mut rest: &mut [u32] = &mut offsets[1..];
+        let mut parts: Vec<(&mut [u32], &mut [u32], u32)> = Vec::with_capacity(ranges.len());
+        let mut rest_e: &mut [u32] = &mut ends[1..];
+        let mut rest_d: &mut [u32] = &mut degrees[1..];
         let mut base = 0u32;
-        for (&(klo, khi), &sum) in list_ranges.iter().zip(&sums) {
-            let (part, tail) = rest.split_at_mut(khi - klo);
-            parts.push((part, base));
+        for ((&(klo, khi), &(lo, hi)), &sum) in list_ranges.iter().zip(&ranges).zip(&sums) {
+            let (e, tail_e) = rest_e.split_at_mut(khi - klo);
+            let (d, tail_d) = rest_d.split_at_mut(hi - lo);
+            parts.push((e, d, base));
+            spans.push((base, base + sum));
             base += sum;
-            rest = tail;
+            rest_e = tail_e;
+            rest_d = tail_d;
         }
-        parts
-            .into_par_iter()
-            .zip(ranges.par_iter())
-            .for_each(|((part, base), &(lo, hi))| {
+        parts.into_par_iter().zip(ranges.par_iter()).for_each(
+            |((ends, cursors, base), &(lo, _))| {
                 let mut at = base;
-                let listed_here = (lo..hi).filter(|&t| listed.contains(t as u32));
-                for (slot, t) in part.iter_mut().zip(listed_here) {
-                    *slot = at;
-                    at += degrees[t + 1];
+                let mut next_end = ends.iter_mut();
+                for (t, cursor) in (lo..).zip(cursors.iter_mut()) {
+                    if listed.contains(t as u32) {
+                        let d = *cursor;
+                        *cursor = at;
+                        at += d;
+                        if let Some(end) = next_end.next() {
+                            *end = at;
+                        }
+                    } else {
+                        *cursor = NOT_LISTED;
+                    }
                 }
-            });
+            },
+        );
     }
-    drop(degrees);
     let total: u32 = sums.iter().sum();
     let mut targets = vec![0u32; total as usize];
     fill(
         lists,
         &ranges,
-        &list_ranges,
-        |t| listed.contains(t).then(|| listed.rank(t)),
-        &mut offsets[1..],
+        &spans,
+        &mut degrees[1..],
         &mut targets,
         progress,
     )?;
-    Some(Csr::owned(offsets, targets))
+    drop(degrees);
+    Some(Csr::owned(ends, targets))
 }
+
+/// The write cursor of a target without a list.
+const NOT_LISTED: u32 = u32::MAX;
 
 /// Set bits of `listed` before `i`, which may be its length.
 fn rank_at(listed: &RankedBits, i: usize) -> usize {
@@ -176,38 +210,31 @@ pub(super) fn all_in_degrees(
     in_degrees(lists, n, &worker_ranges(n), progress)
 }
 
-/// Writes every edge `v → t` as `v` into the list of `t` (`list_of(t)`, `None` for targets
-/// without a list). `cursors[k]` holds where list k's next edge goes and ends at its end;
-/// worker `i` owns the targets `ranges[i]` and the lists `list_ranges[i]`.
+/// Writes every edge `v → t` as `v` into the list of `t`. `cursors[t]` holds where `t`'s
+/// next referrer goes ([`NOT_LISTED`]: `t` has no list) and ends at its list's end; worker
+/// `i` owns the targets `ranges[i]` and the positions `spans[i]` of `targets`.
 fn fill(
     lists: &impl AdjacencyLists,
     ranges: &[(usize, usize)],
-    list_ranges: &[(usize, usize)],
-    list_of: impl Fn(u32) -> Option<usize> + Sync,
+    spans: &[(u32, u32)],
     cursors: &mut [u32],
     targets: &mut [u32],
     progress: &Progress,
 ) -> Option<()> {
     let sources = lists.node_count();
-    let total = targets.len() as u32;
-    let start_of = |k: usize| cursors.get(k).copied().unwrap_or(total);
-    let spans: Vec<(u32, u32)> = list_ranges
-        .iter()
-        .map(|&(klo, khi)| (start_of(klo), start_of(khi)))
-        .collect();
     let mut parts = Vec::with_capacity(ranges.len());
     let mut rest_c: &mut [u32] = cursors;
     let mut rest_t: &mut [u32] = targets;
-    for ((&range, &(klo, khi)), &(start, end)) in ranges.iter().zip(list_ranges).zip(&spans) {
-        let (c, tail_c) = rest_c.split_at_mut(khi - klo);
+    for (&(lo, hi), &(start, end)) in ranges.iter().zip(spans) {
+        let (c, tail_c) = rest_c.split_at_mut(hi - lo);
         let (t, tail_t) = rest_t.split_at_mut((end - start) as usize);
-        parts.push((c, t, range, klo, start));
+        parts.push((c, t, lo, hi, start));
         rest_c = tail_c;
         rest_t = tail_t;
     }
     parts
         .into_par_iter()
-        .for_each(|(cursor, out, (lo, hi), klo, base)| {
+        .for_each(|(cursor, out, lo, hi, base)| {
             for v in 0..sources as u32 {
                 if v % CHECK_EVERY == 0 && progress.is_cancelled() {
                     return;
@@ -216,8 +243,8 @@ fn fill(
                     if (t as usize) < lo || (t as usize) >= hi {
                         return;
                     }
-                    if let Some(k) = list_of(t) {
-                        let slot = &mut cursor[k - klo];
+                    let slot = &mut cursor[t as usize - lo];
+                    if *slot != NOT_LISTED {
                         out[(*slot - base) as usize] = v;
                         *slot += 1;
                     }
