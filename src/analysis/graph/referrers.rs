@@ -175,7 +175,17 @@ mod tests {
             let referrers =
                 MultiReferrers::of_lists(&csr, n, WeakEdges::new(n, weak.clone()), &Progress::new())
                     .unwrap();
+            let graph = super::super::ReferenceGraph {
+                incoming: csr.transpose(),
+                weak: WeakEdges::new(n, weak.clone()),
+            };
             for with_weak in [false, true] {
+                let all = super::super::Backward { graph: &graph, with_weak };
+                for v in 0..n32 {
+                    let mut listed = 0;
+                    all.for_each_predecessor(v, |_| listed += 1);
+                    prop_assert_eq!(all.predecessor_count(v), listed);
+                }
                 let back = MultiBackward { referrers: &referrers, with_weak };
                 for v in 0..n32 {
                     let weak_to: Vec<u32> =
@@ -184,6 +194,7 @@ mod tests {
                     prop_assert_eq!(back.has_single_predecessor(v), single);
                     let mut got = Vec::new();
                     back.for_each_predecessor(v, |p| got.push(p));
+                    prop_assert_eq!(back.predecessor_count(v), got.len());
                     if !single {
                         let mut want = full.neighbours(v).to_vec();
                         if with_weak {
