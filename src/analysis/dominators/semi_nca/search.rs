@@ -119,6 +119,8 @@ impl ReferrerBlock {
         const AHEAD: usize = 4;
         let mut first = end;
         let mut total = 0;
+        // From the last node of the block back.
+        let mut counts = Vec::new();
         while first > 0 {
             let count = g.predecessor_count(multi_node[first - 1]);
             let copied = if count >= LONG { 0 } else { count };
@@ -126,6 +128,7 @@ impl ReferrerBlock {
                 break;
             }
             total += copied;
+            counts.push(count);
             first -= 1;
         }
         let nodes = &multi_node[first..end];
@@ -137,7 +140,7 @@ impl ReferrerBlock {
             if let Some(&ahead) = nodes.get(i + AHEAD) {
                 g.prefetch_predecessors(ahead);
             }
-            if g.predecessor_count(v) >= LONG {
+            if counts[nodes.len() - 1 - i] >= LONG {
                 long.push(i as u32);
             } else {
                 g.for_each_predecessor(v, |p| {
