@@ -278,15 +278,9 @@ fn big_arrays(a: &Analysis, out: &mut Vec<Hint>) {
         .iter()
         .map(|c| matches!(c.kind, ClassKind::PrimitiveArray(_)))
         .collect();
-    // One pass over the objects: the primitive arrays are millions (every string's value).
-    let mut big: Vec<ObjectId> = (0..index.object_count() as ObjectId)
+    let mut big: Vec<ObjectId> = java::instances(index, &mask)
         .into_par_iter()
-        .with_min_len(1 << 16)
-        .filter(|&o| {
-            mask[index.class_of(o) as usize]
-                && index.shallow_size(o) >= limit
-                && tree.is_reachable(o)
-        })
+        .filter(|&o| index.shallow_size(o) >= limit && tree.is_reachable(o))
         .collect();
     if big.is_empty() {
         return;
