@@ -95,22 +95,24 @@ pub fn memory_status_mb<const N: usize>(names: [&str; N]) -> [u64; N] {
     })
 }
 
-/// CPU seconds (user, system) this process has used (Linux; zeros elsewhere), for benchmark
-/// logs: a phase whose CPU time is close to its wall time ran on one core.
-fn cpu_seconds() -> (f64, f64) {
-    // Fields 14 and 15 of /proc/self/stat, after the parenthesised command name, in
-    // USER_HZ ticks (100 per second on Linux).
-    let ticks = |s: &str, k: usize| s.split_whitespace().nth(k)?.parse::<u64>().ok();
+/// CPU seconds (user, system) this process has used and its minor page faults (Linux; zeros
+/// elsewhere), for benchmark logs: a phase whose CPU time is close to its wall time ran on one
+/// core; every fresh page of memory costs a fault.
+fn cpu_seconds_and_faults() -> (f64, f64, u64) {
+    // Fields 10, 14 and 15 of /proc/self/stat, after the parenthesised command name; the
+    // times in USER_HZ ticks (100 per second on Linux).
+    let field = |s: &str, k: usize| s.split_whitespace().nth(k)?.parse::<u64>().ok();
     std::fs::read_to_string("/proc/self/stat")
         .ok()
         .and_then(|s| {
             let rest = &s[s.rfind(')')? + 1..];
             Some((
-                ticks(rest, 11)? as f64 / 100.0,
-                ticks(rest, 12)? as f64 / 100.0,
+                field(rest, 11)? as f64 / 100.0,
+                field(rest, 12)? as f64 / 100.0,
+                field(rest, 7)?,
             ))
         })
-        .unwrap_or((0.0, 0.0))
+        .unwrap_or((0.0, 0.0, 0))
 }
 
 /// A snapshot of [`Progress`] for display.
@@ -161,11 +163,12 @@ impl Progress {
     /// With `HEAPSIGHT_TIMINGS` set, prints how long the current phase has run so far.
     pub fn mark(&self, step: &str) {
         if self.log_timings {
-            let (user, system) = cpu_seconds();
+            let (user, system, faults) = cpu_seconds_and_faults();
             let (rss, peak, file) = resident_mb();
             eprintln!(
-                "[timing]   {step:<14} {:>8.3} s  rss {rss} MB (peak {peak}, files {file})  cpu {user:.2}+{system:.2} s",
+                "[timing]   {step:<14} {:>8.3} s  rss {rss} MB (peak {peak}, files {file})  cpu {user:.2}+{system:.2} s  faults {}k",
                 self.snapshot().phase_elapsed_s,
+                faults / 1000,
             );
         }
     }

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use super::DominatorTree;
 use crate::heap::{HeapIndex, ObjectId};
+use crate::prefetch::prefetch;
 
 /// MAT's minimum retained size per class: the retained sizes of the instances that no other
 /// instance of the same class dominates.
@@ -21,7 +22,9 @@ pub fn retained_by_group(
     group_of: &[u32],
     groups: usize,
 ) -> Vec<u64> {
-    let group = |o: ObjectId| group_of[index.class_of(o) as usize];
+    const AHEAD: usize = 4;
+    let class_of = index.class_of_all();
+    let group = |o: ObjectId| group_of[class_of.get(o) as usize];
     // One big subtree often holds most of the heap: cut the tree below its largest nodes into
     // subtrees walked in parallel, each with the groups on its path from the super-root.
     let Split {
@@ -59,7 +62,14 @@ pub fn retained_by_group(
             for &root in subtrees {
                 enter(root, &mut w);
                 while let Some(&(o, next)) = w.stack.last() {
-                    if let Some(&k) = tree.children(o).get(next as usize) {
+                    let kids = tree.children(o);
+                    // Most children are leaves, entered and left at once: the class (and the
+                    // list bounds) of a sibling some places on are asked for now.
+                    if let Some(&ahead) = kids.get(next as usize + AHEAD) {
+                        class_of.prefetch(ahead);
+                        prefetch(&tree.child_offsets, ahead as usize);
+                    }
+                    if let Some(&k) = kids.get(next as usize) {
                         if let Some(top) = w.stack.last_mut() {
                             top.1 += 1;
                         }

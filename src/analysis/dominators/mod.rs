@@ -264,14 +264,16 @@ fn larger_retained_first(
     move |a, b| retained(*b).cmp(&retained(*a)).then(a.cmp(b))
 }
 
-/// Sorts each node's children list by [`larger_retained_first`].
+/// Sorts each node's children list by [`larger_retained_first`]. A retained size is a random
+/// read (two, packed): each list's are read once into a buffer of keys, which is sorted, not
+/// read again by every comparison.
 fn sort_children(
     offsets: &[u32],
     children: &mut [ObjectId],
     retained: &(impl Fn(ObjectId) -> u64 + Sync),
 ) {
     // Jobs over ranges of nodes (and so of `children`); lists of a big array's elements,
-    // millions long, are left for a parallel sort on keys read once.
+    // millions long, are left for a parallel sort.
     const NODES_PER_JOB: usize = 1 << 16;
     const LONG: usize = 1 << 12;
     let n = offsets.len() - 1;
@@ -283,24 +285,30 @@ fn sort_children(
         jobs.push((lo, hi, part));
         rest = tail;
     }
-    let by_retained = larger_retained_first(retained);
     let long: Vec<&mut [ObjectId]> = jobs
         .into_par_iter()
         .flat_map_iter(|(lo, hi, mut part)| {
             let mut long = Vec::new();
+            let mut keyed = Vec::new();
             for v in lo..hi {
                 let (list, tail) = part.split_at_mut((offsets[v + 1] - offsets[v]) as usize);
                 part = tail;
                 if list.len() > LONG {
                     long.push(list);
                 } else if list.len() > 1 {
-                    list.sort_unstable_by(&by_retained);
+                    sort_by_keys(list, retained, &mut keyed);
                 }
             }
             long
         })
         .collect();
-    for list in long {
+    // Each list on its own core (there are usually several); a list only on every core
+    // when its sizes are too varied to be distributed.
+    let varied: Vec<&mut [ObjectId]> = long
+        .into_par_iter()
+        .filter_map(|list| (!distribute_by_size(list, retained)).then_some(list))
+        .collect();
+    for list in varied {
         let mut keyed: Vec<(std::cmp::Reverse<u64>, ObjectId)> = list
             .par_iter()
             .map(|&o| (std::cmp::Reverse(retained(o)), o))
@@ -309,6 +317,76 @@ fn sort_children(
         list.par_iter_mut()
             .zip(keyed.par_iter())
             .for_each(|(slot, &(_, o))| *slot = o);
+    }
+}
+
+/// Sorts a long `list` of ascending object numbers (as [`reverse`] makes them) by
+/// [`larger_retained_first`] when its retained sizes take few distinct values, as a big
+/// array's elements mostly do (at most [`FEW_SIZES`]): a stable distribution by size, with no
+/// comparisons. False, and `list` untouched, otherwise.
+fn distribute_by_size(list: &mut [ObjectId], retained: &impl Fn(ObjectId) -> u64) -> bool {
+    if !list.is_sorted() {
+        return false;
+    }
+    // Each distinct size's bucket, in order of first appearance, and each object's bucket.
+    let mut bucket_of_size: rustc_hash::FxHashMap<u64, u16> = Default::default();
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut bucket: Vec<u16> = Vec::with_capacity(list.len());
+    let mut last: Option<(u64, u16)> = None;
+    for &o in list.iter() {
+        let size = retained(o);
+        let b = match last.filter(|&(s, _)| s == size) {
+            Some((_, b)) => b,
+            None => match bucket_of_size.get(&size) {
+                Some(&b) => b,
+                None if sizes.len() < FEW_SIZES => {
+                    let b = sizes.len() as u16;
+                    bucket_of_size.insert(size, b);
+                    sizes.push(size);
+                    b
+                }
+                None => return false,
+            },
+        };
+        last = Some((size, b));
+        bucket.push(b);
+    }
+    // Where each bucket starts, the largest size's first.
+    let mut by_size: Vec<u16> = (0..sizes.len() as u16).collect();
+    by_size.sort_unstable_by_key(|&b| std::cmp::Reverse(sizes[b as usize]));
+    let mut counts = vec![0u32; sizes.len()];
+    for &b in &bucket {
+        counts[b as usize] += 1;
+    }
+    let mut start = vec![0u32; sizes.len()];
+    let mut at = 0u32;
+    for &b in &by_size {
+        start[b as usize] = at;
+        at += counts[b as usize];
+    }
+    let mut sorted = vec![0 as ObjectId; list.len()];
+    for (&o, &b) in list.iter().zip(&bucket) {
+        sorted[start[b as usize] as usize] = o;
+        start[b as usize] += 1;
+    }
+    list.copy_from_slice(&sorted);
+    true
+}
+
+/// At most this many distinct retained sizes in a list [`distribute_by_size`] sorts.
+const FEW_SIZES: usize = 1 << 12;
+
+/// Sorts `list` by [`larger_retained_first`], reading each retained size once into `keyed`.
+fn sort_by_keys(
+    list: &mut [ObjectId],
+    retained: &impl Fn(ObjectId) -> u64,
+    keyed: &mut Vec<(std::cmp::Reverse<u64>, ObjectId)>,
+) {
+    keyed.clear();
+    keyed.extend(list.iter().map(|&o| (std::cmp::Reverse(retained(o)), o)));
+    keyed.sort_unstable();
+    for (slot, &(_, o)) in list.iter_mut().zip(keyed.iter()) {
+        *slot = o;
     }
 }
 

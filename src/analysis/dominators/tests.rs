@@ -254,3 +254,45 @@ fn cancelled_walks_stop_and_say_so() {
     let tree = spanning_tree(&g, &[0], &Progress::new()).unwrap();
     assert!(dominators_of_spanning_tree(&g, &[0], tree, &cancelled).is_none());
 }
+
+/// Children lists sorted as `larger_retained_first` orders them, whichever way
+/// `sort_children` takes: short lists, long lists of few sizes (distributed) or of many.
+fn check_sorted_children(lists: Vec<Vec<u32>>, retained: &[u64]) -> Result<(), TestCaseError> {
+    let mut offsets = vec![0u32];
+    let mut children = Vec::new();
+    for mut list in lists {
+        list.sort_unstable();
+        list.dedup();
+        children.extend(list);
+        offsets.push(children.len() as u32);
+    }
+    let retained_of = |o: u32| retained[o as usize];
+    let mut expected = children.clone();
+    for w in offsets.windows(2) {
+        expected[w[0] as usize..w[1] as usize].sort_by(larger_retained_first(&retained_of));
+    }
+    sort_children(&offsets, &mut children, &retained_of);
+    prop_assert_eq!(children, expected);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn children_lists_sort_by_retained_size(
+        lists in prop::collection::vec(prop::collection::vec(0u32..20_000, 0..40), 1..20),
+        long in prop::collection::vec(0u32..20_000, 5_000..8_000),
+        sizes in 1u64..6_000,
+        seed in any::<u64>(),
+    ) {
+        // Retained sizes with `sizes` distinct values: below FEW_SIZES they are distributed,
+        // above they are sorted.
+        let retained: Vec<u64> = (0..20_000u64)
+            .map(|o| (o.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ seed) % sizes * 40)
+            .collect();
+        let mut lists = lists;
+        lists.push(long);
+        check_sorted_children(lists, &retained)?;
+    }
+}
