@@ -273,7 +273,7 @@ fn sort_children(
     retained: &(impl Fn(ObjectId) -> u64 + Sync),
 ) {
     // Jobs over ranges of nodes (and so of `children`); lists of a big array's elements,
-    // millions long, are left for a parallel sort.
+    // millions long, are left for afterwards.
     const NODES_PER_JOB: usize = 1 << 16;
     const LONG: usize = 1 << 12;
     let n = offsets.len() - 1;
