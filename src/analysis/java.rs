@@ -132,7 +132,7 @@ pub fn read_objects<R: Send>(
 
 /// All objects whose class is marked in `mask`, in address order (one parallel scan).
 pub fn instances(index: &HeapIndex, mask: &[bool]) -> Vec<ObjectId> {
-    index.class_of_all().objects_of(mask)
+    index.objects_of_classes(mask)
 }
 
 /// Instances of classes named exactly `name` or subclasses of them.

@@ -265,6 +265,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         utf8,
         warnings,
         dumps,
+        few_instances: Default::default(),
     };
     progress.mark("roots");
 

@@ -58,8 +58,46 @@ impl ClassOf {
     /// Objects whose class is marked in `mask`, in object order (one parallel scan).
     pub fn objects_of(&self, mask: &[bool]) -> Vec<ObjectId> {
         match self {
-            ClassOf::Narrow(a) => objects_of(a, mask),
-            ClassOf::Wide(a) => objects_of(a, mask),
+            ClassOf::Narrow(a) => objects_of(a, mask, |_, o| o),
+            ClassOf::Wide(a) => objects_of(a, mask, |_, o| o),
+        }
+    }
+
+    /// As [`ClassOf::objects_of`], each object with its class.
+    pub fn objects_and_classes_of(&self, mask: &[bool]) -> Vec<(ClassIndex, ObjectId)> {
+        match self {
+            ClassOf::Narrow(a) => objects_of(a, mask, |c, o| (c, o)),
+            ClassOf::Wide(a) => objects_of(a, mask, |c, o| (c, o)),
+        }
+    }
+
+    /// Objects per class, for `classes` classes (one parallel scan).
+    pub fn counts(&self, classes: usize) -> Vec<u64> {
+        fn counts<T: Pod + Into<u32> + Sync>(class_of: &[T], classes: usize) -> Vec<u64> {
+            class_of
+                .par_chunks(1 << 16)
+                .fold(
+                    || vec![0u64; classes],
+                    |mut counts, run| {
+                        for &c in run {
+                            if let Some(n) = counts.get_mut(c.into() as usize) {
+                                *n += 1;
+                            }
+                        }
+                        counts
+                    },
+                )
+                .reduce(
+                    || vec![0u64; classes],
+                    |mut a, b| {
+                        a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                        a
+                    },
+                )
+        }
+        match self {
+            ClassOf::Narrow(a) => counts(a, classes),
+            ClassOf::Wide(a) => counts(a, classes),
         }
     }
 
@@ -100,7 +138,11 @@ impl ClassOf {
 
 /// Plain loops over runs: rayon's enumerate/filter adapters copied every item through the
 /// stack, which made this scan of every object cost more than the rules that called it.
-fn objects_of<T: Pod + Into<u32> + Sync>(class_of: &[T], mask: &[bool]) -> Vec<ObjectId> {
+fn objects_of<T: Pod + Into<u32> + Sync, R: Send>(
+    class_of: &[T],
+    mask: &[bool],
+    item: impl Fn(ClassIndex, ObjectId) -> R + Sync,
+) -> Vec<R> {
     if !mask.iter().any(|&m| m) {
         return Vec::new();
     }
@@ -112,8 +154,9 @@ fn objects_of<T: Pod + Into<u32> + Sync>(class_of: &[T], mask: &[bool]) -> Vec<O
             let first = (k * RUN) as ObjectId;
             let mut found = Vec::new();
             for (i, &c) in run.iter().enumerate() {
-                if mask.get(c.into() as usize) == Some(&true) {
-                    found.push(first + i as ObjectId);
+                let c: u32 = c.into();
+                if mask.get(c as usize) == Some(&true) {
+                    found.push(item(c, first + i as ObjectId));
                 }
             }
             found

@@ -6,6 +6,7 @@ mod build;
 mod census;
 pub mod class_of;
 pub mod classes;
+mod few_instances;
 mod fields;
 pub mod idmap;
 pub mod layout;
@@ -72,6 +73,8 @@ pub struct HeapIndex {
     utf8: FxHashMap<u64, (u64, u32)>,
     warnings: Vec<String>,
     dumps: DumpList,
+    /// Built by the first query for instances of classes.
+    few_instances: std::sync::OnceLock<few_instances::FewInstances>,
 }
 
 impl HeapIndex {
@@ -131,6 +134,17 @@ impl HeapIndex {
 
     pub fn class_of_all(&self) -> &class_of::ClassOf {
         &self.class_of
+    }
+
+    /// Objects whose class is marked in `mask`, in object order: from the list of the
+    /// classes with few instances (made by the first query) when it has them all, else by a
+    /// scan of every object's class.
+    pub fn objects_of_classes(&self, mask: &[bool]) -> Vec<ObjectId> {
+        let few = self
+            .few_instances
+            .get_or_init(|| few_instances::FewInstances::new(&self.class_of, self.classes.len()));
+        few.objects_of(mask)
+            .unwrap_or_else(|| self.class_of.objects_of(mask))
     }
 
     #[inline]

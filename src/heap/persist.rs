@@ -98,6 +98,7 @@ impl HeapIndex {
             roots: meta.roots,
             threads: meta.threads,
             dumps: meta.dumps,
+            few_instances: Default::default(),
             utf8: FxHashMap::default(),
             warnings: meta.warnings,
         })
