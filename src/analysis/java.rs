@@ -130,7 +130,8 @@ pub fn read_objects<R: Send>(
         .collect()
 }
 
-/// All objects whose class is marked in `mask`, in address order (one parallel scan).
+/// All objects whose class is marked in `mask`, in address order
+/// ([`HeapIndex::objects_of_classes`]).
 pub fn instances(index: &HeapIndex, mask: &[bool]) -> Vec<ObjectId> {
     index.objects_of_classes(mask)
 }
