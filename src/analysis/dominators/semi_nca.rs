@@ -304,7 +304,8 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     let mut vertex = vertex_of_preorder(&pre_of, r + 1);
     let n = pre_of.len();
     drop(pre_of);
-    let mut idom = vec![UNREACHABLE; n];
+    // Filled on every core: the first touch of each fresh page is most of the cost.
+    let mut idom: Vec<u32> = (0..n).into_par_iter().map(|_| UNREACHABLE).collect();
     {
         use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
         // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `idom` is borrowed
