@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use heapsight::analysis::merged_paths::merge_paths_by_class;
-use heapsight::analysis::{Analysis, AnalysisOptions};
+use heapsight::analysis::{Analysis, AnalysisOptions, IndexState};
 use heapsight::heap::{HeapIndex, ObjectId};
 use heapsight::progress::Progress;
 use heapsight::ui::{sample_dump_path, Command, HeapsightApp, PathTarget, Tab};
@@ -107,6 +107,57 @@ fn cancel_keeps_the_dump_on_screen_and_an_empty_window_empty() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(h.state().loaded_path(), Some(sample_dump_path().as_path()));
+}
+
+/// The index state shown for the dump on screen.
+fn index_state(h: &App) -> Option<IndexState> {
+    let session = h.state().session()?;
+    session.index_status.as_ref().map(|s| s.state.clone())
+}
+
+/// Files in `dir` whose name ends with `suffix`.
+fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect()
+}
+
+#[test]
+fn a_fresh_dump_shows_first_and_its_index_file_follows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dump = sample_copy(dir.path(), "fresh.hprof.gz");
+    let mut h = app([1280.0, 720.0]);
+    open(&mut h, &dump);
+    // On screen while (or after) the file is written behind it, and then written.
+    let state = index_state(&h);
+    assert!(
+        matches!(state, Some(IndexState::Writing | IndexState::Written)),
+        "{state:?}"
+    );
+    step_until(&mut h, "the index file", |h| {
+        index_state(h) == Some(IndexState::Written)
+    });
+    assert_eq!(files_ending(dir.path(), ".heapsight-index").len(), 1);
+    assert!(files_ending(dir.path(), ".tmp").is_empty());
+    drop(h);
+
+    // The next window reopens it.
+    let mut h = app([1280.0, 720.0]);
+    open(&mut h, &dump);
+    assert_eq!(index_state(&h), Some(IndexState::Reopened));
+
+    // A window closed (or another dump opened) as the file is being written leaves no
+    // temporary file behind: the write finishes or is undone.
+    let other = sample_copy(dir.path(), "other.hprof.gz");
+    h.state_mut().send(Command::Open(other.clone()));
+    h.step();
+    step_until(&mut h, "the other dump to load", |h| {
+        h.state().is_loaded() && h.state().loaded_path() == Some(other.as_path())
+    });
+    drop(h);
+    assert!(files_ending(dir.path(), ".tmp").is_empty());
 }
 
 #[test]

@@ -26,7 +26,7 @@ use dominators::{DominatorTree, ReferenceMode};
 use graph::{GraphError, ReferenceGraph};
 use histogram::Histogram;
 use paths::{RootIndex, ShortestPathTree};
-pub use persist::{IndexState, IndexStatus, LazyGraph, OpenError, OpenOptions};
+pub use persist::{IndexState, IndexStatus, LazyGraph, OpenError, OpenOptions, PendingIndex};
 
 /// Options of a full retention analysis.
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,9 +72,6 @@ pub struct Analysis {
     /// saved to or opened from an index file: some rules read field values, which an index
     /// alone does not have, and they take seconds on a big dump.
     pub saved_findings: Option<persist::SavedFindings>,
-    /// Where the index file is and how it served this open (set by [`Analysis::open`]), for
-    /// the window to show.
-    pub index_status: Option<IndexStatus>,
 }
 
 impl Analysis {
@@ -177,7 +174,6 @@ impl Analysis {
             unreachable_by_class,
             repeated_values,
             saved_findings: None,
-            index_status: None,
         })
     }
 }

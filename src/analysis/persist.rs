@@ -96,6 +96,8 @@ impl OpenOptions {
 pub enum IndexState {
     /// Mapped from an index file made earlier.
     Reopened,
+    /// Analysed; the index file for next time is being written.
+    Writing,
     /// Analysed, and the index file written for next time.
     Written,
     /// Analysed, but the index file could not be written (see the notes).
@@ -124,6 +126,7 @@ impl IndexStatus {
         };
         match self.state {
             IndexState::Reopened => format!("reopened from index {}", at(&self.path)),
+            IndexState::Writing => "writing an index file for next time".to_string(),
             IndexState::Written => format!("index written to {}", at(&self.path)),
             IndexState::NotWritten => "no index written".to_string(),
             IndexState::Disabled => "index not used".to_string(),
@@ -211,9 +214,69 @@ impl Analysis {
         options: &OpenOptions,
         progress: &Progress,
     ) -> Result<(Analysis, IndexStatus), OpenError> {
-        let (mut analysis, status) = open_or_analyse(path, options, progress)?;
-        analysis.index_status = Some(status.clone());
+        let (analysis, status, pending) = open_or_analyse(path, options, progress)?;
+        let status = match pending {
+            Some(pending) => pending.write(&analysis, progress)?,
+            None => status,
+        };
         Ok((analysis, status))
+    }
+
+    /// As [`Analysis::open`], but the index file of a fresh analysis is left for the caller to
+    /// write ([`PendingIndex::write`]; the status says [`IndexState::Writing`] meanwhile): the
+    /// window shows the dump first and writes the file behind it.
+    pub fn open_deferring_index(
+        path: &Path,
+        options: &OpenOptions,
+        progress: &Progress,
+    ) -> Result<(Analysis, IndexStatus, Option<PendingIndex>), OpenError> {
+        open_or_analyse(path, options, progress)
+    }
+}
+
+/// The index file of a fresh analysis, still to be written: where it may go, and the notes
+/// on why an existing one was not used.
+pub struct PendingIndex {
+    identity: DumpIdentity,
+    candidates: Vec<PathBuf>,
+    notes: Vec<String>,
+}
+
+impl PendingIndex {
+    /// Writes `analysis`'s index file in the first place that takes it (beside the dump, else
+    /// in the cache directory); the status says where, or in its notes why nowhere.
+    /// `Cancelled` leaves no file.
+    pub fn write(self, analysis: &Analysis, progress: &Progress) -> Result<IndexStatus, OpenError> {
+        let PendingIndex {
+            identity,
+            candidates,
+            mut notes,
+        } = self;
+        progress.start(Phase::SaveIndex, 0);
+        let mut written = None;
+        for candidate in &candidates {
+            if let Some(dir) = candidate.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match save(analysis, identity, candidate, progress) {
+                Ok(()) => {
+                    written = Some(candidate.clone());
+                    break;
+                }
+                Err(WriteError::Cancelled) => return Err(OpenError::Cancelled),
+                Err(e) => notes.push(e.to_string()),
+            }
+        }
+        progress.mark("index written");
+        Ok(IndexStatus {
+            state: if written.is_some() {
+                IndexState::Written
+            } else {
+                IndexState::NotWritten
+            },
+            path: written,
+            notes,
+        })
     }
 }
 
@@ -221,9 +284,10 @@ fn open_or_analyse(
     path: &Path,
     options: &OpenOptions,
     progress: &Progress,
-) -> Result<(Analysis, IndexStatus), OpenError> {
+) -> Result<(Analysis, IndexStatus, Option<PendingIndex>), OpenError> {
     if is_index_file(path) {
-        return open_index_alone(path, progress);
+        let (analysis, status) = open_index_alone(path, progress)?;
+        return Ok((analysis, status, None));
     }
     let mode = options.references;
     if options.no_index || options.dump.is_some() || mode != ReferenceMode::All {
@@ -233,7 +297,7 @@ fn open_or_analyse(
             path: None,
             notes: Vec::new(),
         };
-        return Ok((analysis, status));
+        return Ok((analysis, status, None));
     }
     let identity = DumpIdentity::of(path).map_err(|source| HprofError::Io {
         path: path.display().to_string(),
@@ -251,7 +315,7 @@ fn open_or_analyse(
                     path: Some(candidate.clone()),
                     notes,
                 };
-                return Ok((analysis, status));
+                return Ok((analysis, status, None));
             }
             Err(e) => notes.push(format!("{e}; rebuilding it")),
         }
@@ -259,32 +323,17 @@ fn open_or_analyse(
     let mut analysis = analyse(path, options, progress)?;
     progress.start(Phase::Hints, 0);
     analysis.saved_findings = Some(SavedFindings::of(&analysis));
-    progress.start(Phase::SaveIndex, 0);
-    let mut written = None;
-    for candidate in &candidates {
-        if let Some(dir) = candidate.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        match save(&analysis, identity, candidate, progress) {
-            Ok(()) => {
-                written = Some(candidate.clone());
-                break;
-            }
-            Err(WriteError::Cancelled) => return Err(OpenError::Cancelled),
-            Err(e) => notes.push(e.to_string()),
-        }
-    }
-    progress.mark("index written");
     let status = IndexStatus {
-        state: if written.is_some() {
-            IndexState::Written
-        } else {
-            IndexState::NotWritten
-        },
-        path: written,
+        state: IndexState::Writing,
+        path: None,
+        notes: notes.clone(),
+    };
+    let pending = PendingIndex {
+        identity,
+        candidates,
         notes,
     };
-    Ok((analysis, status))
+    Ok((analysis, status, Some(pending)))
 }
 
 fn analyse(path: &Path, options: &OpenOptions, progress: &Progress) -> Result<Analysis, OpenError> {
@@ -463,7 +512,6 @@ pub fn load(store: &Store, source: Option<DumpSource>) -> Result<Analysis, OpenE
     let roots = RootIndex::new(&index);
     Ok(Analysis {
         saved_findings: Some(saved_findings),
-        index_status: None,
         graph: LazyGraph::deferred(index.clone()),
         index,
         dominators,

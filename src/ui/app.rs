@@ -5,14 +5,17 @@ use std::path::PathBuf;
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
 
 use super::dominators::DominatorView;
+use super::frame_times::FrameTimes;
 use super::hints::HintsPanel;
 use super::histogram::HistogramView;
+use super::index_writer::IndexWriter;
 use super::inspector::InspectorPanel;
 use super::loader::{LoadJob, LoadOutcome};
 use super::loading::LoadingView;
 use super::open::{FileChooser, Purpose};
 use super::overview::OverviewView;
 use super::paths::PathsView;
+use super::startup::StartupAction;
 use super::threads::ThreadsView;
 use super::{start, Command, Place, Session, Tab};
 use crate::format;
@@ -38,12 +41,16 @@ struct Loaded {
     inspector: InspectorPanel,
     threads: ThreadsView,
     hints: HintsPanel,
+    /// The index file of a fresh analysis, while it is written.
+    index_writer: Option<IndexWriter>,
 }
 
 impl Loaded {
-    fn new(session: Session) -> Self {
+    fn new(mut session: Session, index_writer: Option<IndexWriter>) -> Self {
+        session.index_progress = index_writer.as_ref().map(IndexWriter::progress);
         Loaded {
             session,
+            index_writer,
             history: vec![Place {
                 tab: Tab::Overview,
                 selected: None,
@@ -62,6 +69,26 @@ impl Loaded {
 
     fn place(&self) -> &Place {
         &self.history[self.cursor]
+    }
+
+    /// Shows where the index file went once its write has ended.
+    fn poll_index_writer(&mut self, ctx: &egui::Context) {
+        let Some(writer) = &mut self.index_writer else {
+            return;
+        };
+        match writer.poll() {
+            Some(status) => {
+                eprintln!("heapsight: {}", status.summary());
+                for note in &status.notes {
+                    eprintln!("heapsight: {note}");
+                }
+                self.session.index_status = Some(status);
+                self.session.index_progress = None;
+                self.index_writer = None;
+            }
+            // Twice a second for the overview's percentage.
+            None => ctx.request_repaint_after(std::time::Duration::from_millis(500)),
+        }
     }
 
     /// Goes to a new place, dropping the forward history.
@@ -98,61 +125,6 @@ pub struct HeapsightApp {
     frame_times: Option<FrameTimes>,
 }
 
-/// Frame-building times (`ui` only, not the GPU), and the time between frames.
-struct FrameTimes {
-    build_ms: Vec<f64>,
-    interval_ms: Vec<f64>,
-    last: Option<std::time::Instant>,
-}
-
-impl FrameTimes {
-    fn record(&mut self, started: std::time::Instant) {
-        self.build_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        if let Some(last) = self.last {
-            self.interval_ms
-                .push(started.duration_since(last).as_secs_f64() * 1000.0);
-        }
-        self.last = Some(started);
-        if self.build_ms.len() >= 120 {
-            let stats = |v: &mut Vec<f64>| {
-                v.sort_by(|a, b| a.total_cmp(b));
-                let at = |q: f64| {
-                    v.get(((v.len() - 1) as f64 * q) as usize)
-                        .copied()
-                        .unwrap_or(0.0)
-                };
-                format!(
-                    "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-                    at(0.5),
-                    at(0.95),
-                    at(1.0)
-                )
-            };
-            eprintln!(
-                "[frames] build {}; between frames {}",
-                stats(&mut self.build_ms),
-                stats(&mut self.interval_ms)
-            );
-            self.build_ms.clear();
-            self.interval_ms.clear();
-        }
-    }
-}
-
-/// A place to open at start-up, named before the dump is loaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartupAction {
-    Tab(Tab),
-    /// Merged paths to GC roots of the first class with this name.
-    PathsOfClass(String),
-    /// Select the object with this id (shows it in the inspector).
-    Select(u64),
-    /// Expand the dominator tree down to the object with this id.
-    Reveal(u64),
-    /// Open hint N (0-based) and draw the path of its first evidence.
-    Hint(usize),
-}
-
 impl HeapsightApp {
     pub fn new(
         cc: &eframe::CreationContext<'_>,
@@ -184,11 +156,7 @@ impl HeapsightApp {
             hints_open: true,
             status: None,
             panel_widths: None,
-            frame_times: std::env::var_os("HEAPSIGHT_FRAME_TIMES").map(|_| FrameTimes {
-                build_ms: Vec::new(),
-                interval_ms: Vec::new(),
-                last: None,
-            }),
+            frame_times: FrameTimes::from_env(),
         }
     }
 
@@ -253,34 +221,22 @@ impl HeapsightApp {
     }
 
     /// Applies the outcome of a finished load.
-    fn finish_load(&mut self, outcome: LoadOutcome) {
+    fn finish_load(&mut self, outcome: LoadOutcome, ctx: &egui::Context) {
         self.loading = None;
         match outcome {
-            LoadOutcome::Loaded(session) => {
+            LoadOutcome::Loaded(session, pending) => {
                 let path = session.path.clone();
                 self.recent.retain(|p| p != &path);
                 self.recent.insert(0, path);
                 self.recent.truncate(MAX_RECENT);
                 let index = session.analysis.index.clone();
                 for action in std::mem::take(&mut self.after_load) {
-                    let command = match action {
-                        StartupAction::Tab(t) => Some(Command::ShowTab(t)),
-                        StartupAction::PathsOfClass(name) => index
-                            .classes()
-                            .by_name(&name)
-                            .next()
-                            .map(|c| Command::ShowPaths(super::PathTarget::Class(c))),
-                        StartupAction::Select(id) => index.find(id).map(Command::Select),
-                        StartupAction::Reveal(id) => {
-                            index.find(id).map(Command::RevealInDominatorTree)
-                        }
-                        StartupAction::Hint(i) => Some(Command::ShowHint(i)),
-                    };
-                    self.commands.extend(command);
+                    self.commands.extend(action.command(&index));
                 }
                 // The old dump goes before the new one's views are made.
                 self.loaded = None;
-                self.loaded = Some(Box::new(Loaded::new(*session)));
+                let writer = pending.map(|p| IndexWriter::start(p, session.analysis.clone(), ctx));
+                self.loaded = Some(Box::new(Loaded::new(*session, writer)));
             }
             LoadOutcome::Failed { path, message } => {
                 // A file that does not open is no longer a recent dump.
@@ -535,7 +491,7 @@ impl eframe::App for HeapsightApp {
 
         if let Some(loading) = &mut self.loading {
             match loading.job.poll() {
-                Some(outcome) => self.finish_load(outcome),
+                Some(outcome) => self.finish_load(outcome, ctx),
                 // Four frames a second: enough for the bars and the clock, and a frame
                 // drawn in software (a VM, a remote display) takes CPU from the analysis:
                 // at ten a second the loading screen cost a quarter of a core.
@@ -543,8 +499,21 @@ impl eframe::App for HeapsightApp {
             }
         }
 
+        if let Some(l) = &mut self.loaded {
+            l.poll_index_writer(ctx);
+        }
+
         for command in std::mem::take(&mut self.commands) {
             self.handle(command, ctx);
+        }
+    }
+
+    /// A closing window lets the index file's write finish: the next open of the dump then
+    /// takes a second instead of the whole analysis.
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let Some(writer) = self.loaded.as_mut().and_then(|l| l.index_writer.as_mut()) {
+            eprintln!("heapsight: finishing the index file before exiting");
+            writer.finish();
         }
     }
 

@@ -6,12 +6,16 @@ use std::time::Instant;
 
 use super::task::{Poll, Task};
 use super::Session;
-use crate::analysis::{Analysis, OpenError, OpenOptions};
+use crate::analysis::{Analysis, OpenError, OpenOptions, PendingIndex};
 use crate::progress::{Phase, Progress};
 
 pub enum LoadOutcome {
-    Loaded(Box<Session>),
-    Failed { path: PathBuf, message: String },
+    /// With the index file still to write, after a fresh analysis.
+    Loaded(Box<Session>, Option<PendingIndex>),
+    Failed {
+        path: PathBuf,
+        message: String,
+    },
     Cancelled,
 }
 
@@ -79,10 +83,11 @@ fn load(
             dump,
             ..OpenOptions::for_window()
         };
-        match Analysis::open(path, &options, progress) {
+        // The index file is written behind the window, once the dump is on screen.
+        match Analysis::open_deferring_index(path, &options, progress) {
             Err(OpenError::Cancelled) => LoadOutcome::Cancelled,
             Ok(_) if progress.is_cancelled() => LoadOutcome::Cancelled,
-            Ok((analysis, status)) => {
+            Ok((analysis, status, pending)) => {
                 // The referrer lists are built in the background after a reopen.
                 analysis.graph.warm();
                 for note in &status.notes {
@@ -96,10 +101,14 @@ fn load(
                     started.elapsed().as_secs_f64(),
                 );
                 progress.start(Phase::Done, 0);
-                LoadOutcome::Loaded(Box::new(Session {
-                    load_seconds: started.elapsed().as_secs_f64(),
-                    ..session
-                }))
+                LoadOutcome::Loaded(
+                    Box::new(Session {
+                        load_seconds: started.elapsed().as_secs_f64(),
+                        index_status: Some(status),
+                        ..session
+                    }),
+                    pending,
+                )
             }
             Err(e) => LoadOutcome::Failed {
                 path: path.to_path_buf(),

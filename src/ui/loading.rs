@@ -6,7 +6,6 @@ use egui::{ProgressBar, RichText, Ui};
 
 use super::loader::LoadJob;
 use super::Command;
-use crate::analysis::OpenOptions;
 use crate::format;
 use crate::progress::{Phase, ProgressSnapshot};
 
@@ -67,8 +66,6 @@ impl LoadingView {
                     .num_columns(3)
                     .spacing([12.0, 8.0])
                     .show(ui, |ui| {
-                        // `--no-index` writes none: no row waits for it.
-                        let writes_index = !OpenOptions::for_window().no_index;
                         for (i, &phase) in SHOWN.iter().enumerate() {
                             if phase == Phase::Decompress
                                 && snap.phase != Phase::Decompress
@@ -76,7 +73,8 @@ impl LoadingView {
                             {
                                 continue;
                             }
-                            if phase == Phase::SaveIndex && !writes_index {
+                            // The index file is written once the dump is on screen.
+                            if phase == Phase::SaveIndex {
                                 continue;
                             }
                             ui.label(phase.label());

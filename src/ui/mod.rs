@@ -4,8 +4,10 @@
 mod app;
 mod charts;
 pub mod dominators;
+mod frame_times;
 mod hints;
 pub mod histogram;
+mod index_writer;
 pub mod inspector;
 mod loader;
 mod loading;
@@ -13,6 +15,7 @@ pub mod open;
 pub mod overview;
 pub mod paths;
 mod start;
+mod startup;
 pub mod task;
 pub mod threads;
 pub mod tree_table;
@@ -21,15 +24,17 @@ pub mod widgets;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use app::{HeapsightApp, StartupAction};
+pub use app::HeapsightApp;
 pub use loader::{LoadJob, LoadOutcome};
+pub use startup::StartupAction;
 
 use crate::analysis::advice::{jvm_advice, Advice};
 use crate::analysis::hints::{leak_hints, Hint};
 use crate::analysis::label::{NamedClasses, ObjectLabel};
 use crate::analysis::verdict::{verdict, Verdict};
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, IndexStatus};
 use crate::heap::{ClassIndex, ObjectId};
+use crate::progress::Progress;
 
 /// The app's look: egui's fonts plus Hack as a fallback for proportional text, for the arrows and triangles
 /// (← → ▶ ▼) that Ubuntu-Light lacks.
@@ -137,6 +142,10 @@ pub struct Session {
     pub names: NamedClasses,
     /// The answer in a few sentences, from the hints.
     pub verdict: Verdict,
+    /// How the index file served this open, or that it is being written.
+    pub index_status: Option<IndexStatus>,
+    /// The index file's write while it runs behind the window.
+    pub index_progress: Option<Arc<Progress>>,
 }
 
 impl Session {
@@ -161,6 +170,8 @@ impl Session {
             advice,
             load_seconds,
             names,
+            index_status: None,
+            index_progress: None,
         }
     }
 

@@ -39,8 +39,12 @@ impl OverviewView {
                 ),
             );
             // Where the analysis came from: a reopened or freshly written index file.
-            if let Some(status) = &a.index_status {
-                hint_text(ui, status.summary());
+            if let Some(status) = &session.index_status {
+                let line = match &session.index_progress {
+                    Some(p) => writing_index(&p.snapshot()),
+                    None => status.summary(),
+                };
+                hint_text(ui, line);
                 // Why an index was rebuilt or could not be written.
                 for note in &status.notes {
                     hint_text(ui, note.clone());
@@ -391,6 +395,15 @@ pub fn timestamp(ms: u64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// "writing an index file for next time: 40 %", while it is written behind the window.
+fn writing_index(snap: &crate::progress::ProgressSnapshot) -> String {
+    if snap.total == 0 {
+        return "writing an index file for next time…".to_string();
+    }
+    let percent = (snap.done as f64 / snap.total as f64 * 100.0).min(100.0);
+    format!("writing an index file for next time: {percent:.0} %")
 }
 
 #[cfg(test)]

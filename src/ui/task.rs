@@ -22,6 +22,7 @@ pub struct Task<T> {
     pub started: Instant,
     rx: Receiver<T>,
     finished: bool,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl<T: Send + 'static> Task<T> {
@@ -42,14 +43,15 @@ impl<T: Send + 'static> Task<T> {
                 let _ = tx.send(result);
                 ctx.request_repaint();
             });
-        if let Err(e) = spawned {
-            eprintln!("heapsight: cannot start a worker thread: {e}");
-        }
+        let thread = spawned
+            .map_err(|e| eprintln!("heapsight: cannot start a worker thread: {e}"))
+            .ok();
         Task {
             progress,
             started: Instant::now(),
             rx,
             finished: false,
+            thread,
         }
     }
 
@@ -74,6 +76,14 @@ impl<T: Send + 'static> Task<T> {
     /// Asks the work to stop; it returns at its next check and its result is dropped.
     pub fn cancel(&self) {
         self.progress.cancel();
+    }
+
+    /// Waits for the work to end (finished or, after [`Task::cancel`], stopped), so that
+    /// nothing it was writing is left behind when the process exits.
+    pub fn join(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
