@@ -4,7 +4,9 @@
 # Usage: scripts/screenshots.sh [DUMP [HINT_DUMP]]   (default: the bundled sample dump for
 # both; HINT_DUMP is opened for the "hint-path" shots: a dump with a leak hint, whose first
 # hint's evidence path is drawn).
-# Environment: SETTLE=seconds to wait for a view to draw (default 6), ONLY=regex of names.
+# Environment: SETTLE=seconds to wait for a view to draw (default 6), ONLY=regex of names;
+# LOADING_DUMP=a big dump: also the loading screen, SETTLE_LOADING seconds (default 5) into a
+# fresh analysis of it (--no-index), with the largest classes it shows meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,3 +81,9 @@ for size in 1600x1000 1280x720; do
     shot "hint-path-light-$size" "$size" 1 --hint 1 --theme light
 done
 shot "hint-path-2x-2560x1440" 2560x1440 2 --hint 1
+
+if [ -n "${LOADING_DUMP:-}" ]; then
+    for size in 1600x1000 1280x720; do
+        dump=$LOADING_DUMP SETTLE=${SETTLE_LOADING:-5} shot "loading-$size" "$size" 1 --no-index
+    done
+fi

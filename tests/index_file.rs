@@ -569,3 +569,45 @@ fn a_disk_full_while_writing_leaves_no_file_and_a_right_answer() {
     let cached = home.path().join("heapsight");
     assert!(files_in(&cached).is_empty(), "{:?}", files_in(&cached));
 }
+
+#[test]
+fn a_deferred_write_waits_for_the_caller_and_the_preview_matches_the_histogram() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = sample_dump(dir.path());
+    let previews = std::sync::Mutex::new(Vec::new());
+    let keep = |p| previews.lock().unwrap().push(p);
+    let progress = Progress::new();
+    let (analysis, status, pending) =
+        Analysis::open_deferring_index(&dump, &OpenOptions::default(), &progress, &keep).unwrap();
+    // The analysis is done, the file not yet written.
+    assert_eq!(status.state, IndexState::Writing);
+    assert!(!index_of(&dump).exists());
+    let status = pending
+        .expect("a write to do")
+        .write(&analysis, &progress)
+        .unwrap();
+    assert_eq!(status.state, IndexState::Written);
+    assert_eq!(status.path.as_deref(), Some(index_of(&dump).as_path()));
+    assert!(files_in(dir.path()).iter().all(|f| !f.ends_with(".tmp")));
+
+    // One preview, before the dominators: the histogram's first rows, by name.
+    let previews = previews.into_inner().unwrap();
+    assert_eq!(previews.len(), 1);
+    let preview = &previews[0];
+    let h = &analysis.histogram;
+    assert_eq!(preview.total_count, h.total_count);
+    assert_eq!(preview.total_shallow_bytes, h.total_shallow_bytes);
+    assert_eq!(preview.classes, h.rows.len());
+    assert_eq!(preview.rows.len(), h.rows.len().min(100));
+    for ((name, count, bytes), row) in preview.rows.iter().zip(&h.rows) {
+        assert_eq!(name, &analysis.index.classes().get(row.class).name);
+        assert_eq!((*count, *bytes), (row.count, row.shallow_bytes));
+    }
+
+    // A reopen has nothing to write and shows no preview: it is ready at once.
+    let none = |_| panic!("no preview on a reopen");
+    let (_, status, pending) =
+        Analysis::open_deferring_index(&dump, &OpenOptions::default(), &progress, &none).unwrap();
+    assert_eq!(status.state, IndexState::Reopened);
+    assert!(pending.is_none());
+}

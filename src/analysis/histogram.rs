@@ -76,6 +76,35 @@ impl Histogram {
     }
 }
 
+/// The largest rows of a histogram with their class names, owning nothing of the index: what
+/// the window shows while the rest of the analysis runs.
+#[derive(Debug, Clone, Default)]
+pub struct HistogramPreview {
+    /// (class name, instances, shallow bytes), largest shallow size first.
+    pub rows: Vec<(String, u64, u64)>,
+    pub classes: usize,
+    pub total_count: u64,
+    pub total_shallow_bytes: u64,
+}
+
+impl HistogramPreview {
+    /// The first `rows` rows of `histogram` (of `index`).
+    pub fn of(index: &HeapIndex, histogram: &Histogram, rows: usize) -> HistogramPreview {
+        let classes = index.classes();
+        HistogramPreview {
+            rows: histogram
+                .rows
+                .iter()
+                .take(rows)
+                .map(|r| (classes.get(r.class).name.clone(), r.count, r.shallow_bytes))
+                .collect(),
+            classes: histogram.rows.len(),
+            total_count: histogram.total_count,
+            total_shallow_bytes: histogram.total_shallow_bytes,
+        }
+    }
+}
+
 /// How to group histogram rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grouping {

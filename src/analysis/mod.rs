@@ -26,7 +26,9 @@ use dominators::{DominatorTree, ReferenceMode};
 use graph::{GraphError, ReferenceGraph};
 use histogram::Histogram;
 use paths::{RootIndex, ShortestPathTree};
-pub use persist::{IndexState, IndexStatus, LazyGraph, OpenError, OpenOptions, PendingIndex};
+pub use persist::{
+    IndexState, IndexStatus, LazyGraph, OpenError, OpenOptions, PendingIndex, Preview,
+};
 
 /// Options of a full retention analysis.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,11 +1,12 @@
 //! Loading a dump on worker threads, with progress the UI polls and a way to cancel.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::task::{Poll, Task};
 use super::Session;
+use crate::analysis::histogram::HistogramPreview;
 use crate::analysis::{Analysis, OpenError, OpenOptions, PendingIndex};
 use crate::progress::{Phase, Progress};
 
@@ -26,15 +27,36 @@ pub struct LoadJob {
     /// Which heap dump of a file holding several (1-based; `None`: the last).
     pub dump: Option<usize>,
     task: Task<LoadOutcome>,
+    /// The largest classes, once the objects are indexed (a fresh analysis only).
+    preview: Arc<Mutex<Option<Arc<HistogramPreview>>>>,
 }
 
 impl LoadJob {
     pub fn start(path: PathBuf, dump: Option<usize>, ctx: egui::Context) -> LoadJob {
         let p = path.clone();
+        let preview = Arc::new(Mutex::new(None));
+        let slot = preview.clone();
+        let repaint = ctx.clone();
         let task = Task::spawn("heapsight-loader", &ctx, move |progress| {
-            load(&p, dump, progress, Instant::now())
+            let show = move |rows: HistogramPreview| {
+                if let Ok(mut shown) = slot.lock() {
+                    *shown = Some(Arc::new(rows));
+                }
+                repaint.request_repaint();
+            };
+            load(&p, dump, progress, Instant::now(), &show)
         });
-        LoadJob { path, dump, task }
+        LoadJob {
+            path,
+            dump,
+            task,
+            preview,
+        }
+    }
+
+    /// The largest classes by shallow size, once the objects are indexed.
+    pub fn preview(&self) -> Option<Arc<HistogramPreview>> {
+        self.preview.lock().ok().and_then(|p| p.clone())
     }
 
     pub fn progress(&self) -> &Progress {
@@ -63,6 +85,7 @@ fn load(
     dump: Option<usize>,
     progress: &Progress,
     started: Instant,
+    preview: &crate::analysis::Preview<'_>,
 ) -> LoadOutcome {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = match rayon::ThreadPoolBuilder::new()
@@ -84,7 +107,7 @@ fn load(
             ..OpenOptions::for_window()
         };
         // The index file is written behind the window, once the dump is on screen.
-        match Analysis::open_deferring_index(path, &options, progress) {
+        match Analysis::open_deferring_index(path, &options, progress, preview) {
             Err(OpenError::Cancelled) => LoadOutcome::Cancelled,
             Ok(_) if progress.is_cancelled() => LoadOutcome::Cancelled,
             Ok((analysis, status, pending)) => {

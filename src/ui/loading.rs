@@ -3,9 +3,11 @@
 use std::path::Path;
 
 use egui::{ProgressBar, RichText, Ui};
+use egui_extras::{Column, TableBuilder};
 
 use super::loader::LoadJob;
 use super::Command;
+use crate::analysis::histogram::HistogramPreview;
 use crate::format;
 use crate::progress::{Phase, ProgressSnapshot};
 
@@ -51,8 +53,11 @@ impl LoadingView {
     ) {
         let snap = job.progress().snapshot();
         self.observe(&snap);
+        let preview = job.preview();
         ui.vertical_centered(|ui| {
-            ui.add_space(ui.available_height() * 0.15);
+            // Higher up once the largest classes are shown below.
+            let top = if preview.is_some() { 0.03 } else { 0.15 };
+            ui.add_space(ui.available_height() * top);
             match job.dump {
                 Some(n) => ui.heading(format!("Opening heap dump #{n} of {}", job.path.display())),
                 None => ui.heading(format!("Opening {}", job.path.display())),
@@ -139,6 +144,27 @@ impl LoadingView {
             if ui.button("Cancel (Esc)").on_hover_text(back_to).clicked() {
                 out.push(Command::CancelLoad);
             }
+            if let Some(preview) = &preview {
+                ui.add_space(16.0);
+                ui.strong("Largest classes so far, by shallow size");
+                ui.label(
+                    RichText::new(format!(
+                        "{} objects of {} classes, {} in all. Retained sizes, hints and the \
+                         other views follow when the analysis ends.",
+                        format::thousands(preview.total_count),
+                        format::thousands(preview.classes as u64),
+                        format::bytes(preview.total_shallow_bytes)
+                    ))
+                    .weak(),
+                );
+                ui.add_space(6.0);
+                // A column of its own width, centred, its cells left-aligned like the
+                // histogram's.
+                let size = egui::vec2(ui.available_width().min(820.0), ui.available_height());
+                ui.allocate_ui_with_layout(size, egui::Layout::top_down(egui::Align::Min), |ui| {
+                    preview_table(ui, preview)
+                });
+            }
         });
     }
 
@@ -156,6 +182,46 @@ impl LoadingView {
         let factor = if phase == Phase::Dominators { 2.0 } else { 0.5 };
         Some((graph * factor - elapsed).max(1.0))
     }
+}
+
+/// The largest classes by shallow size, known seconds after the load starts, while the
+/// dominators (minutes on a big dump) are computed.
+fn preview_table(ui: &mut Ui, preview: &HistogramPreview) {
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    let whole = preview.total_shallow_bytes;
+    TableBuilder::new(ui)
+        .id_salt("load-preview")
+        .auto_shrink([false, false])
+        .min_scrolled_height(0.0)
+        .striped(true)
+        .column(Column::remainder().at_least(200.0).clip(true))
+        .column(Column::initial(100.0))
+        .column(Column::initial(90.0))
+        .column(Column::initial(70.0))
+        .header(row_height, |mut h| {
+            for title in ["Class", "Objects", "Shallow", "Of heap"] {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(row_height, preview.rows.len(), |mut row| {
+                let (name, count, bytes) = &preview.rows[row.index()];
+                row.col(|ui| {
+                    ui.add(egui::Label::new(name.as_str()).truncate());
+                });
+                row.col(|ui| {
+                    ui.label(format::thousands(*count));
+                });
+                row.col(|ui| {
+                    ui.label(format::bytes(*bytes));
+                });
+                row.col(|ui| {
+                    ui.label(format::percent(*bytes, whole));
+                });
+            });
+        });
 }
 
 #[cfg(test)]
