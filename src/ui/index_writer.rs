@@ -1,8 +1,11 @@
 //! The index file of a fresh analysis, written behind the window: the dump is on screen as
 //! soon as it is analysed, and the file (seconds on a big dump) follows. Opening another dump
-//! stops the write and removes the partial file; closing the window lets it finish.
+//! stops the write and removes the partial file; closing the window lets it finish; Ctrl+C in
+//! the terminal stops it, removes the partial file, then ends the process.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use super::task::{Poll, Task};
 use crate::analysis::{Analysis, IndexState, IndexStatus, OpenError, PendingIndex};
@@ -14,17 +17,25 @@ pub struct IndexWriter {
 
 impl IndexWriter {
     pub fn start(pending: PendingIndex, analysis: Arc<Analysis>, ctx: &egui::Context) -> Self {
-        let task = Task::spawn("heapsight-index-writer", ctx, move |progress| match pending
-            .write(&analysis, progress)
-        {
-            Ok(status) => Some(status),
-            Err(OpenError::Cancelled) => None,
-            Err(e) => Some(IndexStatus {
-                state: IndexState::NotWritten,
-                path: None,
-                notes: vec![e.to_string()],
-            }),
+        // Counted before the thread starts, so that Ctrl+C never misses a write beginning.
+        WRITES.fetch_add(1, Ordering::SeqCst);
+        let under_way = UnderWay;
+        let task = Task::spawn("heapsight-index-writer", ctx, move |progress| {
+            let _under_way = under_way;
+            match pending.write(&analysis, progress) {
+                Ok(status) => Some(status),
+                Err(OpenError::Cancelled) => None,
+                Err(e) => Some(IndexStatus {
+                    state: IndexState::NotWritten,
+                    path: None,
+                    notes: vec![e.to_string()],
+                }),
+            }
         });
+        if let Ok(mut all) = TO_CANCEL.lock() {
+            all.retain(|p| p.strong_count() > 0);
+            all.push(Arc::downgrade(&task.progress));
+        }
         IndexWriter { task }
     }
 
@@ -61,4 +72,32 @@ fn not_written(why: &str) -> IndexStatus {
         path: None,
         notes: vec![why.to_string()],
     }
+}
+
+/// Index files being written, and how to stop them.
+static WRITES: AtomicUsize = AtomicUsize::new(0);
+static TO_CANCEL: Mutex<Vec<Weak<Progress>>> = Mutex::new(Vec::new());
+
+/// One of [`WRITES`], until its thread has ended (its temporary file gone).
+struct UnderWay;
+
+impl Drop for UnderWay {
+    fn drop(&mut self) {
+        WRITES.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Ctrl+C (or SIGTERM) in the window's terminal: stops the index writes under way, waits (a
+/// few seconds at most) until their temporary files are gone, and ends the process.
+pub fn stop_writes_and_exit() -> ! {
+    if let Ok(all) = TO_CANCEL.lock() {
+        all.iter()
+            .filter_map(Weak::upgrade)
+            .for_each(|p| p.cancel());
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while WRITES.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::process::exit(130)
 }

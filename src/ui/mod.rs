@@ -116,6 +116,8 @@ pub fn run(
         persist_window: std::env::var_os("HEAPSIGHT_WINDOW_SIZE").is_none(),
         ..Default::default()
     };
+    // A write of an index file stops cleanly: no temporary file left beside the dump.
+    let _ = ctrlc::set_handler(|| index_writer::stop_writes_and_exit());
     eframe::run_native(
         "heapsight",
         options,
