@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::dominators::{retained_by_group, DominatorTree};
-use crate::heap::{ClassIndex, HeapIndex};
+use crate::heap::{object_ranges, ClassIndex, HeapIndex};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistogramRow {
@@ -23,16 +23,16 @@ pub struct Histogram {
 
 pub fn histogram(index: &HeapIndex) -> Histogram {
     let nclasses = index.classes().len();
-    let class_of = index.class_of_all();
-    let per_class = (0..class_of.len() as u32)
-        .into_par_iter()
-        .with_min_len(1 << 16)
+    let per_class = object_ranges(index.object_count())
         .fold(
             || vec![(0u64, 0u64); nclasses],
-            |mut acc, o| {
-                let c = &mut acc[class_of.get(o) as usize];
-                c.0 += 1;
-                c.1 += index.shallow_size(o);
+            |mut acc, range| {
+                index.for_each_class_and_size(range, |_, c, size| {
+                    if let Some(e) = acc.get_mut(c as usize) {
+                        e.0 += 1;
+                        e.1 += size;
+                    }
+                });
                 acc
             },
         )

@@ -159,6 +159,27 @@ impl HeapIndex {
         }
     }
 
+    /// `f(o, class, shallow size)` for the objects of `range` in order, as `class_of` and
+    /// `shallow_size` give them, in one pass: no rank per object for the sizes that vary.
+    #[inline]
+    pub fn for_each_class_and_size(
+        &self,
+        range: std::ops::Range<ObjectId>,
+        mut f: impl FnMut(ObjectId, ClassIndex, u64),
+    ) {
+        self.shallow.for_each_in(&self.class_of, range, |o, c, s| {
+            let size = match s {
+                LARGE_SIZE => self
+                    .large_sizes
+                    .get(&o)
+                    .copied()
+                    .unwrap_or(LARGE_SIZE as u64),
+                s => s as u64,
+            };
+            f(o, c, size)
+        })
+    }
+
     /// Drops the mapped file pages under objects a pass is done reading (resident file pages
     /// count against the process's memory; one read maps a whole page-cache folio). Objects
     /// in address order are mostly in file order, so their records merge into a few spans.
@@ -236,9 +257,12 @@ impl HeapIndex {
     /// Sum of all shallow sizes.
     pub fn total_shallow_bytes(&self) -> u64 {
         use rayon::prelude::*;
-        (0..self.object_count() as u32)
-            .into_par_iter()
-            .map(|o| self.shallow_size(o))
+        object_ranges(self.object_count())
+            .map(|range| {
+                let mut sum = 0;
+                self.for_each_class_and_size(range, |_, _, s| sum += s);
+                sum
+            })
             .sum()
     }
 
@@ -257,4 +281,17 @@ impl HeapIndex {
             + self.class_of.memory_bytes()
             + self.shallow.memory_bytes()
     }
+}
+
+/// Objects per run of a pass in object order on every core ([`object_ranges`]).
+pub const OBJECT_RUN: usize = 1 << 16;
+
+/// The objects `0..n` in runs of [`OBJECT_RUN`], for passes in object order on every core.
+pub fn object_ranges(
+    n: usize,
+) -> impl rayon::iter::IndexedParallelIterator<Item = std::ops::Range<ObjectId>> {
+    use rayon::prelude::*;
+    (0..n.div_ceil(OBJECT_RUN))
+        .into_par_iter()
+        .map(move |k| (k * OBJECT_RUN) as ObjectId..((k + 1) * OBJECT_RUN).min(n) as ObjectId)
 }

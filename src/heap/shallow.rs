@@ -79,6 +79,31 @@ impl ShallowTable {
         }
     }
 
+    /// `f(o, class, size)` for the objects of `range` in order, sizes as
+    /// [`ShallowTable::get`] gives them: the varying ones are read in turn from one rank,
+    /// not found by a rank each.
+    #[inline]
+    pub fn for_each_in(
+        &self,
+        class_of: &ClassOf,
+        range: std::ops::Range<ObjectId>,
+        mut f: impl FnMut(ObjectId, ClassIndex, u32),
+    ) {
+        let mut next = self.varies.rank(range.start);
+        for o in range {
+            let c = class_of.get(o);
+            let size = match self.per_class.get(c as usize) {
+                Some(&VARIES) => {
+                    next += 1;
+                    self.sizes.get(next - 1).copied().unwrap_or(0)
+                }
+                Some(&s) => s,
+                None => 0,
+            };
+            f(o, c, size);
+        }
+    }
+
     pub fn memory_bytes(&self) -> usize {
         self.per_class.owned_bytes() + self.varies.memory_bytes() + self.sizes.owned_bytes()
     }
@@ -143,6 +168,16 @@ mod tests {
             };
             for (o, &c) in classes.iter().enumerate() {
                 prop_assert_eq!(table.get(o as ObjectId, c), plain[o]);
+            }
+            // In runs from any object, as one pass reads them.
+            let class_of = ClassOf::Narrow(classes.iter().map(|&c| c as u16).collect::<Vec<_>>().into());
+            let n = classes.len() as ObjectId;
+            for start in [0, n / 3, n / 2, n.saturating_sub(1), n] {
+                let mut seen = Vec::new();
+                table.for_each_in(&class_of, start..n, |o, c, size| seen.push((o, c, size)));
+                let want: Vec<(ObjectId, ClassIndex, u32)> =
+                    (start..n).map(|o| (o, classes[o as usize], plain[o as usize])).collect();
+                prop_assert_eq!(seen, want);
             }
         }
     }

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::DominatorTree;
-use crate::heap::{HeapIndex, ObjectId};
+use crate::heap::{object_ranges, HeapIndex, ObjectId};
 use crate::prefetch::prefetch;
 
 /// MAT's minimum retained size per class: the retained sizes of the instances that no other
@@ -156,15 +156,16 @@ fn split_subtrees<'t>(
 pub fn unreachable_by_class(index: &HeapIndex, tree: &DominatorTree) -> Vec<(u64, u64)> {
     let nclasses = index.classes().len();
     let fresh = || vec![(0u64, 0u64); nclasses];
-    (0..index.object_count() as ObjectId)
-        .into_par_iter()
-        .with_min_len(1 << 16)
-        .fold(fresh, |mut out, o| {
-            if !tree.is_reachable(o) {
-                let e = &mut out[index.class_of(o) as usize];
-                e.0 += 1;
-                e.1 += index.shallow_size(o);
-            }
+    object_ranges(index.object_count())
+        .fold(fresh, |mut out, range| {
+            index.for_each_class_and_size(range, |o, c, size| {
+                if !tree.is_reachable(o) {
+                    if let Some(e) = out.get_mut(c as usize) {
+                        e.0 += 1;
+                        e.1 += size;
+                    }
+                }
+            });
             out
         })
         .reduce(fresh, |mut a, b| {

@@ -7,7 +7,7 @@ use super::graph::{reverse, AdjacencyLists, Backward, Forward, Outgoing, Referen
 use super::graph::{MultiBackward, MultiReferrers};
 use crate::heap::packed::U40Vec;
 use crate::heap::store::Array;
-use crate::heap::{HeapIndex, ObjectId};
+use crate::heap::{object_ranges, HeapIndex, ObjectId};
 use crate::progress::{Phase, Progress};
 
 mod by_class;
@@ -189,15 +189,17 @@ pub fn tree(index: &HeapIndex, immediate: Immediate, progress: &Progress) -> Opt
     let r = preorder.len();
 
     progress.start(Phase::RetainedSizes, n as u64);
-    let mut retained: Vec<u64> = idom
-        .par_iter()
-        .enumerate()
-        .map(|(v, &d)| {
-            if d == UNREACHABLE {
-                0
-            } else {
-                index.shallow_size(v as ObjectId)
-            }
+    let mut retained: Vec<u64> = object_ranges(n)
+        .flat_map_iter(|range| {
+            let mut sizes = Vec::with_capacity(range.len());
+            index.for_each_class_and_size(range, |v, _, size| {
+                sizes.push(if idom[v as usize] == UNREACHABLE {
+                    0
+                } else {
+                    size
+                })
+            });
+            sizes
         })
         .collect();
     // Children before their dominators.
