@@ -107,6 +107,27 @@ fn a_failed_or_cancelled_write_leaves_nothing() {
 }
 
 #[test]
+fn a_killed_write_is_cleared_by_the_next_and_a_live_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let temp = |tag: &str| dir.path().join(format!(".x.heapsight-index.{tag}.tmp"));
+    // Left by a write killed an hour ago, by one under way now, and another index's.
+    let dead = std::fs::File::create(temp("dead")).unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    dead.set_modified(hour_ago).unwrap();
+    std::fs::write(temp("live"), b"partial").unwrap();
+    let other = dir.path().join(".y.heapsight-index.old.tmp");
+    std::fs::File::create(&other)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    write_sample(dir.path());
+    assert!(!temp("dead").exists());
+    assert!(temp("live").exists());
+    assert!(other.exists());
+    assert!(dir.path().join("x.heapsight-index").exists());
+}
+
+#[test]
 fn identity_sees_a_changed_tail() {
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("d.hprof");

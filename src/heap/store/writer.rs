@@ -102,9 +102,10 @@ impl<'a> StoreWriter<'a> {
                 });
             }
         }
+        remove_dead_temporaries(dir, &name);
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
-            .suffix(".tmp")
+            .suffix(TEMP_SUFFIX)
             .tempfile_in(dir)
             .map_err(io)?;
         let crcs: Vec<u32> = self
@@ -161,5 +162,36 @@ impl<'a> StoreWriter<'a> {
         }
         temp.persist(dest).map_err(|e| io(e.error))?;
         Ok(())
+    }
+}
+
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// A temporary file of a live write changes every second or so.
+const DEAD_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes the temporary files of earlier writes of `name` in `dir` that were killed (a
+/// SIGKILL, a power cut: nothing ran to remove them) and not touched for ten minutes, so that
+/// they do not pile up beside the dump. A live write of another process keeps its file fresh.
+fn remove_dead_temporaries(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if !file_name.starts_with(&prefix) || !file_name.ends_with(TEMP_SUFFIX) {
+            continue;
+        }
+        let dead = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > DEAD_AFTER);
+        if dead {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
