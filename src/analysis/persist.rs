@@ -365,8 +365,8 @@ fn analyse(
         return Err(OpenError::Cancelled);
     }
     if let Some(preview) = preview {
-        // A tenth of a second per 25 M objects, on every core: the analysis counts the
-        // histogram again later on a core its sequential steps leave idle.
+        // 50 ms per 25 M objects, on every core: the analysis counts the histogram again
+        // later, on a core its sequential steps leave idle.
         let histogram = super::histogram::histogram(&index);
         preview(HistogramPreview::of(&index, &histogram, PREVIEW_ROWS));
         progress.mark("preview");

@@ -515,6 +515,8 @@ impl eframe::App for HeapsightApp {
             eprintln!("heapsight: finishing the index file before exiting");
             writer.finish();
         }
+        // Those of dumps replaced since: cancelled, their partial files being removed.
+        super::index_writer::wait_for_writes();
     }
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {

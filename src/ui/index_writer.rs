@@ -1,7 +1,8 @@
 //! The index file of a fresh analysis, written behind the window: the dump is on screen as
 //! soon as it is analysed, and the file (seconds on a big dump) follows. Opening another dump
-//! stops the write and removes the partial file; closing the window lets it finish; Ctrl+C in
-//! the terminal stops it, removes the partial file, then ends the process.
+//! stops the write and removes the partial file, on the writer's thread; closing the window
+//! lets it finish; Ctrl+C in the terminal stops it, removes the partial file, then ends the
+//! process.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -11,6 +12,8 @@ use super::task::{Poll, Task};
 use crate::analysis::{Analysis, IndexState, IndexStatus, OpenError, PendingIndex};
 use crate::progress::Progress;
 
+/// Dropped (another dump opened), the write is cancelled and ends on its own thread, which
+/// removes the partial file; [`wait_for_writes`] waits for that.
 pub struct IndexWriter {
     task: Task<Option<IndexStatus>>,
 }
@@ -58,14 +61,6 @@ impl IndexWriter {
     }
 }
 
-impl Drop for IndexWriter {
-    /// Stops the write, and waits until its temporary file is gone.
-    fn drop(&mut self) {
-        self.task.cancel();
-        self.task.join();
-    }
-}
-
 fn not_written(why: &str) -> IndexStatus {
     IndexStatus {
         state: IndexState::NotWritten,
@@ -95,9 +90,15 @@ pub fn stop_writes_and_exit() -> ! {
             .filter_map(Weak::upgrade)
             .for_each(|p| p.cancel());
     }
+    wait_for_writes();
+    std::process::exit(130)
+}
+
+/// Waits (ten seconds at most) until every write has ended: finished, or cancelled and its
+/// temporary file removed.
+pub fn wait_for_writes() {
     let deadline = Instant::now() + Duration::from_secs(10);
     while WRITES.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    std::process::exit(130)
 }
