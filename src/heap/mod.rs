@@ -149,7 +149,13 @@ impl HeapIndex {
 
     #[inline]
     pub fn shallow_size(&self, o: ObjectId) -> u64 {
-        match self.shallow.get(o, self.class_of.get(o)) {
+        self.whole_size(o, self.shallow.get(o, self.class_of.get(o)))
+    }
+
+    /// `o`'s size from the table's value `s`: [`LARGE_SIZE`] stands for one kept apart.
+    #[inline]
+    fn whole_size(&self, o: ObjectId, s: u32) -> u64 {
+        match s {
             LARGE_SIZE => self
                 .large_sizes
                 .get(&o)
@@ -168,15 +174,7 @@ impl HeapIndex {
         mut f: impl FnMut(ObjectId, ClassIndex, u64),
     ) {
         self.shallow.for_each_in(&self.class_of, range, |o, c, s| {
-            let size = match s {
-                LARGE_SIZE => self
-                    .large_sizes
-                    .get(&o)
-                    .copied()
-                    .unwrap_or(LARGE_SIZE as u64),
-                s => s as u64,
-            };
-            f(o, c, size)
+            f(o, c, self.whole_size(o, s))
         })
     }
 
