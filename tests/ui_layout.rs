@@ -35,7 +35,11 @@ fn widgets(h: &App) -> Vec<(String, f64, f64, f64)> {
     fn walk(n: Node<'_>, out: &mut Vec<(String, f64, f64, f64)>) {
         let a = n.accesskit_node();
         if let Some(r) = a.bounding_box() {
-            let name = format!("{:?} {:?}", a.role(), a.label().unwrap_or_default());
+            let name = format!(
+                "{:?} {:?}",
+                a.role(),
+                a.label().or(a.value()).unwrap_or_default()
+            );
             out.push((name, r.x0, r.x1, r.y0));
         }
         for c in n.children() {
@@ -93,5 +97,31 @@ fn the_hints_panel_is_neither_clipped_nor_overlapped() {
         h.state_mut().send(Command::ShowHint(0));
         h.run_steps(6);
         assert_hints_panel_clean(&h, size[0], ppp, &format!("{size:?} ×{ppp} hint path"));
+    }
+}
+
+/// Narrow windows (a laptop's, a window beside another): every view fits between the side
+/// panels, its tables' columns shrunk, also after the window shrinks under tables laid out wider.
+#[test]
+fn narrow_windows_keep_every_view_left_of_the_hints_panel() {
+    let tabs = [Tab::Overview, Tab::Histogram, Tab::Dominators, Tab::Threads];
+    for width in [1200.0, 1100.0, 1000.0] {
+        let mut h = loaded_app([width, 720.0], 1.0);
+        for tab in tabs {
+            h.state_mut().send(Command::ShowTab(tab));
+            h.run_steps(4);
+            assert_hints_panel_clean(&h, width, 1.0, &format!("{width} {tab:?}"));
+        }
+    }
+    let mut h = loaded_app([1600.0, 1000.0], 1.0);
+    for tab in tabs {
+        h.state_mut().send(Command::ShowTab(tab));
+        h.run_steps(4);
+    }
+    h.set_size(egui::vec2(1000.0, 720.0));
+    for tab in tabs {
+        h.state_mut().send(Command::ShowTab(tab));
+        h.run_steps(4);
+        assert_hints_panel_clean(&h, 1000.0, 1.0, &format!("1600 → 1000 {tab:?}"));
     }
 }

@@ -17,6 +17,7 @@ use super::overview::OverviewView;
 use super::paths::PathsView;
 use super::startup::StartupAction;
 use super::threads::ThreadsView;
+use super::widgets::confined;
 use super::{start, Command, Place, Session, Tab};
 use crate::format;
 
@@ -562,14 +563,16 @@ impl HeapsightApp {
         } else if let Some(l) = &mut self.loaded {
             let place = l.place().clone();
             // Bounded widths: a long value never widens a panel (it is cut, with the whole
-            // text on hover), and the middle keeps at least half the window.
-            let max_side = (ui.available_width() * 0.25).max(240.0);
+            // text on hover), and the middle keeps at least half the window, and 540 points
+            // (every table's least width) while the side panels can give them up.
+            let width = ui.available_width();
+            let max_side = ((width - 540.0) / 2.0).clamp(230.0, (width * 0.25).max(230.0));
             let inspector = egui::Panel::left("inspector")
                 .resizable(true)
                 .default_size(300.0_f32.min(max_side))
                 .size_range(200.0..=max_side.max(200.0))
                 .show(ui, |ui| {
-                    l.inspector.ui(ui, &l.session, &place, &mut out);
+                    confined(ui, |ui| l.inspector.ui(ui, &l.session, &place, &mut out));
                 })
                 .response
                 .rect
@@ -579,21 +582,24 @@ impl HeapsightApp {
                 .default_size(320.0_f32.min(max_side))
                 .size_range(220.0..=max_side.max(220.0))
                 .show_collapsible(ui, &mut self.hints_open, |ui| {
-                    l.hints.ui(ui, &l.session, &mut out)
+                    confined(ui, |ui| l.hints.ui(ui, &l.session, &mut out))
                 })
                 .map_or(0.0, |r| r.response.rect.width());
             self.panel_widths = Some((inspector, hints));
             egui::CentralPanel::default().show(ui, |ui| {
-                // A view never paints over the side panels, whatever its tables ask for.
-                let rect = ui.max_rect();
-                ui.shrink_clip_rect(rect);
-                match place.tab {
-                    Tab::Overview => l.overview.ui(ui, &l.session, &place, &mut out),
-                    Tab::Histogram => l.histogram.ui(ui, &l.session, &place, &mut out),
-                    Tab::Dominators => l.dominators.ui(ui, &l.session, &place, &mut out),
-                    Tab::Paths => l.paths.ui(ui, &l.session, &place, &mut out),
-                    Tab::Threads => l.threads.ui(ui, &l.session, &place, &mut out),
-                }
+                // A view fits the middle (its tables shrink, its text wraps); narrower than
+                // its least width it scrolls sideways rather than growing the middle over
+                // the side panels.
+                egui::ScrollArea::horizontal()
+                    .id_salt(place.tab)
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| match place.tab {
+                        Tab::Overview => l.overview.ui(ui, &l.session, &place, &mut out),
+                        Tab::Histogram => l.histogram.ui(ui, &l.session, &place, &mut out),
+                        Tab::Dominators => l.dominators.ui(ui, &l.session, &place, &mut out),
+                        Tab::Paths => l.paths.ui(ui, &l.session, &place, &mut out),
+                        Tab::Threads => l.threads.ui(ui, &l.session, &place, &mut out),
+                    });
             });
         } else {
             let error = self.error.clone();

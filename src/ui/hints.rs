@@ -167,13 +167,16 @@ fn hint_card(
                 ui.label(&h.fix);
                 if !h.facts.is_empty() {
                     ui.add_space(4.0);
-                    egui::Grid::new(("hint-numbers", i)).show(ui, |ui| {
-                        for f in &h.facts {
-                            ui.label(RichText::new(&f.label).weak());
-                            ui.label(&f.value);
-                            ui.end_row();
-                        }
-                    });
+                    // One wrapped line each: a grid of long names would widen the panel.
+                    for f in &h.facts {
+                        let mut job = egui::text::LayoutJob::default();
+                        let font = egui::TextStyle::Body.resolve(ui.style());
+                        let weak = ui.visuals().weak_text_color();
+                        let strong = ui.visuals().text_color();
+                        job.append(&f.label, 0.0, egui::TextFormat::simple(font.clone(), weak));
+                        job.append(&f.value, 8.0, egui::TextFormat::simple(font, strong));
+                        ui.add(egui::Label::new(job).wrap());
+                    }
                 }
                 if !h.evidence.is_empty() {
                     ui.add_space(4.0);
@@ -207,14 +210,17 @@ fn hint_card(
 fn advice_ui(ui: &mut Ui, session: &Session) {
     let advice = &session.advice;
     let jvm = &advice.jvm;
+    // Names are short; values (a command line) wrap in what the names leave.
+    let values_width = (ui.available_width() - 90.0).max(80.0);
     egui::Grid::new("jvm-facts")
         .num_columns(2)
         .spacing([10.0, 4.0])
+        .max_col_width(values_width)
         .show(ui, |ui| {
             let mut row = |k: &str, v: Option<String>| {
                 if let Some(v) = v {
                     ui.label(RichText::new(k).weak());
-                    ui.label(v);
+                    ui.add(egui::Label::new(v).wrap());
                     ui.end_row();
                 }
             };

@@ -288,11 +288,11 @@ impl HistogramView {
         let mut paths_for: Option<ClassIndex> = None;
         let mut copy: Option<String> = None;
         let columns = [
-            ColumnSpec::new("Class", Column::remainder().at_least(180.0).clip(true)),
-            ColumnSpec::new("Objects", Column::initial(84.0).at_least(60.0).clip(true)),
-            ColumnSpec::new("Shallow", Column::initial(84.0).at_least(60.0).clip(true)),
-            ColumnSpec::new("Retained", Column::initial(140.0).at_least(90.0).clip(true)),
-            ColumnSpec::new("Garbage", Column::initial(76.0).at_least(60.0).clip(true)),
+            ColumnSpec::remainder("Class", 150.0),
+            ColumnSpec::sized("Objects", 84.0, 60.0),
+            ColumnSpec::sized("Shallow", 84.0, 60.0),
+            ColumnSpec::sized("Retained", 140.0, 80.0),
+            ColumnSpec::sized("Garbage", 76.0, 60.0),
         ];
         let rows = std::mem::take(&mut self.rows);
         let selected = self.selected;

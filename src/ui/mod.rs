@@ -184,7 +184,7 @@ impl Session {
 }
 
 /// The main views.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tab {
     Overview,
     Histogram,

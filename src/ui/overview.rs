@@ -52,9 +52,13 @@ impl OverviewView {
             }
             dumps_box(ui, session, out);
             ui.add_space(8.0);
+            // The values wrap beside their names rather than widen the view.
+            let names_width = 260.0;
+            let values_width = (ui.available_width() - names_width).max(160.0);
             egui::Grid::new("overview-numbers")
                 .num_columns(2)
                 .spacing([24.0, 6.0])
+                .max_col_width(values_width)
                 .show(ui, |ui| {
                     ui.label("Heap (shallow, all objects)");
                     bytes_label(ui, a.histogram.total_shallow_bytes);
@@ -79,7 +83,7 @@ impl OverviewView {
                                 format::bytes(dom.reachable_bytes),
                                 format::percent(dom.reachable_bytes, total)
                             ),
-                            300.0,
+                            ui.available_width().min(300.0),
                         );
                     });
                     ui.end_row();
@@ -99,7 +103,7 @@ impl OverviewView {
                         .iter()
                         .map(|(k, n)| format!("{k} {}", format::thousands(*n)))
                         .collect();
-                    ui.label(text.join(", "));
+                    ui.add(egui::Label::new(text.join(", ")).wrap());
                     ui.end_row();
                 });
             // The several-dumps warning is the chooser above.

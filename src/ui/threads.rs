@@ -188,13 +188,10 @@ impl ThreadsView {
         let order = std::mem::take(&mut self.order);
         let mut chosen = None;
         let columns = [
-            ColumnSpec::new("Thread", Column::remainder().at_least(200.0).clip(true)),
-            ColumnSpec::new(
-                "Retained",
-                Column::initial(160.0).at_least(100.0).clip(true),
-            ),
-            ColumnSpec::new("Frames", Column::initial(70.0).at_least(50.0).clip(true)),
-            ColumnSpec::new("Locals", Column::initial(70.0).at_least(50.0).clip(true)),
+            ColumnSpec::remainder("Thread", 200.0),
+            ColumnSpec::sized("Retained", 160.0, 100.0),
+            ColumnSpec::sized("Frames", 70.0, 50.0),
+            ColumnSpec::sized("Locals", 70.0, 50.0),
         ];
         let selected = self.selected;
         let info = |r: usize| {

@@ -59,6 +59,9 @@ pub struct TreeTableState {
     scroll_to_top: bool,
     /// Rows that fit in the view at the last frame: one page.
     page: usize,
+    /// The width the columns were last laid out for: a window or panel resize lays them
+    /// out again, to fit (egui_extras keeps resizable columns' widths otherwise).
+    laid_out_for: Option<f32>,
 }
 
 impl Default for TreeTableState {
@@ -69,6 +72,7 @@ impl Default for TreeTableState {
             // Fresh contents start at the top, whatever the last dump's table showed.
             scroll_to_top: true,
             page: 10,
+            laid_out_for: None,
         }
     }
 }
@@ -148,16 +152,60 @@ impl TreeTableState {
 /// Draws a header cell instead of the plain title (a sort button).
 pub type HeaderCell<'a> = &'a mut dyn FnMut(&mut Ui, usize);
 
-/// A column: its header and egui_extras sizing.
+/// A column: its header, the width it starts at and the least it shrinks to. The first
+/// column takes what the others leave.
 pub struct ColumnSpec {
     pub header: &'static str,
-    pub column: Column,
+    /// `None`: the remainder.
+    width: Option<f32>,
+    min_width: f32,
 }
 
 impl ColumnSpec {
-    pub fn new(header: &'static str, column: Column) -> ColumnSpec {
-        ColumnSpec { header, column }
+    /// The column that takes the width the others leave (at least `min_width`).
+    pub fn remainder(header: &'static str, min_width: f32) -> ColumnSpec {
+        ColumnSpec {
+            header,
+            width: None,
+            min_width,
+        }
     }
+
+    /// A column that starts `width` wide and shrinks to `min_width` in a narrow view.
+    pub fn sized(header: &'static str, width: f32, min_width: f32) -> ColumnSpec {
+        ColumnSpec {
+            header,
+            width: Some(width),
+            min_width,
+        }
+    }
+}
+
+/// The columns for `available` points: sized ones at their widths while the remainder keeps
+/// its least; narrower, they shrink in proportion, never below their least (a view narrower
+/// than all the least widths scrolls sideways).
+fn fitted_columns(columns: &[ColumnSpec], available: f32, spacing: f32) -> Vec<Column> {
+    let wanted: f32 = columns.iter().filter_map(|c| c.width).sum();
+    let fixed: f32 = columns
+        .iter()
+        .filter(|c| c.width.is_none())
+        .map(|c| c.min_width)
+        .sum::<f32>()
+        + spacing * columns.len() as f32;
+    let scale = if wanted > 0.0 {
+        ((available - fixed) / wanted).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    columns
+        .iter()
+        .map(|c| match c.width {
+            None => Column::remainder().at_least(c.min_width).clip(true),
+            Some(w) => Column::initial((w * scale).max(c.min_width))
+                .at_least(c.min_width)
+                .clip(true),
+        })
+        .collect()
 }
 
 /// Draws `rows` rows; `info` describes a row, `name` names it for the triangle's accessible
@@ -182,14 +230,24 @@ pub fn show(
     state.page = ((ui.available_height() / row_height) as usize)
         .saturating_sub(2)
         .max(1);
+    let available = ui.available_width() - ui.spacing().scroll.allocated_width();
+    let fitted = fitted_columns(columns, available, ui.spacing().item_spacing.x);
     let mut table = TableBuilder::new(ui)
         .id_salt(id)
         .striped(true)
         .resizable(true)
         .auto_shrink([false, false])
         .cell_layout(Layout::left_to_right(Align::Center));
-    for c in columns {
-        table = table.column(c.column);
+    if state
+        .laid_out_for
+        .is_some_and(|w| (w - available).abs() > 0.5)
+    {
+        // Columns the user dragged keep their widths until the view itself is resized.
+        table.reset();
+    }
+    state.laid_out_for = Some(available);
+    for c in fitted {
+        table = table.column(c);
     }
     if std::mem::take(&mut state.scroll_to_top) {
         table = table.vertical_scroll_offset(0.0);

@@ -149,3 +149,15 @@ pub fn wrapped_link_in(
     }
     response.on_hover_text(format!("{text}\n\n{hover}"))
 }
+
+/// Draws `add` in the width `ui` has, clipped to it: a side panel's contents never widen the
+/// panel. (A right panel widened by its contents would report its edge further right than it
+/// draws, and the middle would paint over it.)
+pub fn confined<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
+    let rect = ui.available_rect_before_wrap();
+    let mut child = ui.new_child(egui::UiBuilder::new().max_rect(rect));
+    child.shrink_clip_rect(rect);
+    let r = add(&mut child);
+    ui.advance_cursor_after_rect(rect);
+    r
+}

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use egui::text::LayoutJob;
 use egui::{Color32, RichText, Sense, Ui};
-use egui_extras::Column;
 
 use super::{DominatorView, ListKey, RowKind, Unreachable, LABEL_CACHE_MAX, NEXT_PAGE};
 use crate::analysis::dominators::{SUPER_ROOT, UNREACHABLE};
@@ -92,13 +91,10 @@ impl DominatorView {
         let mut toggles: Vec<ListKey> = Vec::new();
         let mut more: Vec<(ListKey, usize)> = Vec::new();
         let columns = [
-            ColumnSpec::new("Object", Column::remainder().at_least(220.0).clip(true)),
-            ColumnSpec::new("Shallow", Column::initial(80.0).at_least(56.0).clip(true)),
-            ColumnSpec::new(
-                "Retained",
-                Column::initial(150.0).at_least(100.0).clip(true),
-            ),
-            ColumnSpec::new("% of heap", Column::initial(70.0).at_least(50.0).clip(true)),
+            ColumnSpec::remainder("Object", 220.0),
+            ColumnSpec::sized("Shallow", 80.0, 56.0),
+            ColumnSpec::sized("Retained", 150.0, 100.0),
+            ColumnSpec::sized("% of heap", 70.0, 50.0),
         ];
         let mut table = std::mem::take(&mut self.table);
         let events = {

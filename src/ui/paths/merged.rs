@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use egui::{RichText, Sense, Ui};
-use egui_extras::Column;
 use rustc_hash::FxHashSet;
 
 use super::{mode_of, PathsView};
@@ -208,16 +207,10 @@ impl PathsView {
                 .clone()
         };
         let columns = [
-            ColumnSpec::new(
-                "GC root / referenced from (by class)",
-                Column::remainder().at_least(240.0).clip(true),
-            ),
-            ColumnSpec::new("Objects", Column::initial(80.0).at_least(56.0).clip(true)),
-            ColumnSpec::new("Instances", Column::initial(84.0).at_least(56.0).clip(true)),
-            ColumnSpec::new(
-                "Retained",
-                Column::initial(150.0).at_least(100.0).clip(true),
-            ),
+            ColumnSpec::remainder("GC root / referenced from (by class)", 240.0),
+            ColumnSpec::sized("Objects", 80.0, 56.0),
+            ColumnSpec::sized("Instances", 84.0, 56.0),
+            ColumnSpec::sized("Retained", 150.0, 100.0),
         ];
         let mut table = std::mem::take(&mut view.table);
         let events = {

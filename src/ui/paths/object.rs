@@ -2,7 +2,7 @@
 //! it or below it when the window is narrow, the chosen path drawn as a chain.
 
 use egui::{RichText, Sense, Ui};
-use egui_extras::{Column, Size, StripBuilder};
+use egui_extras::{Size, StripBuilder};
 use rustc_hash::FxHashSet;
 
 use super::{mode_of, PathsView, PATH_BUDGET, PATH_LIMIT};
@@ -207,12 +207,9 @@ impl PathsView {
         let name = |r: usize| session.label(tree.nodes[rows[r].0].object).full();
         let mut chain = None;
         let columns = [
-            ColumnSpec::new(
-                "Object / referenced from",
-                Column::remainder().at_least(200.0).clip(true),
-            ),
-            ColumnSpec::new("Shallow", Column::initial(76.0).at_least(50.0).clip(true)),
-            ColumnSpec::new("Retained", Column::initial(130.0).at_least(80.0).clip(true)),
+            ColumnSpec::remainder("Object / referenced from", 200.0),
+            ColumnSpec::sized("Shallow", 76.0, 50.0),
+            ColumnSpec::sized("Retained", 130.0, 80.0),
         ];
         let mut table = std::mem::take(&mut view.table);
         let events = {
