@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use heapsight::analysis::histogram::histogram;
+use heapsight::analysis::histogram::{histogram, size_distribution, SIZE_BUCKETS};
 use heapsight::analysis::{Analysis, AnalysisOptions};
 use heapsight::heap::{Census, ClassKind, HeapIndex, ObjectId};
 use heapsight::hprof::{BasicType, Compression, FormatVersion, RootKind, Value};
@@ -80,6 +80,15 @@ fn assert_matches_builder(index: &HeapIndex, b: &HeapBuilder) {
     let h = histogram(index);
     assert_eq!(h.total_count, expected.objects);
     assert_eq!(h.total_shallow_bytes, expected.shallow_bytes);
+    // The overview's size chart, against one object at a time.
+    let mut naive = vec![(0u64, 0u64); SIZE_BUCKETS];
+    for o in 0..index.object_count() as ObjectId {
+        let s = index.shallow_size(o);
+        let bucket = (64 - s.max(1).leading_zeros() as usize).min(SIZE_BUCKETS - 1);
+        naive[bucket].0 += 1;
+        naive[bucket].1 += s;
+    }
+    assert_eq!(size_distribution(index), naive);
     // Every object is found by its address, numbered in address order, of the right class.
     let mut prev = None;
     for o in 0..index.object_count() as ObjectId {

@@ -21,6 +21,35 @@ pub struct Histogram {
     pub total_shallow_bytes: u64,
 }
 
+/// Buckets of [`size_distribution`]: sizes up to 2^39 bytes, the last holding any larger.
+pub const SIZE_BUCKETS: usize = 40;
+
+/// Objects and bytes per power-of-two shallow size: `[i]` = (objects, bytes) of sizes in
+/// (2^(i-1), 2^i], on every core.
+pub fn size_distribution(index: &HeapIndex) -> Vec<(u64, u64)> {
+    let add = |mut a: Vec<(u64, u64)>, b: Vec<(u64, u64)>| {
+        for (x, y) in a.iter_mut().zip(b) {
+            x.0 += y.0;
+            x.1 += y.1;
+        }
+        a
+    };
+    object_ranges(index.object_count())
+        .fold(
+            || vec![(0u64, 0u64); SIZE_BUCKETS],
+            |mut acc, range| {
+                index.for_each_class_and_size(range, |_, _, size| {
+                    let bucket =
+                        ((64 - size.max(1).leading_zeros()) as usize).min(SIZE_BUCKETS - 1);
+                    acc[bucket].0 += 1;
+                    acc[bucket].1 += size;
+                });
+                acc
+            },
+        )
+        .reduce(|| vec![(0u64, 0u64); SIZE_BUCKETS], add)
+}
+
 pub fn histogram(index: &HeapIndex) -> Histogram {
     let nclasses = index.classes().len();
     let per_class = object_ranges(index.object_count())

@@ -30,6 +30,7 @@ pub use startup::StartupAction;
 
 use crate::analysis::advice::{jvm_advice, Advice};
 use crate::analysis::hints::{leak_hints, Hint};
+use crate::analysis::histogram::size_distribution;
 use crate::analysis::label::{NamedClasses, ObjectLabel};
 use crate::analysis::verdict::{verdict, Verdict};
 use crate::analysis::{Analysis, IndexStatus};
@@ -148,6 +149,8 @@ pub struct Session {
     pub index_status: Option<IndexStatus>,
     /// The index file's write while it runs behind the window.
     pub index_progress: Option<Arc<Progress>>,
+    /// Objects and bytes per power-of-two shallow size (the overview's chart).
+    pub size_distribution: Vec<(u64, u64)>,
 }
 
 impl Session {
@@ -164,8 +167,10 @@ impl Session {
             });
         let names = NamedClasses::new(&analysis.index);
         let verdict = verdict(&analysis, &hints);
+        let size_distribution = size_distribution(&analysis.index);
         Session {
             verdict,
+            size_distribution,
             path,
             analysis,
             hints,

@@ -1,19 +1,14 @@
 //! Overview: the dump at a glance, with charts of what is big.
 
 use egui::{RichText, Ui};
-use rayon::prelude::*;
 
 use super::charts;
 use super::widgets::{bytes_label, hint_text, size_bar, wrapped_link_in};
 use super::{Command, Place, Session, Tab};
 use crate::format;
-use crate::heap::ObjectId;
 
 #[derive(Default)]
-pub struct OverviewView {
-    /// Object counts and bytes per power-of-two shallow size, computed once.
-    size_distribution: Option<Vec<(u64, u64)>>,
-}
+pub struct OverviewView {}
 
 impl OverviewView {
     pub fn ui(&mut self, ui: &mut Ui, session: &Session, _place: &Place, out: &mut Vec<Command>) {
@@ -163,33 +158,8 @@ impl OverviewView {
         }
     }
 
-    fn size_chart(&mut self, ui: &mut Ui, session: &Session) {
-        let index = &session.analysis.index;
-        let dist = self.size_distribution.get_or_insert_with(|| {
-            (0..index.object_count() as ObjectId)
-                .into_par_iter()
-                .fold(
-                    || vec![(0u64, 0u64); 40],
-                    |mut acc, o| {
-                        let s = index.shallow_size(o);
-                        let bucket = (64 - s.max(1).leading_zeros()) as usize;
-                        acc[bucket.min(39)].0 += 1;
-                        acc[bucket.min(39)].1 += s;
-                        acc
-                    },
-                )
-                .reduce(
-                    || vec![(0u64, 0u64); 40],
-                    |mut a, b| {
-                        for (x, y) in a.iter_mut().zip(b) {
-                            x.0 += y.0;
-                            x.1 += y.1;
-                        }
-                        a
-                    },
-                )
-        });
-        charts::size_chart(ui, dist);
+    fn size_chart(&self, ui: &mut Ui, session: &Session) {
+        charts::size_chart(ui, &session.size_distribution);
         hint_text(
             ui,
             "Bytes held by objects of each shallow size (powers of two).",
