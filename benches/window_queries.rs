@@ -1,13 +1,18 @@
-//! The window's heaviest query on a big dump, without the window: "Merged paths to GC roots"
+//! The window's heaviest queries on a big dump, without the window: "Merged paths to GC roots"
 //! of the class with the most instances (all its instances, then their shortest paths merged
-//! by class), timed and with the memory it adds above the loaded state.
+//! by class), timed and with the memory it adds above the loaded state; the histogram grouped
+//! by package (a task: the groups' retained sizes walk the dominator tree); the dominator
+//! tree's children grouped by class, of the top level and of the node with the most children
+//! (on the UI thread when the view expands them).
 //!
 //! `cargo bench --bench window_queries -- DUMP` (opens DUMP through its index file, as the
 //! window does; run `heapsight index DUMP` first to time the query alone).
 
 use std::time::Instant;
 
-use heapsight::analysis::instances::instances_of_class;
+use heapsight::analysis::dominators::SUPER_ROOT;
+use heapsight::analysis::histogram::{group, Grouping};
+use heapsight::analysis::instances::{children_by_class, instances_of_class};
 use heapsight::analysis::merged_paths::merge_paths_by_class;
 use heapsight::analysis::{Analysis, OpenOptions};
 use heapsight::progress::{memory_status_mb, Progress};
@@ -31,6 +36,26 @@ fn main() -> anyhow::Result<()> {
         status.summary(),
         resident_mb().0
     );
+    let started = Instant::now();
+    let packages = group(&a.index, &a.histogram, Grouping::Package, Some(&a.dominators));
+    println!(
+        "histogram by package: {} groups with their retained sizes in {:.2} s",
+        packages.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let widest = (0..a.index.object_count() as u32)
+        .max_by_key(|&o| a.dominators.children(o).len())
+        .unwrap_or(SUPER_ROOT);
+    for (what, parent) in [("the top level", SUPER_ROOT), ("the widest node", widest)] {
+        let started = Instant::now();
+        let groups = children_by_class(&a.index, &a.dominators, parent);
+        let children: u64 = groups.iter().map(|g| g.count).sum();
+        println!(
+            "children of {what} by class: {children} children in {} classes, {:.3} s",
+            groups.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     let Some(largest) = a.histogram.rows.iter().max_by_key(|r| r.count) else {
         return Ok(());
     };

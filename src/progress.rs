@@ -173,6 +173,12 @@ impl Progress {
         }
     }
 
+    /// Sets how much this phase has to do, once a step finds out (starts nothing).
+    pub fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+    }
+
     #[inline]
     pub fn add(&self, n: u64) {
         self.done.fetch_add(n, Ordering::Relaxed);

@@ -5,6 +5,7 @@ use rustc_hash::FxHashMap;
 
 use super::dominators::{retained_by_group, DominatorTree};
 use crate::heap::{object_ranges, ClassIndex, HeapIndex};
+use crate::progress::Progress;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistogramRow {
@@ -174,6 +175,18 @@ pub fn group(
     grouping: Grouping,
     tree: Option<&DominatorTree>,
 ) -> Vec<GroupRow> {
+    group_or_cancel(index, hist, grouping, tree, &Progress::new()).unwrap_or_default()
+}
+
+/// As [`group`]; the retained sizes walk the whole dominator tree (seconds on a big dump), so
+/// `progress` counts that walk and `None` comes back once it is cancelled.
+pub fn group_or_cancel(
+    index: &HeapIndex,
+    hist: &Histogram,
+    grouping: Grouping,
+    tree: Option<&DominatorTree>,
+    progress: &Progress,
+) -> Option<Vec<GroupRow>> {
     let mut slot: FxHashMap<String, usize> = FxHashMap::default();
     let mut out: Vec<GroupRow> = Vec::new();
     let mut group_of = vec![u32::MAX; index.classes().len()];
@@ -201,7 +214,7 @@ pub fn group(
         for g in group_of.iter_mut().filter(|g| **g == u32::MAX) {
             *g = spare;
         }
-        let retained = retained_by_group(index, tree, &group_of, out.len() + 1);
+        let retained = retained_by_group(index, tree, &group_of, out.len() + 1, progress)?;
         for (g, r) in out.iter_mut().zip(retained) {
             g.retained_bytes = Some(r);
         }
@@ -211,7 +224,7 @@ pub fn group(
             .cmp(&a.shallow_bytes)
             .then(a.key.cmp(&b.key))
     });
-    out
+    Some(out)
 }
 
 /// `<boot>` or the loader's class and address.

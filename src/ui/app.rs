@@ -187,6 +187,11 @@ impl HeapsightApp {
     }
 
     /// Widths of the inspector and hints panels at the last frame (hints 0 when hidden).
+    /// The histogram's rows as shown (for tests).
+    pub fn histogram_rows(&self) -> &[super::histogram::Row] {
+        self.loaded.as_ref().map_or(&[], |l| l.histogram.rows())
+    }
+
     pub fn panel_widths(&self) -> Option<(f32, f32)> {
         self.panel_widths
     }

@@ -11,7 +11,7 @@ use super::task::{Poll, Task};
 use super::tree_table::{self, ColumnSpec, Expander, RowInfo, TreeEvent, TreeTableState};
 use super::widgets::{hint_text, object_menu, size_bar};
 use super::{Command, PathTarget, Place, Session};
-use crate::analysis::histogram::{group, GroupRow, Grouping};
+use crate::analysis::histogram::{group, group_or_cancel, GroupRow, Grouping};
 use crate::analysis::instances::instances_of_class;
 use crate::analysis::Analysis;
 use crate::format;
@@ -40,7 +40,8 @@ pub struct Row {
     pub classes: Vec<ClassIndex>,
     pub count: u64,
     pub shallow: u64,
-    pub retained: u64,
+    /// `None` while a group's retained size is being computed.
+    pub retained: Option<u64>,
     pub unreachable: u64,
     pub is_group: bool,
     pub depth: u8,
@@ -59,8 +60,23 @@ pub struct HistogramView {
     /// Instances of the selected class, largest retained first.
     instances: Option<(ClassIndex, Instances)>,
     /// Groups with their exact retained sizes, computed once per grouping.
-    groups: Option<(GroupBy, Vec<GroupRow>)>,
+    groups: Option<(GroupBy, Groups)>,
     table: TreeTableState,
+}
+
+/// Groups of classes: at once without their retained sizes, which a task computes (a walk of
+/// the whole dominator tree: seconds on a big dump).
+enum Groups {
+    Computing(Task<Option<Vec<GroupRow>>>, Vec<GroupRow>),
+    Ready(Vec<GroupRow>),
+}
+
+impl Groups {
+    fn rows(&self) -> &[GroupRow] {
+        match self {
+            Groups::Computing(_, rows) | Groups::Ready(rows) => rows,
+        }
+    }
 }
 
 /// The instances of the chosen class: listed by a task.
@@ -94,8 +110,21 @@ impl HistogramView {
         &self.rows
     }
 
-    /// Rebuilds the rows if the filter, grouping, sort or expansion changed.
-    pub fn refresh(&mut self, a: &Analysis) {
+    /// Rebuilds the rows if the filter, grouping, sort or expansion changed, or the groups'
+    /// retained sizes arrived.
+    pub fn refresh(&mut self, a: &Arc<Analysis>, ctx: &egui::Context) {
+        if let Some((_, Groups::Computing(task, _))) = &mut self.groups {
+            match task.poll() {
+                Poll::Done(Some(rows)) => {
+                    if let Some((_, groups)) = &mut self.groups {
+                        *groups = Groups::Ready(rows);
+                    }
+                    self.dirty = true;
+                }
+                Poll::Done(None) | Poll::Died => self.groups = None,
+                Poll::Running => {}
+            }
+        }
         if !self.dirty {
             return;
         }
@@ -128,7 +157,7 @@ impl HistogramView {
             classes: vec![c],
             count: per_class[c as usize].0,
             shallow: per_class[c as usize].1,
-            retained: a.retained_by_class[c as usize],
+            retained: Some(a.retained_by_class[c as usize]),
             unreachable: a.unreachable_by_class[c as usize].0,
             is_group: false,
             depth,
@@ -148,14 +177,20 @@ impl HistogramView {
                     Grouping::ClassLoader
                 };
                 if self.groups.as_ref().map(|(g, _)| *g) != Some(self.group_by) {
-                    let groups = group(&a.index, &a.histogram, grouping, Some(&a.dominators));
-                    self.groups = Some((self.group_by, groups));
+                    let quick = group(&a.index, &a.histogram, grouping, None);
+                    let a = a.clone();
+                    let task = Task::spawn("heapsight-groups", ctx, move |progress| {
+                        group_or_cancel(
+                            &a.index,
+                            &a.histogram,
+                            grouping,
+                            Some(&a.dominators),
+                            progress,
+                        )
+                    });
+                    self.groups = Some((self.group_by, Groups::Computing(task, quick)));
                 }
-                let groups = self
-                    .groups
-                    .as_ref()
-                    .map(|(_, g)| g.as_slice())
-                    .unwrap_or(&[]);
+                let groups = self.groups.as_ref().map(|(_, g)| g.rows()).unwrap_or(&[]);
                 groups
                     .iter()
                     .filter_map(|g| {
@@ -175,8 +210,9 @@ impl HistogramView {
                             count: rows.iter().map(|r| r.count).sum(),
                             shallow: rows.iter().map(|r| r.shallow).sum(),
                             retained: match g.retained_bytes {
-                                Some(r) if exact => r,
-                                _ => rows.iter().map(|r| r.retained).sum(),
+                                Some(r) if exact => Some(r),
+                                Some(_) => rows.iter().map(|r| r.retained).sum(),
+                                None => None,
                             },
                             unreachable: rows.iter().map(|r| r.unreachable).sum(),
                             classes: members,
@@ -223,7 +259,8 @@ impl HistogramView {
     pub fn ui(&mut self, ui: &mut Ui, session: &Session, _place: &Place, out: &mut Vec<Command>) {
         let a = &session.analysis;
         self.toolbar(ui, out);
-        self.refresh(a);
+        self.refresh(a, ui.ctx());
+        self.groups_progress(ui);
         if self.selected.is_some() {
             egui::Panel::bottom("histogram-instances")
                 .resizable(true)
@@ -232,6 +269,40 @@ impl HistogramView {
                 .show(ui, |ui| self.instances_panel(ui, session, out));
         }
         self.table(ui, a, out);
+    }
+
+    /// While the groups' retained sizes are computed: how far, and a way to stop.
+    fn groups_progress(&mut self, ui: &mut Ui) {
+        let Some((by, Groups::Computing(task, _))) = &self.groups else {
+            return;
+        };
+        let what = if *by == GroupBy::Package {
+            "package"
+        } else {
+            "class loader"
+        };
+        let snap = task.progress.snapshot();
+        let mut cancel = false;
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("Computing the retained size of each {what}…"));
+            if snap.total > 0 {
+                ui.add(
+                    egui::ProgressBar::new(snap.done as f32 / snap.total as f32)
+                        .desired_width(160.0)
+                        .show_percentage(),
+                );
+            }
+            cancel = ui.button("Cancel").clicked();
+        });
+        if cancel {
+            // Back to classes: a grouping without its retained sizes would sort wrongly.
+            self.groups = None;
+            self.group_by = GroupBy::Class;
+            self.dirty = true;
+        }
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(250));
     }
 
     fn toolbar(&mut self, ui: &mut Ui, out: &mut Vec<Command>) {
@@ -359,15 +430,22 @@ impl HistogramView {
                 2 => {
                     ui.with_layout(right, |ui| ui.label(format::bytes(r.shallow)));
                 }
-                3 => {
-                    let w = ui.available_width();
-                    size_bar(
-                        ui,
-                        r.retained as f64 / reachable as f64,
-                        &format::bytes(r.retained),
-                        w,
-                    );
-                }
+                3 => match r.retained {
+                    Some(retained) => {
+                        let w = ui.available_width();
+                        size_bar(
+                            ui,
+                            retained as f64 / reachable as f64,
+                            &format::bytes(retained),
+                            w,
+                        );
+                    }
+                    None => {
+                        ui.label(RichText::new("computing…").weak()).on_hover_text(
+                            "The group's retained size: a walk of the dominator tree",
+                        );
+                    }
+                },
                 _ => {
                     ui.with_layout(right, |ui| {
                         if r.unreachable > 0 {
@@ -583,7 +661,10 @@ pub fn rows_to_csv(rows: &[Row]) -> String {
         };
         s.push_str(&format!(
             "{name},{},{},{},{}\n",
-            r.count, r.shallow, r.retained, r.unreachable
+            r.count,
+            r.shallow,
+            r.retained.map(|b| b.to_string()).unwrap_or_default(),
+            r.unreachable
         ));
     }
     s

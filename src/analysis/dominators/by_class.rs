@@ -6,22 +6,25 @@ use rayon::prelude::*;
 use super::DominatorTree;
 use crate::heap::{object_ranges, HeapIndex, ObjectId};
 use crate::prefetch::prefetch;
+use crate::progress::Progress;
 
 /// MAT's minimum retained size per class: the retained sizes of the instances that no other
 /// instance of the same class dominates.
 pub fn retained_by_class(index: &HeapIndex, tree: &DominatorTree) -> Vec<u64> {
     let identity: Vec<u32> = (0..index.classes().len() as u32).collect();
-    retained_by_group(index, tree, &identity, identity.len())
+    retained_by_group(index, tree, &identity, identity.len(), &Progress::new()).unwrap_or_default()
 }
 
 /// The same for groups of classes (packages, loaders): `group_of[class]` is the class's group.
-/// An object counts when no other object of its group dominates it.
+/// An object counts when no other object of its group dominates it. `progress` counts the
+/// subtrees walked; `None` once it is cancelled.
 pub fn retained_by_group(
     index: &HeapIndex,
     tree: &DominatorTree,
     group_of: &[u32],
     groups: usize,
-) -> Vec<u64> {
+    progress: &Progress,
+) -> Option<Vec<u64>> {
     const AHEAD: usize = 4;
     let class_of = index.class_of_all();
     let group = |o: ObjectId| group_of[class_of.get(o) as usize];
@@ -44,9 +47,14 @@ pub fn retained_by_group(
         active: vec![0; groups],
         stack: Vec::new(),
     };
+    progress.set_total(tasks.len() as u64);
     let walked = tasks
         .par_iter()
         .fold(fresh, |mut w, &(path, subtrees)| {
+            if progress.is_cancelled() {
+                return w;
+            }
+            progress.add(1);
             let path = &paths[path as usize];
             for &g in path {
                 w.active[g as usize] += 1;
@@ -91,10 +99,13 @@ pub fn retained_by_group(
             }
             a
         });
+    if progress.is_cancelled() {
+        return None;
+    }
     for (x, y) in total.iter_mut().zip(walked.total) {
         *x += y;
     }
-    total
+    Some(total)
 }
 
 /// The dominator tree cut for parallel walks.
