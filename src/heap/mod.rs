@@ -228,6 +228,15 @@ impl HeapIndex {
         &self.roots
     }
 
+    /// Number of GC roots of each kind, by the kind's name.
+    pub fn roots_by_kind(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        let mut kinds = std::collections::BTreeMap::new();
+        for r in &self.roots {
+            *kinds.entry(r.kind.as_str()).or_insert(0u64) += 1;
+        }
+        kinds
+    }
+
     pub fn threads(&self) -> &[ThreadInfo] {
         &self.threads
     }

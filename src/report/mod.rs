@@ -330,10 +330,11 @@ fn build(
             &computed
         }
     };
-    let mut gc_roots = BTreeMap::new();
-    for r in index.roots() {
-        *gc_roots.entry(r.kind.as_str().to_string()).or_insert(0u64) += 1;
-    }
+    let gc_roots = index
+        .roots_by_kind()
+        .into_iter()
+        .map(|(kind, n)| (kind.to_string(), n))
+        .collect();
     let facts = DumpFacts {
         source: index.source(),
         header: index.header(),

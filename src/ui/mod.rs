@@ -151,6 +151,8 @@ pub struct Session {
     pub index_progress: Option<Arc<Progress>>,
     /// Objects and bytes per power-of-two shallow size (the overview's chart).
     pub size_distribution: Vec<(u64, u64)>,
+    /// GC roots of each kind (the overview's line; a big dump has millions of roots).
+    pub gc_roots: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl Session {
@@ -171,6 +173,7 @@ impl Session {
         Session {
             verdict,
             size_distribution,
+            gc_roots: analysis.index.roots_by_kind(),
             path,
             analysis,
             hints,

@@ -90,11 +90,8 @@ impl OverviewView {
                     ));
                     ui.end_row();
                     ui.label("GC roots");
-                    let mut kinds: std::collections::BTreeMap<&str, u64> = Default::default();
-                    for r in index.roots() {
-                        *kinds.entry(r.kind.as_str()).or_default() += 1;
-                    }
-                    let text: Vec<String> = kinds
+                    let text: Vec<String> = session
+                        .gc_roots
                         .iter()
                         .map(|(k, n)| format!("{k} {}", format::thousands(*n)))
                         .collect();
