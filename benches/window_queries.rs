@@ -37,7 +37,12 @@ fn main() -> anyhow::Result<()> {
         resident_mb().0
     );
     let started = Instant::now();
-    let packages = group(&a.index, &a.histogram, Grouping::Package, Some(&a.dominators));
+    let packages = group(
+        &a.index,
+        &a.histogram,
+        Grouping::Package,
+        Some(&a.dominators),
+    );
     println!(
         "histogram by package: {} groups with their retained sizes in {:.2} s",
         packages.len(),

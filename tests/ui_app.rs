@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use heapsight::analysis::dominators::SUPER_ROOT;
+use heapsight::analysis::histogram::{group, group_or_cancel, Grouping};
+use heapsight::progress::Progress;
 use heapsight::ui::{sample_dump_path, Command, HeapsightApp, Tab};
 
 fn app_with(path: Option<std::path::PathBuf>) -> Harness<'static, HeapsightApp> {
@@ -29,6 +32,25 @@ fn wait_loaded(h: &mut Harness<'static, HeapsightApp>) {
         std::thread::sleep(Duration::from_millis(20));
     }
     h.run_steps(4);
+}
+
+/// Steps the app until the histogram's groups have their retained sizes (a task).
+fn wait_for_group_sizes(h: &mut Harness<'static, HeapsightApp>) {
+    let start = Instant::now();
+    while h
+        .state()
+        .histogram_rows()
+        .iter()
+        .any(|r| r.retained.is_none())
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "group sizes never came"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
 }
 
 #[test]
@@ -54,29 +76,16 @@ fn opens_the_sample_and_browses_the_histogram() {
     // the whole dominator tree), then exact: a group's, not the sum of its classes'.
     h.get_by_label("package").click();
     h.run_steps(2);
-    let start = Instant::now();
-    while h
-        .state()
-        .histogram_rows()
-        .iter()
-        .any(|r| r.retained.is_none())
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "group sizes never came"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_group_sizes(&mut h);
     h.run_steps(2);
     let rows = h.state().histogram_rows();
     assert!(rows.iter().any(|r| r.is_group), "grouped by package");
     let session = h.state().session().unwrap();
     let a = &session.analysis;
-    let exact = heapsight::analysis::histogram::group(
+    let exact = group(
         &a.index,
         &a.histogram,
-        heapsight::analysis::histogram::Grouping::Package,
+        Grouping::Package,
         Some(&a.dominators),
     );
     let mut whole_groups = 0;
@@ -97,6 +106,57 @@ fn opens_the_sample_and_browses_the_histogram() {
     h.run_steps(3);
     h.get_by_label("Session");
     assert!(h.query_all_by_label("java.lang.String").count() < strings_before);
+    // Filtered and grouped: a group's retained size is that of its shown classes as one set.
+    h.get_by_label("package").click();
+    h.run_steps(2);
+    wait_for_group_sizes(&mut h);
+    let session = h.state().session().unwrap();
+    let a = &session.analysis;
+    let classes = a.index.classes();
+    let shown: Vec<bool> = (0..classes.len() as u32)
+        .map(|c| classes.get(c).name.ends_with("Session"))
+        .collect();
+    let exact = group_or_cancel(
+        &a.index,
+        &a.histogram,
+        Grouping::Package,
+        Some(&shown),
+        Some(&a.dominators),
+        &Progress::new(),
+    )
+    .unwrap();
+    let groups: Vec<_> = h
+        .state()
+        .histogram_rows()
+        .iter()
+        .filter(|r| r.is_group)
+        .collect();
+    assert_eq!(groups.len(), exact.len());
+    let dom = &a.dominators;
+    for r in groups {
+        let g = exact.iter().find(|g| g.key == r.label).unwrap();
+        assert_eq!(r.classes, g.classes);
+        assert_eq!(r.retained, g.retained_bytes, "{}", r.label);
+        // The naive definition: the group's instances no other of them dominates.
+        let in_set = |o: u32| r.classes.contains(&a.index.class_of(o));
+        let mut naive = 0;
+        for o in 0..a.index.object_count() as u32 {
+            if !in_set(o) || !dom.is_reachable(o) {
+                continue;
+            }
+            assert!(classes.get(a.index.class_of(o)).name.ends_with("Session"));
+            let mut up = dom.idom(o);
+            while up != SUPER_ROOT && !in_set(up) {
+                up = dom.idom(up);
+            }
+            if up == SUPER_ROOT {
+                naive += dom.retained(o);
+            }
+        }
+        assert_eq!(r.retained, Some(naive), "{}", r.label);
+    }
+    h.get_by_label("class").click();
+    h.run_steps(2);
 
     // Row → its instances.
     h.get_by_label("Session").click();

@@ -175,15 +175,19 @@ pub fn group(
     grouping: Grouping,
     tree: Option<&DominatorTree>,
 ) -> Vec<GroupRow> {
-    group_or_cancel(index, hist, grouping, tree, &Progress::new()).unwrap_or_default()
+    group_or_cancel(index, hist, grouping, None, tree, &Progress::new()).unwrap_or_default()
 }
 
-/// As [`group`]; the retained sizes walk the whole dominator tree (seconds on a big dump), so
-/// `progress` counts that walk and `None` comes back once it is cancelled.
+/// As [`group`], of the classes `shown` marks (by class index; all when `None`): a group's
+/// retained size is then that of its shown classes' instances as one set, which never
+/// exceeds the live heap (a sum over its classes would count nested instances twice). The
+/// retained sizes walk the whole dominator tree (seconds on a big dump), so `progress`
+/// counts that walk and `None` comes back once it is cancelled.
 pub fn group_or_cancel(
     index: &HeapIndex,
     hist: &Histogram,
     grouping: Grouping,
+    shown: Option<&[bool]>,
     tree: Option<&DominatorTree>,
     progress: &Progress,
 ) -> Option<Vec<GroupRow>> {
@@ -191,6 +195,9 @@ pub fn group_or_cancel(
     let mut out: Vec<GroupRow> = Vec::new();
     let mut group_of = vec![u32::MAX; index.classes().len()];
     for r in &hist.rows {
+        if shown.is_some_and(|s| !s.get(r.class as usize).copied().unwrap_or(false)) {
+            continue;
+        }
         let key = group_key(index, r.class, grouping);
         let i = *slot.entry(key.clone()).or_insert_with(|| {
             out.push(GroupRow {
@@ -209,7 +216,8 @@ pub fn group_or_cancel(
         g.shallow_bytes += r.shallow_bytes;
     }
     if let Some(tree) = tree {
-        // Classes without instances never occur in the tree; give them a spare group.
+        // Classes without instances never occur in the tree, and those not shown count for
+        // none: a spare group.
         let spare = out.len() as u32;
         for g in group_of.iter_mut().filter(|g| **g == u32::MAX) {
             *g = spare;

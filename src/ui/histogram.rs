@@ -11,7 +11,7 @@ use super::task::{Poll, Task};
 use super::tree_table::{self, ColumnSpec, Expander, RowInfo, TreeEvent, TreeTableState};
 use super::widgets::{hint_text, object_menu, size_bar};
 use super::{Command, PathTarget, Place, Session};
-use crate::analysis::histogram::{group, group_or_cancel, GroupRow, Grouping};
+use crate::analysis::histogram::{group_or_cancel, GroupRow, Grouping};
 use crate::analysis::instances::instances_of_class;
 use crate::analysis::Analysis;
 use crate::format;
@@ -59,8 +59,9 @@ pub struct HistogramView {
     selected: Option<ClassIndex>,
     /// Instances of the selected class, largest retained first.
     instances: Option<(ClassIndex, Instances)>,
-    /// Groups with their exact retained sizes, computed once per grouping.
-    groups: Option<(GroupBy, Groups)>,
+    /// Groups of the classes the filter shows, with their retained sizes as sets, computed
+    /// once per grouping and filter.
+    groups: Option<((GroupBy, String), Groups)>,
     table: TreeTableState,
 }
 
@@ -176,49 +177,45 @@ impl HistogramView {
                 } else {
                     Grouping::ClassLoader
                 };
-                if self.groups.as_ref().map(|(g, _)| *g) != Some(self.group_by) {
-                    let quick = group(&a.index, &a.histogram, grouping, None);
+                let key = (self.group_by, self.filter.clone());
+                if self.groups.as_ref().map(|(k, _)| k) != Some(&key) {
+                    // A new filter drops the last one's task (which stops it).
+                    let shown: Vec<bool> = (0..classes.len() as ClassIndex)
+                        .map(|c| matches(&classes.get(c).name))
+                        .collect();
+                    let never = crate::progress::Progress::new();
+                    let (index, hist) = (&a.index, &a.histogram);
+                    let quick = group_or_cancel(index, hist, grouping, Some(&shown), None, &never)
+                        .unwrap_or_default();
                     let a = a.clone();
                     let task = Task::spawn("heapsight-groups", ctx, move |progress| {
+                        let tree = Some(&a.dominators);
                         group_or_cancel(
                             &a.index,
                             &a.histogram,
                             grouping,
-                            Some(&a.dominators),
+                            Some(&shown),
+                            tree,
                             progress,
                         )
                     });
-                    self.groups = Some((self.group_by, Groups::Computing(task, quick)));
+                    self.groups = Some((key, Groups::Computing(task, quick)));
                 }
                 let groups = self.groups.as_ref().map(|(_, g)| g.rows()).unwrap_or(&[]);
                 groups
                     .iter()
-                    .filter_map(|g| {
-                        let members: Vec<ClassIndex> = g
-                            .classes
-                            .iter()
-                            .copied()
-                            .filter(|&c| matches(&classes.get(c).name))
-                            .collect();
-                        if members.is_empty() {
-                            return None;
-                        }
-                        let rows: Vec<Row> = members.iter().map(|&c| class_row(c, 1)).collect();
-                        let exact = members.len() == g.classes.len();
-                        Some(Row {
+                    .map(|g| {
+                        let rows: Vec<Row> = g.classes.iter().map(|&c| class_row(c, 1)).collect();
+                        Row {
                             label: g.key.clone(),
-                            count: rows.iter().map(|r| r.count).sum(),
-                            shallow: rows.iter().map(|r| r.shallow).sum(),
-                            retained: match g.retained_bytes {
-                                Some(r) if exact => Some(r),
-                                Some(_) => rows.iter().map(|r| r.retained).sum(),
-                                None => None,
-                            },
+                            count: g.count,
+                            shallow: g.shallow_bytes,
+                            retained: g.retained_bytes,
                             unreachable: rows.iter().map(|r| r.unreachable).sum(),
-                            classes: members,
+                            classes: g.classes.clone(),
                             is_group: true,
                             depth: 0,
-                        })
+                        }
                     })
                     .collect()
             }
@@ -273,7 +270,7 @@ impl HistogramView {
 
     /// While the groups' retained sizes are computed: how far, and a way to stop.
     fn groups_progress(&mut self, ui: &mut Ui) {
-        let Some((by, Groups::Computing(task, _))) = &self.groups else {
+        let Some(((by, _), Groups::Computing(task, _))) = &self.groups else {
             return;
         };
         let what = if *by == GroupBy::Package {
