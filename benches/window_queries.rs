@@ -67,6 +67,19 @@ fn main() -> anyhow::Result<()> {
     let class = largest.class;
     let name = a.index.classes().get(class).name.to_string();
     let before = resident_mb().0;
+    // The most anonymous memory the query holds at once, sampled.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut most = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                most = most.max(resident_mb().0);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            most
+        })
+    };
     let progress = Progress::new();
     let started = Instant::now();
     let members = instances_of_class(&a.index, &a.dominators, class, &progress)
@@ -82,17 +95,19 @@ fn main() -> anyhow::Result<()> {
     )
     .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
     let total = started.elapsed().as_secs_f64();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let most = sampler.join().unwrap_or(0);
     let (after, peak) = resident_mb();
     println!(
         "merged paths of {name} ({} instances): {total:.2} s ({listed:.2} s listing them), \
          {} nodes, {} roots, retained as a set {} of {} reachable; anonymous memory \
-         {before} -> {after} MB (+{} MB), process peak {peak} MB",
+         {before} -> {after} MB (at most +{} MB meanwhile), process peak {peak} MB",
         members.len(),
         merged.nodes.len(),
         merged.roots.len(),
         merged.retained,
         a.dominators.reachable_bytes,
-        after.saturating_sub(before),
+        most.saturating_sub(before),
     );
     Ok(())
 }

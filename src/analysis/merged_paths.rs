@@ -77,8 +77,14 @@ pub fn merge_paths_by_class(
         ..MergedPaths::default()
     };
     // Which merged node each object on a path belongs to: an object's place is fixed by its
-    // own shortest path, so one node per object.
-    let mut node_of: FxHashMap<ObjectId, u32> = FxHashMap::default();
+    // own shortest path, so one node per object. By object number, plus one (0: none yet):
+    // untouched pages of the zeroed array take no memory, and a class of millions touches
+    // them all, where a map of the same entries took as much and most of the time.
+    let mut node_of: Vec<u32> = vec![0; index.object_count()];
+    let node_at = |node_of: &[u32], o: ObjectId| match node_of.get(o as usize) {
+        Some(&n) if n > 0 => Some(n - 1),
+        _ => None,
+    };
     let mut child: FxHashMap<(u32, ClassIndex), u32> = FxHashMap::default();
     let mut top: FxHashMap<ClassIndex, u32> = FxHashMap::default();
     // Per member: its node (NONE when unreachable).
@@ -96,7 +102,7 @@ pub fn merge_paths_by_class(
         let mut attach = NONE;
         let mut reached = true;
         loop {
-            if let Some(&n) = node_of.get(&cur) {
+            if let Some(n) = node_at(&node_of, cur) {
                 attach = n;
                 break;
             }
@@ -163,7 +169,9 @@ pub fn merge_paths_by_class(
                 }
             };
             m.nodes[n as usize].objects += 1;
-            node_of.insert(x, n);
+            if let Some(slot) = node_of.get_mut(x as usize) {
+                *slot = n + 1;
+            }
             parent = n;
             referrer = x;
         }
@@ -203,7 +211,7 @@ pub fn merge_paths_by_class(
         }
         // The dominator lies on every path to `t`, so on its shortest path too, unless the
         // paths follow weak references the dominators ignore: check, briefly.
-        let owner_node = node_of.get(&owner).copied().unwrap_or(NONE);
+        let owner_node = node_at(&node_of, owner).unwrap_or(NONE);
         if owner_node != NONE && on_path(tree, t, owner) {
             delta[n as usize] += r;
             delta[owner_node as usize] -= r;
