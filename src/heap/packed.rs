@@ -194,10 +194,10 @@ impl U40Vec {
 
     /// Adds the array to an index file in blocks (`name.base`, `name.delta`, `name.whole`):
     /// 2.25 bytes a value where values in each block of 32 lie within 64 KiB of each other.
-    pub fn save_blocks(&self, name: &str, w: &mut StoreWriter<'_>) {
+    pub fn save_blocks<'a>(&'a self, name: &str, w: &mut StoreWriter<'a>) {
         let n = self.len();
-        let value = |i: usize| self.get(i).unwrap_or(0);
-        let span = |b: usize| b * BLOCK..((b + 1) * BLOCK).min(n);
+        let value = move |i: usize| self.get(i).unwrap_or(0);
+        let span = move |b: usize| b * BLOCK..((b + 1) * BLOCK).min(n);
         let mut base: Vec<u64> = (0..n.div_ceil(BLOCK))
             .into_par_iter()
             .map(|b| {
@@ -211,19 +211,6 @@ impl U40Vec {
                 }
             })
             .collect();
-        // The distances, as the section's bytes.
-        let mut delta = vec![0u8; n * 2];
-        delta
-            .par_chunks_mut(BLOCK * 2)
-            .zip(base.par_iter())
-            .enumerate()
-            .for_each(|(b, (out, &min))| {
-                if min != WHOLE {
-                    for (d, i) in out.chunks_exact_mut(2).zip(span(b)) {
-                        d.copy_from_slice(&((value(i) - min) as u16).to_le_bytes());
-                    }
-                }
-            });
         let mut whole: Vec<u64> = Vec::new();
         for (b, slot) in base.iter_mut().enumerate() {
             if *slot == WHOLE {
@@ -237,7 +224,23 @@ impl U40Vec {
             &format!("{name}.base"),
             bytemuck::cast_slice(&base).to_vec(),
         );
-        w.bytes(&format!("{name}.delta"), delta);
+        // The distances, as the section's bytes: made when written (2 bytes a value).
+        let bases = base.clone();
+        w.bytes_later(&format!("{name}.delta"), n * 2, move || {
+            let mut delta = vec![0u8; n * 2];
+            delta
+                .par_chunks_mut(BLOCK * 2)
+                .zip(bases.par_iter())
+                .enumerate()
+                .for_each(|(b, (out, &min))| {
+                    if min & WHOLE == 0 {
+                        for (d, i) in out.chunks_exact_mut(2).zip(span(b)) {
+                            d.copy_from_slice(&((value(i) - min) as u16).to_le_bytes());
+                        }
+                    }
+                });
+            delta
+        });
         w.bytes(
             &format!("{name}.whole"),
             bytemuck::cast_slice(&whole).to_vec(),
@@ -339,8 +342,9 @@ mod tests {
                 head_crc: 4,
                 tail_crc: 5,
             };
+            let packed = U40Vec::new(&values);
             let mut w = StoreWriter::new(identity);
-            U40Vec::new(&values).save_blocks("v", &mut w);
+            packed.save_blocks("v", &mut w);
             w.write(&path, &|_| true).unwrap();
             let store = Store::open(&path).unwrap();
             let back = U40Vec::load_blocks(&store, "v").unwrap();

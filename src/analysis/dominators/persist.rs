@@ -35,7 +35,7 @@ impl DominatorTree {
         // A leaf retains its own shallow size and an unreachable object nothing: when that
         // holds for all of them, only the others' retained sizes are stored, in object order.
         let n = self.idom.len();
-        let has_children = |o: usize| self.child_offsets[o + 1] > self.child_offsets[o];
+        let has_children = move |o: usize| self.child_offsets[o + 1] > self.child_offsets[o];
         let leaves_follow = (0..n).into_par_iter().all(|o| {
             has_children(o)
                 || self.retained(o as ObjectId)
@@ -46,22 +46,23 @@ impl DominatorTree {
                     }
         });
         if leaves_follow {
-            // The low 32 bits; the few sizes of 4 GiB or more whole, with their place.
-            let low: Vec<u32> = (0..n)
-                .into_par_iter()
-                .filter(|&o| has_children(o))
-                .map(|o| self.retained(o as ObjectId) as u32)
-                .collect();
+            // The low 32 bits, made when written (4 bytes an inner node); the few sizes of
+            // 4 GiB or more whole, with their place.
+            let inner = (0..n).into_par_iter().filter(|&o| has_children(o)).count();
+            let low = move || -> Vec<u8> {
+                (0..n)
+                    .into_par_iter()
+                    .filter(move |&o| has_children(o))
+                    .flat_map_iter(move |o| (self.retained(o as ObjectId) as u32).to_le_bytes())
+                    .collect()
+            };
             let ranked = RankedBits::new(parents.into());
             let big: Vec<u64> = (0..n)
                 .into_par_iter()
                 .filter(|&o| has_children(o) && self.retained(o as ObjectId) > u32::MAX as u64)
                 .flat_map_iter(|o| [ranked.rank(o as u32) as u64, self.retained(o as ObjectId)])
                 .collect();
-            w.bytes(
-                "dom.retained_inner.low",
-                bytemuck::cast_slice(&low).to_vec(),
-            );
+            w.bytes_later("dom.retained_inner.low", inner * 4, low);
             w.bytes(
                 "dom.retained_inner.big",
                 bytemuck::cast_slice(&big).to_vec(),

@@ -148,3 +148,35 @@ fn identity_sees_a_changed_tail() {
     assert_eq!((before.size, before.mtime_s), (after.size, after.mtime_s));
     assert_ne!(before, after);
 }
+
+#[test]
+fn sections_made_while_writing_round_trip_and_a_wrong_length_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.heapsight-index");
+    // Bigger than the drop-behind window, between two ready sections.
+    let big: Vec<u8> = (0..(150usize << 20)).map(|i| (i % 251) as u8).collect();
+    let made = big.clone();
+    let mut w = StoreWriter::new(identity());
+    w.bytes("before", vec![1u8, 2, 3]);
+    w.bytes_later("later", made.len(), move || made);
+    let after = [4u8; 5];
+    w.bytes("after", &after[..]);
+    let expected_len = w.len();
+    w.write(&path, &|_| true).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), expected_len);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.bytes("before").unwrap(), &[1, 2, 3]);
+    assert!(store.bytes("later").unwrap() == &big[..]);
+    assert_eq!(store.bytes("after").unwrap(), &after);
+    drop(store);
+    std::fs::remove_file(&path).unwrap();
+    // A maker that breaks its word: an error, and no file of any name.
+    let mut w = StoreWriter::new(identity());
+    w.bytes_later("later", 10, || vec![0u8; 11]);
+    let err = w.write(&path, &|_| true).unwrap_err().to_string();
+    assert!(
+        err.contains("section later has 11 bytes, not the 10 announced"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -29,10 +29,31 @@ pub enum WriteError {
     Cancelled,
 }
 
-/// Sections collected for one file; borrowed where the caller has them already.
+/// Sections collected for one file; borrowed where the caller has them already, made while
+/// the file is written where they would be big copies (one at a time, each dropped once
+/// written: the analysis is still in memory then, and on a big dump the copies together
+/// were more than a memory cap left).
 pub struct StoreWriter<'a> {
     identity: DumpIdentity,
-    sections: Vec<(String, Cow<'a, [u8]>)>,
+    sections: Vec<(String, Section<'a>)>,
+}
+
+/// A producer of a section's bytes, called once while the file is written.
+type Make<'a> = Box<dyn FnOnce() -> Vec<u8> + 'a>;
+
+enum Section<'a> {
+    Ready(Cow<'a, [u8]>),
+    /// Its length, and how to make it.
+    Later(usize, Make<'a>),
+}
+
+impl Section<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Section::Ready(d) => d.len(),
+            Section::Later(len, _) => *len,
+        }
+    }
 }
 
 impl<'a> StoreWriter<'a> {
@@ -45,7 +66,15 @@ impl<'a> StoreWriter<'a> {
 
     pub fn bytes(&mut self, name: &str, data: impl Into<Cow<'a, [u8]>>) {
         debug_assert!(name.len() <= NAME_LEN);
-        self.sections.push((name.to_string(), data.into()));
+        self.sections
+            .push((name.to_string(), Section::Ready(data.into())));
+    }
+
+    /// A section of `len` bytes that `make` makes when the file is written.
+    pub fn bytes_later(&mut self, name: &str, len: usize, make: impl FnOnce() -> Vec<u8> + 'a) {
+        debug_assert!(name.len() <= NAME_LEN);
+        self.sections
+            .push((name.to_string(), Section::Later(len, Box::new(make))));
     }
 
     pub fn array<T: Pod>(&mut self, name: &str, data: &'a [T]) {
@@ -67,9 +96,9 @@ impl<'a> StoreWriter<'a> {
         let offsets = self
             .sections
             .iter()
-            .map(|(_, d)| {
+            .map(|(_, section)| {
                 let o = at.next_multiple_of(ALIGN);
-                at = o + d.len();
+                at = o + section.len();
                 o
             })
             .collect();
@@ -108,33 +137,61 @@ impl<'a> StoreWriter<'a> {
             .suffix(TEMP_SUFFIX)
             .tempfile_in(dir)
             .map_err(io)?;
-        let crcs: Vec<u32> = self
+        // Ready sections' checksums on every core; the others' once made.
+        let ready: Vec<&[u8]> = self
             .sections
-            .par_iter()
-            .map(|(_, d)| crc32fast::hash(d))
+            .iter()
+            .map(|(_, section)| match section {
+                Section::Ready(d) => &**d,
+                Section::Later(..) => &[],
+            })
             .collect();
+        let mut crcs: Vec<u32> = ready.par_iter().map(|d| crc32fast::hash(d)).collect();
+        drop(ready);
         let mut out = BufWriter::with_capacity(1 << 20, temp.as_file());
+        let mut behind = DropBehind::new(temp.as_file());
         let mut at = 0usize;
         out.write_all(&[0u8; HEADER_LEN]).map_err(io)?;
+        behind.wrote(&mut out, HEADER_LEN).map_err(io)?;
         at += HEADER_LEN;
         const BLOCK: usize = 4 << 20;
-        for ((_, data), &offset) in self.sections.iter().zip(&offsets) {
+        let StoreWriter { identity, sections } = self;
+        let count = sections.len();
+        let mut entries = Vec::with_capacity(count);
+        for (k, ((name, section), offset)) in sections.into_iter().zip(offsets).enumerate() {
+            let data: Cow<'_, [u8]> = match section {
+                Section::Ready(d) => d,
+                Section::Later(len, make) => {
+                    let made = make();
+                    if made.len() != len {
+                        return Err(io(std::io::Error::other(format!(
+                            "section {name} has {} bytes, not the {len} announced",
+                            made.len()
+                        ))));
+                    }
+                    crcs[k] = crc32fast::hash(&made);
+                    Cow::Owned(made)
+                }
+            };
             out.write_all(&vec![0u8; offset - at]).map_err(io)?;
+            behind.wrote(&mut out, offset - at).map_err(io)?;
             for block in data.chunks(BLOCK) {
                 out.write_all(block).map_err(io)?;
+                behind.wrote(&mut out, block.len()).map_err(io)?;
                 if !written(block.len() as u64) {
                     return Err(WriteError::Cancelled);
                 }
             }
             at = offset + data.len();
+            entries.push((name, offset, data.len()));
         }
-        let mut table = Vec::with_capacity(self.sections.len() * ENTRY_LEN);
-        for (((name, data), &offset), &crc) in self.sections.iter().zip(&offsets).zip(&crcs) {
+        let mut table = Vec::with_capacity(count * ENTRY_LEN);
+        for ((name, offset, len), &crc) in entries.iter().zip(&crcs) {
             let mut entry = [0u8; ENTRY_LEN];
             let n = name.len().min(NAME_LEN);
             entry[..n].copy_from_slice(&name.as_bytes()[..n]);
-            entry[32..40].copy_from_slice(&(offset as u64).to_le_bytes());
-            entry[40..48].copy_from_slice(&(data.len() as u64).to_le_bytes());
+            entry[32..40].copy_from_slice(&(*offset as u64).to_le_bytes());
+            entry[40..48].copy_from_slice(&(*len as u64).to_le_bytes());
             entry[48..52].copy_from_slice(&crc.to_le_bytes());
             table.extend_from_slice(&entry);
         }
@@ -143,10 +200,10 @@ impl<'a> StoreWriter<'a> {
         let mut header = [0u8; HEADER_LEN];
         header[..16].copy_from_slice(MAGIC);
         header[16..20].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        header[20..24].copy_from_slice(&(self.sections.len() as u32).to_le_bytes());
+        header[20..24].copy_from_slice(&(count as u32).to_le_bytes());
         let v = HEAPSIGHT_VERSION.as_bytes();
         header[24..24 + v.len().min(32)].copy_from_slice(&v[..v.len().min(32)]);
-        header[56..84].copy_from_slice(&self.identity.to_bytes());
+        header[56..84].copy_from_slice(&identity.to_bytes());
         header[88..96].copy_from_slice(&(file_len as u64).to_le_bytes());
         header[96..104].copy_from_slice(&(at as u64).to_le_bytes());
         header[104..108].copy_from_slice(&crc32fast::hash(&table).to_le_bytes());
@@ -166,6 +223,66 @@ impl<'a> StoreWriter<'a> {
 }
 
 const TEMP_SUFFIX: &str = ".tmp";
+
+/// Keeps the file's written pages out of memory: an index file is written in a few seconds,
+/// faster than the disk takes it, and its dirty pages count against the process's memory
+/// cgroup like any other. Every [`DropBehind::WINDOW`] bytes the window before last is
+/// waited for and dropped from the page cache, and the last one is started; at most two
+/// windows stay cached. Elsewhere than on Linux, nothing.
+struct DropBehind<'f> {
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    file: &'f std::fs::File,
+    /// Bytes handed to the writer (the file's length so far).
+    pending: u64,
+    /// Bytes started towards the disk, and dropped from the cache.
+    started: u64,
+    dropped: u64,
+}
+
+impl<'f> DropBehind<'f> {
+    const WINDOW: u64 = 64 << 20;
+
+    fn new(file: &'f std::fs::File) -> Self {
+        DropBehind {
+            file,
+            pending: 0,
+            started: 0,
+            dropped: 0,
+        }
+    }
+
+    /// `bytes` more were given to `out` (which buffers them in front of the file).
+    fn wrote(&mut self, out: &mut impl Write, bytes: usize) -> std::io::Result<()> {
+        self.pending += bytes as u64;
+        if self.pending - self.started < Self::WINDOW {
+            return Ok(());
+        }
+        out.flush()?;
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = self.file.as_raw_fd();
+            let range = |from: u64, to: u64| (from as libc::off64_t, (to - from) as libc::off64_t);
+            // SAFETY: plain system calls on an open file descriptor, over written ranges;
+            // their errors only cost the memory this saves.
+            unsafe {
+                let (from, len) = range(self.started, self.pending);
+                libc::sync_file_range(fd, from, len, libc::SYNC_FILE_RANGE_WRITE);
+                if self.started > self.dropped {
+                    let (from, len) = range(self.dropped, self.started);
+                    let wait = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                        | libc::SYNC_FILE_RANGE_WRITE
+                        | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+                    libc::sync_file_range(fd, from, len, wait);
+                    libc::posix_fadvise(fd, from, len, libc::POSIX_FADV_DONTNEED);
+                }
+            }
+        }
+        self.dropped = self.started;
+        self.started = self.pending;
+        Ok(())
+    }
+}
 
 /// A temporary file of a live write changes every second or so.
 const DEAD_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
