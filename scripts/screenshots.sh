@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Remakes screenshots/*.png from the real app running under Xvfb (software OpenGL, Mesa), at
-# 1600×1000 and 1280×720, dark and light, plus one at 2× scale (2560×1440 pixels).
+# 1600×1000 and 1280×720, dark and light, plus one at 2× scale (2560×1440 pixels) and two at
+# 1024×768.
 # Usage: scripts/screenshots.sh [DUMP [HINT_DUMP]]   (default: the bundled sample dump for
 # both; HINT_DUMP is opened for the "hint-path" shots: a dump with a leak hint, whose first
 # hint's evidence path is drawn).
@@ -81,6 +82,9 @@ for size in 1600x1000 1280x720; do
     shot "hint-path-light-$size" "$size" 1 --hint 1 --theme light
 done
 shot "hint-path-2x-2560x1440" 2560x1440 2 --hint 1
+# A small laptop's window: the views fit between the side panels, their columns shrunk.
+shot "overview-1024x768" 1024x768 1 --view overview
+shot "histogram-1024x768" 1024x768 1 --view histogram
 
 if [ -n "${LOADING_DUMP:-}" ]; then
     for size in 1600x1000 1280x720; do
