@@ -149,7 +149,9 @@ impl<'a> StoreWriter<'a> {
         let mut crcs: Vec<u32> = ready.par_iter().map(|d| crc32fast::hash(d)).collect();
         drop(ready);
         let mut out = BufWriter::with_capacity(1 << 20, temp.as_file());
-        let mut behind = DropBehind::new(temp.as_file());
+        // Only short of memory: otherwise the cached file makes the next open instant.
+        let short = crate::memory::is_short_of(file_len as u64);
+        let mut behind = DropBehind::new(temp.as_file(), short);
         let mut at = 0usize;
         out.write_all(&[0u8; HEADER_LEN]).map_err(io)?;
         behind.wrote(&mut out, HEADER_LEN).map_err(io)?;
@@ -224,12 +226,14 @@ impl<'a> StoreWriter<'a> {
 
 const TEMP_SUFFIX: &str = ".tmp";
 
-/// Keeps the file's written pages out of memory: an index file is written in a few seconds,
-/// faster than the disk takes it, and its dirty pages count against the process's memory
-/// cgroup like any other. Every [`DropBehind::WINDOW`] bytes the window before last is
-/// waited for and dropped from the page cache, and the last one is started; at most two
-/// windows stay cached. Elsewhere than on Linux, nothing.
+/// Keeps the file's written pages out of memory when memory is short (a cgroup cap on a
+/// server): an index file is written in a few seconds, faster than the disk takes it, and its
+/// dirty pages count against the process's memory cgroup like any other. Every
+/// [`DropBehind::WINDOW`] bytes the window before last is waited for and dropped from the
+/// page cache, and the last one is started; at most two windows stay cached. Elsewhere than
+/// on Linux, or with memory to spare, nothing.
 struct DropBehind<'f> {
+    active: bool,
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     file: &'f std::fs::File,
     /// Bytes handed to the writer (the file's length so far).
@@ -242,8 +246,9 @@ struct DropBehind<'f> {
 impl<'f> DropBehind<'f> {
     const WINDOW: u64 = 64 << 20;
 
-    fn new(file: &'f std::fs::File) -> Self {
+    fn new(file: &'f std::fs::File, active: bool) -> Self {
         DropBehind {
+            active,
             file,
             pending: 0,
             started: 0,
@@ -254,7 +259,7 @@ impl<'f> DropBehind<'f> {
     /// `bytes` more were given to `out` (which buffers them in front of the file).
     fn wrote(&mut self, out: &mut impl Write, bytes: usize) -> std::io::Result<()> {
         self.pending += bytes as u64;
-        if self.pending - self.started < Self::WINDOW {
+        if !self.active || self.pending - self.started < Self::WINDOW {
             return Ok(());
         }
         out.flush()?;
@@ -310,5 +315,32 @@ fn remove_dead_temporaries(dir: &Path, name: &str) {
         if dead {
             let _ = std::fs::remove_file(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn dropping_written_pages_behind_keeps_every_byte() {
+        let file = tempfile::tempfile().unwrap();
+        let mut out = BufWriter::new(&file);
+        let mut behind = DropBehind::new(&file, true);
+        let block: Vec<u8> = (0..(3 << 20) + 7).map(|i| (i % 253) as u8).collect();
+        for _ in 0..60 {
+            out.write_all(&block).unwrap();
+            behind.wrote(&mut out, block.len()).unwrap();
+        }
+        out.flush().unwrap();
+        drop(out);
+        assert!(behind.dropped > 0, "windows were dropped");
+        let mut reader = &file;
+        std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(0)).unwrap();
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut reader, &mut back).unwrap();
+        assert_eq!(back.len(), block.len() * 60);
+        assert!(back.chunks(block.len()).all(|c| c == &block[..]));
     }
 }
