@@ -137,7 +137,12 @@ impl Analysis {
                 || histogram::histogram(&index),
             )
         };
-        let (graph, (immediate, histogram)) = if options.release_graph {
+        // The window keeps every referrer list for its views; short of memory for them it
+        // keeps only the search's, as `report` does, and its views build the rest on first
+        // use, as after a reopen (under a memory cap the window was killed here).
+        let release_graph =
+            options.release_graph || referrer_lists_need_more_than_headroom(&index, &outgoing);
+        let (graph, (immediate, histogram)) = if release_graph {
             let referrers = graph::MultiReferrers::new(outgoing, class_of, progress)?;
             progress.mark("incoming");
             let found = immediate_and_histogram(dominators::Referrers::Multi(&referrers));
@@ -186,6 +191,15 @@ impl Analysis {
 fn walks_need_more_than_headroom(index: &HeapIndex) -> bool {
     const BYTES_PER_OBJECT: u64 = 16;
     crate::memory::is_short_of(index.object_count() as u64 * BYTES_PER_OBJECT)
+}
+
+/// Whether the memory left is short of every object's referrer list: 4 bytes an edge (the
+/// class edges included), 4 an object for the lists' starts and 4 for the transposition's
+/// cursors, with a quarter more (the window's own, the search's arrays growing meanwhile).
+fn referrer_lists_need_more_than_headroom(index: &HeapIndex, outgoing: &graph::Outgoing) -> bool {
+    let edges = outgoing.edge_count(index.class_of_all());
+    let bytes = (edges + 2 * index.object_count() as u64) * 4;
+    crate::memory::is_short_of(bytes + bytes / 4)
 }
 
 /// `Always` or `Never` as `HEAPSIGHT_PARK` (`1`, `0`) says, for `Auto`.

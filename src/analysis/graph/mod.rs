@@ -193,7 +193,7 @@ impl Outgoing {
     }
 
     /// Every reference except `referent`s, class edges included.
-    fn edge_count(&self, class_of: &ClassOf) -> u64 {
+    pub fn edge_count(&self, class_of: &ClassOf) -> u64 {
         let with_class = class_of.count(|c| self.class_objects[c as usize] != NO_OBJECT);
         self.lists.edge_count() as u64 + with_class as u64
     }
