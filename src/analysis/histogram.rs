@@ -28,13 +28,6 @@ pub const SIZE_BUCKETS: usize = 40;
 /// Objects and bytes per power-of-two shallow size: `[i]` = (objects, bytes) of sizes in
 /// (2^(i-1), 2^i], on every core.
 pub fn size_distribution(index: &HeapIndex) -> Vec<(u64, u64)> {
-    let add = |mut a: Vec<(u64, u64)>, b: Vec<(u64, u64)>| {
-        for (x, y) in a.iter_mut().zip(b) {
-            x.0 += y.0;
-            x.1 += y.1;
-        }
-        a
-    };
     object_ranges(index.object_count())
         .fold(
             || vec![(0u64, 0u64); SIZE_BUCKETS],
@@ -48,7 +41,16 @@ pub fn size_distribution(index: &HeapIndex) -> Vec<(u64, u64)> {
                 acc
             },
         )
-        .reduce(|| vec![(0u64, 0u64); SIZE_BUCKETS], add)
+        .reduce(|| vec![(0u64, 0u64); SIZE_BUCKETS], add_pairs)
+}
+
+/// `a + b`, pair by pair (counts and bytes of per-core partial tallies).
+fn add_pairs(mut a: Vec<(u64, u64)>, b: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    for (x, y) in a.iter_mut().zip(b) {
+        x.0 += y.0;
+        x.1 += y.1;
+    }
+    a
 }
 
 pub fn histogram(index: &HeapIndex) -> Histogram {
@@ -66,16 +68,7 @@ pub fn histogram(index: &HeapIndex) -> Histogram {
                 acc
             },
         )
-        .reduce(
-            || vec![(0u64, 0u64); nclasses],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    x.0 += y.0;
-                    x.1 += y.1;
-                }
-                a
-            },
-        );
+        .reduce(|| vec![(0u64, 0u64); nclasses], add_pairs);
     Histogram::from_per_class(&per_class)
 }
 

@@ -225,12 +225,11 @@ impl U40Vec {
             bytemuck::cast_slice(&base).to_vec(),
         );
         // The distances, as the section's bytes: made when written (2 bytes a value).
-        let bases = base.clone();
         w.bytes_later(&format!("{name}.delta"), n * 2, move || {
             let mut delta = vec![0u8; n * 2];
             delta
                 .par_chunks_mut(BLOCK * 2)
-                .zip(bases.par_iter())
+                .zip(base.par_iter())
                 .enumerate()
                 .for_each(|(b, (out, &min))| {
                     if min & WHOLE == 0 {

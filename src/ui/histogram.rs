@@ -204,18 +204,19 @@ impl HistogramView {
                 let groups = self.groups.as_ref().map(|(_, g)| g.rows()).unwrap_or(&[]);
                 groups
                     .iter()
-                    .map(|g| {
-                        let rows: Vec<Row> = g.classes.iter().map(|&c| class_row(c, 1)).collect();
-                        Row {
-                            label: g.key.clone(),
-                            count: g.count,
-                            shallow: g.shallow_bytes,
-                            retained: g.retained_bytes,
-                            unreachable: rows.iter().map(|r| r.unreachable).sum(),
-                            classes: g.classes.clone(),
-                            is_group: true,
-                            depth: 0,
-                        }
+                    .map(|g| Row {
+                        label: g.key.clone(),
+                        count: g.count,
+                        shallow: g.shallow_bytes,
+                        retained: g.retained_bytes,
+                        unreachable: g
+                            .classes
+                            .iter()
+                            .map(|&c| a.unreachable_by_class[c as usize].0)
+                            .sum(),
+                        classes: g.classes.clone(),
+                        is_group: true,
+                        depth: 0,
                     })
                     .collect()
             }
