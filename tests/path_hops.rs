@@ -100,10 +100,11 @@ fn check_hops_against_the_dump(a: &Analysis) -> Vec<(ObjectId, String)> {
 }
 
 /// Opens `dump` fresh (writing its index), checks the hops, then opens the index file alone
-/// with the dump moved away: every hop has the same name.
-fn hops_survive_the_index_alone(dump: &Path) -> usize {
+/// with the dump moved away: every hop has the same name. Returns the names by child.
+fn hops_survive_the_index_alone(dump: &Path) -> Vec<(ObjectId, String)> {
     let (fresh, status) = Analysis::open(dump, &OpenOptions::default(), &Progress::new()).unwrap();
     assert_eq!(status.state, IndexState::Written);
+    assert!(fresh.shortest_paths.hops().is_some());
     let names = check_hops_against_the_dump(&fresh);
     let index_file = status.path.unwrap();
     let moved = dump.with_extension("moved");
@@ -120,23 +121,53 @@ fn hops_survive_the_index_alone(dump: &Path) -> usize {
         );
     }
     std::fs::rename(&moved, dump).unwrap();
-    names.len()
+    names
+}
+
+/// The window writes the index file behind the dump, its hops read from the dump then (its
+/// walk records none): the file is the one a fresh `Analysis::open` writes, byte for byte.
+fn hops_read_behind_the_window_are_those_recorded(dump: &Path) {
+    let index_file = heapsight::heap::store::index_path_beside(dump);
+    let _ = std::fs::remove_file(&index_file);
+    let progress = Progress::new();
+    let (a, status, pending) =
+        Analysis::open_deferring_index(dump, &OpenOptions::default(), &progress, &|_| {}).unwrap();
+    assert_eq!(status.state, IndexState::Writing);
+    assert!(a.shortest_paths.hops().is_none());
+    let status = pending.unwrap().write(&a, &progress).unwrap();
+    assert_eq!(status.state, IndexState::Written);
+    let behind = std::fs::read(&index_file).unwrap();
+    std::fs::remove_file(&index_file).unwrap();
+    let (_, status) = Analysis::open(dump, &OpenOptions::default(), &progress).unwrap();
+    assert_eq!(status.state, IndexState::Written);
+    assert!(
+        std::fs::read(&index_file).unwrap() == behind,
+        "index files differ"
+    );
+    std::fs::remove_file(&index_file).unwrap();
+}
+
+/// Without an index file no hops are recorded: each is named from the dump, and the same.
+fn hops_without_an_index_file(dump: &Path) -> Vec<(ObjectId, String)> {
+    let no_index = OpenOptions {
+        no_index: true,
+        ..OpenOptions::default()
+    };
+    let (a, status) = Analysis::open(dump, &no_index, &Progress::new()).unwrap();
+    assert_eq!(status.state, IndexState::Disabled);
+    assert!(a.shortest_paths.hops().is_none());
+    check_hops_against_the_dump(&a)
 }
 
 #[test]
 fn hops_behind_nulls_and_past_index_65535_are_named_without_the_dump() {
     let dir = tempfile::tempdir().unwrap();
     let dump = nulls_and_big_arrays(dir.path());
-    let (a, _) = Analysis::open(
-        &dump,
-        &OpenOptions {
-            no_index: true,
-            ..OpenOptions::default()
-        },
-        &Progress::new(),
-    )
-    .unwrap();
-    let names = check_hops_against_the_dump(&a);
+    hops_read_behind_the_window_are_those_recorded(&dump);
+    let names = hops_without_an_index_file(&dump);
+    assert_eq!(hops_survive_the_index_alone(&dump), names);
+    let (a, status) = Analysis::open(&dump, &OpenOptions::default(), &Progress::new()).unwrap();
+    assert_eq!(status.state, IndexState::Reopened);
     let name_of = |t: ObjectId| names.iter().find(|n| n.0 == t).map(|n| n.1.as_str());
     // The last array element is past the u16 places: stored in the exceptions.
     assert!(a.shortest_paths.hops().unwrap().wide_count() > 0);
@@ -148,7 +179,6 @@ fn hops_behind_nulls_and_past_index_65535_are_named_without_the_dump() {
     assert!(names.iter().any(|n| n.1 == "[1]"));
     assert!(names.iter().any(|n| n.1 == "[4]"));
     assert!(!names.iter().any(|n| n.1 == "[3]" || n.1 == "[5]"));
-    assert_eq!(hops_survive_the_index_alone(&dump), names.len());
 }
 
 /// The address of element `i` of the one big `Object[]`.
@@ -177,6 +207,8 @@ fn hops_of_a_real_jvm_dump_are_named_without_the_dump() {
         let vm = Jvm::start(&compiled, &["-Xms64m", "-Xmx64m"], &["1000"], dir.path()).unwrap();
         vm.dump(&dump).unwrap();
     }
-    let named = hops_survive_the_index_alone(&dump);
-    assert!(named > 10_000, "{named} hops");
+    hops_read_behind_the_window_are_those_recorded(&dump);
+    let named = hops_without_an_index_file(&dump);
+    assert!(named.len() > 10_000, "{} hops", named.len());
+    assert_eq!(hops_survive_the_index_alone(&dump), named);
 }

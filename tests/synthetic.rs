@@ -1543,6 +1543,7 @@ proptest! {
                 references,
                 release_graph,
                 parking: if park { Parking::Always } else { Parking::Never },
+                without_path_hops: !park,
             },
             &Progress::new(),
         )

@@ -24,6 +24,8 @@ use crate::heap::store::{Array, Store, StoreError, StoreWriter};
 use crate::heap::{ClassIndex, ClassKind, HeapIndex, ObjectId, ObjectView};
 use crate::progress::Progress;
 
+mod from_dump;
+
 /// Places from here on keep their high 16 bits apart.
 const WIDE: u32 = 1 << 16;
 /// A place that was not found (named `?`).
@@ -65,32 +67,35 @@ fn ref_fields_with<'a>(
     RefFields { fields }
 }
 
-/// The names of a class object's references, in [`ReferenceReader`]'s order (only those
-/// that point to an object of the dump).
+/// A class object's references, in [`ReferenceReader`]'s order (only those that point to an
+/// object of the dump): each target and its name.
 ///
 /// [`ReferenceReader`]: crate::heap::references::ReferenceReader
-fn class_object_references(index: &HeapIndex, o: ObjectId, c: ClassIndex) -> Vec<String> {
+fn class_object_references(
+    index: &HeapIndex,
+    o: ObjectId,
+    c: ClassIndex,
+) -> Vec<(ObjectId, String)> {
     let info = index.classes().get(c);
-    let mut names = Vec::new();
-    if index.class_object(index.class_of(o)).is_some() {
-        names.push("<class>".to_string());
+    let mut found = Vec::new();
+    if let Some(class) = index.class_object(index.class_of(o)) {
+        found.push((class, "<class>".to_string()));
     }
-    if info
-        .super_class
-        .and_then(|s| index.class_object(s))
-        .is_some()
+    if let Some(s) = info.super_class.and_then(|s| index.class_object(s)) {
+        found.push((s, "<super>".to_string()));
+    }
+    if let Some(loader) = (info.loader_id != 0)
+        .then(|| index.find(info.loader_id))
+        .flatten()
     {
-        names.push("<super>".to_string());
-    }
-    if info.loader_id != 0 && index.find(info.loader_id).is_some() {
-        names.push("<classloader>".to_string());
+        found.push((loader, "<classloader>".to_string()));
     }
     for s in &info.statics {
-        if s.value.as_object().and_then(|id| index.find(id)).is_some() {
-            names.push(format!("static {}", s.name));
+        if let Some(t) = s.value.as_object().and_then(|id| index.find(id)) {
+            found.push((t, format!("static {}", s.name)));
         }
     }
-    names
+    found
 }
 
 /// Whether references of `o` start with the edge to its class object.
@@ -104,7 +109,8 @@ pub fn name_of_place(index: &HeapIndex, from: ObjectId, place: u32) -> Option<St
     if let Some(c) = index.class_for_object(from) {
         return class_object_references(index, from, c)
             .into_iter()
-            .nth(place as usize);
+            .nth(place as usize)
+            .map(|(_, name)| name);
     }
     let class_edge = has_class_edge(index, from) as u32;
     if place < class_edge {
@@ -119,6 +125,43 @@ pub fn name_of_place(index: &HeapIndex, from: ObjectId, place: u32) -> Option<St
             .map(|(_, name)| format!(".{name}")),
         ClassKind::ObjectArray => Some(format!("[{slot}]")),
         ClassKind::PrimitiveArray(_) => None,
+    }
+}
+
+/// The name of the first place in `from`'s references (in [`ReferenceReader`]'s order, as
+/// [`name_of_place`] counts them) that holds `to`, read from the dump: the hop a walk that
+/// records none takes (`--no-index` makes no index file, so it records no hops). `None`
+/// without the dump, or when no such place holds `to` (a `referent`).
+///
+/// [`ReferenceReader`]: crate::heap::references::ReferenceReader
+pub fn first_place_name(index: &HeapIndex, from: ObjectId, to: ObjectId) -> Option<String> {
+    if let Some(c) = index.class_for_object(from) {
+        return class_object_references(index, from, c)
+            .into_iter()
+            .find(|&(t, _)| t == to)
+            .map(|(_, name)| name);
+    }
+    if index.class_object(index.class_of(from)) == Some(to) {
+        return Some("<class>".into());
+    }
+    let address = index.address(to);
+    match index.view(from)? {
+        ObjectView::Instance { class, data } => {
+            let id_size = index.header().id_size;
+            ref_fields(index, class)
+                .fields
+                .into_iter()
+                .find(|&(off, _)| {
+                    data.get(off as usize..off as usize + id_size)
+                        .is_some_and(|b| crate::hprof::cursor::read_id(b, id_size) == address)
+                })
+                .map(|(_, name)| format!(".{name}"))
+        }
+        ObjectView::ObjectArray { elements, .. } => elements
+            .iter()
+            .position(|id| id == address)
+            .map(|i| format!("[{i}]")),
+        _ => None,
     }
 }
 
@@ -156,17 +199,7 @@ pub struct ParentMark {
 impl<'a> HopRecorder<'a> {
     pub fn new(index: &'a HeapIndex, outgoing: &'a Outgoing) -> HopRecorder<'a> {
         let classes = index.classes();
-        let reference: Vec<ClassIndex> = classes.by_name("java.lang.ref.Reference").collect();
-        let layouts: Vec<Vec<u32>> = (0..classes.len() as ClassIndex)
-            .map(|c| match classes.get(c).kind {
-                ClassKind::Instance => ref_fields_with(index, c, &reference)
-                    .fields
-                    .iter()
-                    .map(|f| f.0)
-                    .collect(),
-                _ => Vec::new(),
-            })
-            .collect();
+        let layouts = reference_layouts(index);
         let field_counts = (0..classes.len())
             .map(|c| match classes.get(c as ClassIndex).kind {
                 ClassKind::Instance => layouts[c].len() as u32,
@@ -297,19 +330,25 @@ impl<'a> HopRecorder<'a> {
             return None;
         }
         wide.extend(found.into_iter().flatten());
-        wide.par_sort_unstable();
-        let mut bits = vec![0u64; places.len().div_ceil(64)];
-        for &[t, _] in &wide {
-            bits[t as usize / 64] |= 1 << (t % 64);
-        }
-        let high: Vec<u16> = wide.iter().map(|e| (e[1] >> 16) as u16).collect();
-        let places: Array<u16> = places.into();
-        let places = match park {
-            Some(dir) => crate::heap::store::park(places, dir),
-            None => places,
-        };
-        Some(PathHops::new(places, bits.into(), high.into()))
+        Some(PathHops::from_places(places, wide, park))
     }
+}
+
+/// Per class, the offsets of an instance's reference fields in [`ref_fields`]' order (none
+/// for array classes).
+fn reference_layouts(index: &HeapIndex) -> Vec<Vec<u32>> {
+    let classes = index.classes();
+    let reference: Vec<ClassIndex> = classes.by_name("java.lang.ref.Reference").collect();
+    (0..classes.len() as ClassIndex)
+        .map(|c| match classes.get(c).kind {
+            ClassKind::Instance => ref_fields_with(index, c, &reference)
+                .fields
+                .iter()
+                .map(|f| f.0)
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 /// The per-object places, written by the parallel readers of [`HopRecorder::finish`]: each
@@ -335,6 +374,27 @@ impl<'a> SharedPlaces<'a> {
 }
 
 impl PathHops {
+    /// The hops of `places` (the low 16 bits of each) and `wide` (`[object, place]` of the
+    /// places of [`WIDE`] or more, in any order), the places parked in `park` if given.
+    fn from_places(
+        places: Vec<u16>,
+        mut wide: Vec<[u32; 2]>,
+        park: Option<&std::path::Path>,
+    ) -> PathHops {
+        wide.par_sort_unstable();
+        let mut bits = vec![0u64; places.len().div_ceil(64)];
+        for &[t, _] in &wide {
+            bits[t as usize / 64] |= 1 << (t % 64);
+        }
+        let high: Vec<u16> = wide.iter().map(|e| (e[1] >> 16) as u16).collect();
+        let places: Array<u16> = places.into();
+        let places = match park {
+            Some(dir) => crate::heap::store::park(places, dir),
+            None => places,
+        };
+        PathHops::new(places, bits.into(), high.into())
+    }
+
     fn new(places: Array<u16>, wide: Array<u64>, high: Array<u16>) -> PathHops {
         PathHops {
             places,

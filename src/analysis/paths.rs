@@ -48,12 +48,14 @@ impl ShortestPathTree {
     }
 
     /// The tree not through weak references over the outgoing lists, with how each parent
-    /// refers to each child ([`PathHops`]); `None` once `progress` is cancelled. With
-    /// `park`, the parents are parked there ([`crate::heap::store::park`]) once walked: the
-    /// rest of the analysis does not read them.
-    pub fn compute_with_hops(
+    /// refers to each child ([`PathHops`]) when `with_hops` (an index file is to hold
+    /// them; otherwise they are read from the dump when a path is shown); `None` once
+    /// `progress` is cancelled. With `park`, the parents are parked there
+    /// ([`crate::heap::store::park`]) once walked: the rest of the analysis does not read them.
+    pub fn compute_strong(
         index: &HeapIndex,
         outgoing: &Outgoing,
+        with_hops: bool,
         park: Option<&std::path::Path>,
         progress: &Progress,
     ) -> Option<ShortestPathTree> {
@@ -62,19 +64,25 @@ impl ShortestPathTree {
             class_of: index.class_of_all(),
             with_weak: false,
         };
-        let mut recorder = HopRecorder::new(index, outgoing);
-        let parent: Array<ObjectId> = walk(index, &strong, progress, Some(&mut recorder))?.into();
+        let mut recorder = with_hops.then(|| HopRecorder::new(index, outgoing));
+        let parent: Array<ObjectId> = walk(index, &strong, progress, recorder.as_mut())?.into();
         let parent = match park {
             Some(dir) => crate::heap::store::park(parent, dir),
             None => parent,
         };
         progress.mark("shortest paths");
-        let hops = recorder.finish(&parent, park, progress)?;
-        progress.mark("path hops");
+        let hops = match recorder {
+            Some(recorder) => {
+                let hops = recorder.finish(&parent, park, progress)?;
+                progress.mark("path hops");
+                Some(hops)
+            }
+            None => None,
+        };
         Some(ShortestPathTree {
             parent: Parents::Plain(parent),
             mode: PathMode::ExcludeWeak,
-            hops: Some(hops),
+            hops,
         })
     }
 
@@ -96,7 +104,13 @@ impl ShortestPathTree {
     /// Adds the tree and its hops (`paths.…`) to an index file. Most objects' parent is
     /// their immediate dominator in `dominators` (their only referrer): only the others are
     /// stored, a bit per object saying which (about 1 byte per object instead of 4).
-    pub fn save<'a>(&'a self, w: &mut StoreWriter<'a>, dominators: &DominatorTree) {
+    /// `read_hops`: the hops read from the dump, for a tree walked without them.
+    pub fn save<'a>(
+        &'a self,
+        w: &mut StoreWriter<'a>,
+        dominators: &DominatorTree,
+        read_hops: Option<&'a PathHops>,
+    ) {
         use rayon::prelude::*;
         const WORDS: usize = 1024;
         let n = self.parent.len();
@@ -126,9 +140,9 @@ impl ShortestPathTree {
             bytemuck::cast_slice(&differs).to_vec(),
         );
         w.bytes("paths.parent_other", bytemuck::cast_slice(&other).to_vec());
-        match &self.hops {
+        match self.hops.as_ref().or(read_hops) {
             Some(h) => h.save(w),
-            // Only a fresh analysis is saved, and it has the hops; stay loadable anyway.
+            // A fresh analysis has them, recorded or read; stay loadable anyway.
             None => PathHops::save_unknown(n, w),
         }
     }
@@ -169,14 +183,18 @@ impl ShortestPathTree {
         })
     }
 
-    /// How the tree parent of `to` refers to it, if `from` is that parent and the tree knows
-    /// its hops (`.field`, `[index]`, `static field`, `<class>`…).
+    /// How the tree parent of `to` refers to it, if `from` is that parent (`.field`,
+    /// `[index]`, `static field`, `<class>`…): from the stored hops, or without them the first
+    /// place in the dump that holds `to`, the one the walk took.
     pub fn hop_label(&self, index: &HeapIndex, from: ObjectId, to: ObjectId) -> Option<String> {
         if from == to || self.parent(to) != Some(from) {
             return None;
         }
-        let place = self.hops.as_ref()?.place(to)?;
-        path_hops::name_of_place(index, from, place)
+        match &self.hops {
+            Some(hops) => path_hops::name_of_place(index, from, hops.place(to)?),
+            None if index.has_dump() => path_hops::first_place_name(index, from, to),
+            None => None,
+        }
     }
 
     /// The stored hops, if any.

@@ -13,6 +13,7 @@ use super::graph::{build_graph, ReferenceGraph};
 use super::hints::waste::RepeatedValues;
 use super::hints::Hint;
 use super::histogram::{Histogram, HistogramPreview, HistogramRow};
+use super::path_hops::PathHops;
 use super::paths::{RootIndex, ShortestPathTree};
 use super::{Analysis, AnalysisOptions};
 use crate::heap::store::{
@@ -214,7 +215,7 @@ impl Analysis {
         options: &OpenOptions,
         progress: &Progress,
     ) -> Result<(Analysis, IndexStatus), OpenError> {
-        let (analysis, status, pending) = open_or_analyse(path, options, progress, None)?;
+        let (analysis, status, pending) = open_or_analyse(path, options, false, progress, None)?;
         let status = match pending {
             Some(pending) => pending.write(&analysis, progress)?,
             None => status,
@@ -233,7 +234,7 @@ impl Analysis {
         progress: &Progress,
         preview: &Preview<'_>,
     ) -> Result<(Analysis, IndexStatus, Option<PendingIndex>), OpenError> {
-        open_or_analyse(path, options, progress, Some(preview))
+        open_or_analyse(path, options, true, progress, Some(preview))
     }
 }
 
@@ -289,9 +290,11 @@ impl PendingIndex {
     }
 }
 
+/// `deferring`: the caller writes the index file later ([`PendingIndex`]).
 fn open_or_analyse(
     path: &Path,
     options: &OpenOptions,
+    deferring: bool,
     progress: &Progress,
     preview: Option<&Preview<'_>>,
 ) -> Result<(Analysis, IndexStatus, Option<PendingIndex>), OpenError> {
@@ -301,7 +304,8 @@ fn open_or_analyse(
     }
     let mode = options.references;
     if options.no_index || options.dump.is_some() || mode != ReferenceMode::All {
-        let analysis = analyse(path, options, progress, preview)?;
+        // No index file holds this analysis: shown paths name their hops from the dump.
+        let analysis = analyse(path, options, false, progress, preview)?;
         let status = IndexStatus {
             state: IndexState::Disabled,
             path: None,
@@ -330,7 +334,9 @@ fn open_or_analyse(
             Err(e) => notes.push(format!("{e}; rebuilding it")),
         }
     }
-    let mut analysis = analyse(path, options, progress, preview)?;
+    // Written behind the window, the index file reads the path hops from the dump then
+    // ([`save`]): the walk does not record them, and the dump is on screen sooner.
+    let mut analysis = analyse(path, options, !deferring, progress, preview)?;
     progress.start(Phase::Hints, 0);
     analysis.saved_findings = Some(SavedFindings::of(&analysis));
     let status = IndexStatus {
@@ -346,9 +352,12 @@ fn open_or_analyse(
     Ok((analysis, status, Some(pending)))
 }
 
+/// A fresh analysis of `path`; its walk records the path hops an index file holds when
+/// `with_path_hops`.
 fn analyse(
     path: &Path,
     options: &OpenOptions,
+    with_path_hops: bool,
     progress: &Progress,
     preview: Option<&Preview<'_>>,
 ) -> Result<Analysis, OpenError> {
@@ -374,6 +383,7 @@ fn analyse(
     let analysis_options = AnalysisOptions {
         references: mode,
         release_graph: options.release_graph,
+        without_path_hops: !with_path_hops,
         ..AnalysisOptions::default()
     };
     let analysis = match Analysis::run(index, analysis_options, progress) {
@@ -442,10 +452,20 @@ pub fn save(
     dest: &Path,
     progress: &Progress,
 ) -> Result<(), WriteError> {
+    // The window's fresh analysis walked without the path hops: they are read now.
+    let read_hops = match a.shortest_paths.hops() {
+        None if a.index.has_dump() => Some(
+            PathHops::read_from_dump(&a.index, &a.shortest_paths, progress)
+                .ok_or(WriteError::Cancelled)?,
+        ),
+        _ => None,
+    };
+    progress.mark("path hops read");
     let mut w = StoreWriter::new(identity);
     a.index.save(&mut w);
     a.dominators.save(&mut w, |o| a.index.shallow_size(o));
-    a.shortest_paths.save(&mut w, &a.dominators);
+    a.shortest_paths
+        .save(&mut w, &a.dominators, read_hops.as_ref());
     a.repeated_values.save(&mut w);
     w.array("analysis.retained_by_class", &a.retained_by_class);
     let unreachable: Vec<u64> = a
