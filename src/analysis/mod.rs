@@ -135,11 +135,15 @@ impl Analysis {
         }
         let class_of = index.class_of_all();
         // The histogram needs no dominators: it is counted on whichever core the search
-        // leaves idle (its semi-dominator loop runs on one).
+        // leaves idle (its semi-dominator loop runs on one), and the instances of classes
+        // with few of them listed for the hints.
         let immediate_and_histogram = |referrers| {
             rayon::join(
                 || dominators::immediate(&index, referrers, spanning, mode, progress),
-                || histogram::histogram(&index),
+                || {
+                    index.prepare_instance_lists();
+                    histogram::histogram(&index)
+                },
             )
         };
         // The window keeps every referrer list for its views; short of memory for them it

@@ -167,6 +167,38 @@ pub fn hints(a: &Analysis) -> Vec<Hint> {
     out
 }
 
+/// The `k` reachable objects of `objects` that retain most, largest first (ties by object):
+/// picked on every core, then only they sorted (a class can have millions of instances).
+fn biggest_reachable(a: &Analysis, objects: Vec<ObjectId>, k: usize) -> Vec<ObjectId> {
+    use rayon::prelude::*;
+    let tree = &a.dominators;
+    let larger_first =
+        |a: &ObjectId, b: &ObjectId| (tree.retained(*b).cmp(&tree.retained(*a))).then(a.cmp(b));
+    let keep_biggest = |mut v: Vec<ObjectId>| {
+        if v.len() > k {
+            v.select_nth_unstable_by(k - 1, larger_first);
+            v.truncate(k);
+        }
+        v
+    };
+    let mut biggest = objects
+        .par_chunks(1 << 16)
+        .map(|run| {
+            keep_biggest(
+                run.iter()
+                    .copied()
+                    .filter(|&o| tree.is_reachable(o))
+                    .collect(),
+            )
+        })
+        .reduce(Vec::new, |mut x, y| {
+            x.extend(y);
+            keep_biggest(x)
+        });
+    biggest.sort_unstable_by(larger_first);
+    biggest
+}
+
 /// Instances of one class that together retain a large share, none alone a suspect.
 fn class_groups(a: &Analysis, threshold: u64, reachable: u64, covered: &[ObjectId]) -> Vec<Hint> {
     let index = &a.index;
@@ -194,17 +226,7 @@ fn class_groups(a: &Analysis, threshold: u64, reachable: u64, covered: &[ObjectI
     for (class, mut retained) in groups.into_iter().take(3) {
         let mut mask = vec![false; classes.len()];
         mask[class as usize] = true;
-        let mut inst = java::instances(index, &mask);
-        inst.retain(|&o| tree.is_reachable(o));
-        // The biggest thousand, by retained size then object: picked, then only they sorted
-        // (a class can have millions of instances).
-        let larger_first =
-            |a: &ObjectId, b: &ObjectId| (tree.retained(*b).cmp(&tree.retained(*a))).then(a.cmp(b));
-        if inst.len() > 1000 {
-            inst.select_nth_unstable_by(999, larger_first);
-            inst.truncate(1000);
-        }
-        inst.sort_unstable_by(larger_first);
+        let mut inst = biggest_reachable(a, java::instances(index, &mask), 1000);
         // A loader's class list (a `Vector` on JDK 8 and 11, an `ArrayList` later) holds every
         // class of an application: looked through, never a suspect, and its bytes are not
         // this group's.

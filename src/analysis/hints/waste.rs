@@ -134,17 +134,19 @@ fn duplicate_strings(a: &Analysis, out: &mut Vec<Hint>) {
             && (d as usize) < index.object_count()
             && index.class_of(d) == string_class
     };
-    let mut groups: Vec<(u64, u64, ObjectId)> = Vec::new(); // (wasted, count, sample)
-    for group in a.repeated_values.keyed.chunk_by(same_value) {
-        let mut owned_arrays = group.iter().map(|e| e.2).filter(|&arr| owned(arr));
-        if let Some(sample) = owned_arrays.next() {
+    // (wasted, count, sample); on every core (millions of arrays, each an `idom` lookup).
+    let mut groups: Vec<(u64, u64, ObjectId)> = a
+        .repeated_values
+        .keyed
+        .par_chunk_by(same_value)
+        .filter_map(|group| {
+            let mut owned_arrays = group.iter().map(|e| e.2).filter(|&arr| owned(arr));
+            let sample = owned_arrays.next()?;
             let n = 1 + owned_arrays.count() as u64;
-            if n > 1 {
-                let per = index.shallow_size(sample) + string_size;
-                groups.push(((n - 1) * per, n, sample));
-            }
-        }
-    }
+            let per = index.shallow_size(sample) + string_size;
+            (n > 1).then_some(((n - 1) * per, n, sample))
+        })
+        .collect();
     let wasted: u64 = groups.iter().map(|g| g.0).sum();
     if !worth(wasted, reachable) {
         return;
@@ -278,9 +280,17 @@ fn big_arrays(a: &Analysis, out: &mut Vec<Hint>) {
         .iter()
         .map(|c| matches!(c.kind, ClassKind::PrimitiveArray(_)))
         .collect();
-    let mut big: Vec<ObjectId> = java::instances(index, &mask)
-        .into_par_iter()
-        .filter(|&o| index.shallow_size(o) >= limit && tree.is_reachable(o))
+    // One pass in object order (millions of arrays: no list of them first).
+    let mut big: Vec<ObjectId> = crate::heap::object_ranges(index.object_count())
+        .flat_map_iter(|range| {
+            let mut found = Vec::new();
+            index.for_each_class_and_size(range, |o, c, size| {
+                if size >= limit && mask.get(c as usize) == Some(&true) && tree.is_reachable(o) {
+                    found.push(o);
+                }
+            });
+            found
+        })
         .collect();
     if big.is_empty() {
         return;
