@@ -40,10 +40,24 @@ pub struct AnalysisOptions {
     /// the lists are built from the dump.
     pub release_graph: bool,
     pub parking: Parking,
-    /// Record no path hops (how each shortest-path parent refers to its child): no index
-    /// file is made from this analysis, and shown paths read their hops' names from the
-    /// dump. Saves a pass over the parents (0.45 s at 25.8 M objects, 3.2 s at 103 M).
-    pub without_path_hops: bool,
+    pub path_hops: PathHops,
+}
+
+/// When a fresh analysis finds its path hops (how each shortest-path parent refers to its
+/// child, which an index file holds). Not recording them in the walk saves a pass over the
+/// parents: 0.45 s at 25.8 M objects, 3.2 s at 103 M.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PathHops {
+    /// Recorded by the walk.
+    #[default]
+    InWalk,
+    /// Read from the dump when the index file is written (the window writes it behind the
+    /// dump on screen): reading them then needs 3–4 bytes an object beside the whole
+    /// analysis, so short of memory for that they are recorded by the walk after all.
+    WhenWritten,
+    /// Not at all: no index file holds this analysis, and shown paths name their hops from
+    /// the dump.
+    Never,
 }
 
 /// Whether a fresh analysis parks the file offsets in a temporary file while the graph
@@ -116,7 +130,11 @@ impl Analysis {
         let (shortest_paths, spanning) = rayon::join(
             || {
                 let park = scratch.as_deref();
-                let with_hops = !options.without_path_hops;
+                let with_hops = match options.path_hops {
+                    PathHops::InWalk => true,
+                    PathHops::WhenWritten => reading_hops_later_needs_more_than_headroom(&index),
+                    PathHops::Never => false,
+                };
                 ShortestPathTree::compute_strong(&index, &outgoing, with_hops, park, progress)
             },
             || dominators::depth_first(&index, &outgoing, mode, progress),
@@ -199,6 +217,14 @@ impl Analysis {
 /// shortest-path tree's 4, the path hops' 2; then the referrer counts), with a tenth more.
 fn walks_need_more_than_headroom(index: &HeapIndex) -> bool {
     const BYTES_PER_OBJECT: u64 = 16;
+    crate::memory::is_short_of(index.object_count() as u64 * BYTES_PER_OBJECT)
+}
+
+/// Whether the memory left now is short of what reading the path hops when the index file
+/// is written needs on top of the whole analysis: about 20 bytes an object held at the end
+/// (2.1 GB at 103 M objects, less what the index holds already), and 4 for the read.
+fn reading_hops_later_needs_more_than_headroom(index: &HeapIndex) -> bool {
+    const BYTES_PER_OBJECT: u64 = 24;
     crate::memory::is_short_of(index.object_count() as u64 * BYTES_PER_OBJECT)
 }
 

@@ -247,6 +247,7 @@ const PREVIEW_ROWS: usize = 100;
 /// The index file of a fresh analysis, still to be written: where it may go, and the notes
 /// on why an existing one was not used.
 pub struct PendingIndex {
+    dump: PathBuf,
     identity: DumpIdentity,
     candidates: Vec<PathBuf>,
     notes: Vec<String>,
@@ -261,6 +262,7 @@ impl PendingIndex {
             identity,
             candidates,
             mut notes,
+            ..
         } = self;
         progress.start(Phase::SaveIndex, 0);
         let mut written = None;
@@ -288,6 +290,43 @@ impl PendingIndex {
             notes,
         })
     }
+
+    /// As [`PendingIndex::write`], behind the window, which holds the whole analysis and its
+    /// views meanwhile. Short of the memory the write needs (the largest section made while
+    /// writing, about 3 bytes an object, the path hops when read then, 4 more, and the
+    /// write-behind windows), it writes nothing and says why: under a memory cap such a write
+    /// stalled the window in page reclaim for minutes (the 103 M-object dump under 2.5 GB).
+    pub fn write_behind(
+        self,
+        analysis: &Analysis,
+        progress: &Progress,
+    ) -> Result<IndexStatus, OpenError> {
+        let objects = analysis.index.object_count() as u64;
+        let hops = if analysis.shortest_paths.hops().is_none() {
+            4
+        } else {
+            0
+        };
+        let need = objects * (3 + hops) + (256 << 20);
+        match crate::memory::headroom_bytes() {
+            Some(left) if left < need => {
+                let mut notes = self.notes;
+                notes.push(format!(
+                    "no index file written: {} of memory left, writing it needs about {}; \
+                     `heapsight index {}` writes it with less",
+                    crate::format::bytes(left),
+                    crate::format::bytes(need),
+                    self.dump.display()
+                ));
+                Ok(IndexStatus {
+                    state: IndexState::NotWritten,
+                    path: None,
+                    notes,
+                })
+            }
+            _ => self.write(analysis, progress),
+        }
+    }
 }
 
 /// `deferring`: the caller writes the index file later ([`PendingIndex`]).
@@ -305,7 +344,7 @@ fn open_or_analyse(
     let mode = options.references;
     if options.no_index || options.dump.is_some() || mode != ReferenceMode::All {
         // No index file holds this analysis: shown paths name their hops from the dump.
-        let analysis = analyse(path, options, false, progress, preview)?;
+        let analysis = analyse(path, options, super::PathHops::Never, progress, preview)?;
         let status = IndexStatus {
             state: IndexState::Disabled,
             path: None,
@@ -336,7 +375,12 @@ fn open_or_analyse(
     }
     // Written behind the window, the index file reads the path hops from the dump then
     // ([`save`]): the walk does not record them, and the dump is on screen sooner.
-    let mut analysis = analyse(path, options, !deferring, progress, preview)?;
+    let path_hops = if deferring {
+        super::PathHops::WhenWritten
+    } else {
+        super::PathHops::InWalk
+    };
+    let mut analysis = analyse(path, options, path_hops, progress, preview)?;
     progress.start(Phase::Hints, 0);
     analysis.saved_findings = Some(SavedFindings::of(&analysis));
     let status = IndexStatus {
@@ -345,6 +389,7 @@ fn open_or_analyse(
         notes: notes.clone(),
     };
     let pending = PendingIndex {
+        dump: path.to_path_buf(),
         identity,
         candidates,
         notes,
@@ -352,12 +397,11 @@ fn open_or_analyse(
     Ok((analysis, status, Some(pending)))
 }
 
-/// A fresh analysis of `path`; its walk records the path hops an index file holds when
-/// `with_path_hops`.
+/// A fresh analysis of `path`, with the path hops when `path_hops` says.
 fn analyse(
     path: &Path,
     options: &OpenOptions,
-    with_path_hops: bool,
+    path_hops: super::PathHops,
     progress: &Progress,
     preview: Option<&Preview<'_>>,
 ) -> Result<Analysis, OpenError> {
@@ -383,7 +427,7 @@ fn analyse(
     let analysis_options = AnalysisOptions {
         references: mode,
         release_graph: options.release_graph,
-        without_path_hops: !with_path_hops,
+        path_hops,
         ..AnalysisOptions::default()
     };
     let analysis = match Analysis::run(index, analysis_options, progress) {

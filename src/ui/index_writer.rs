@@ -25,7 +25,7 @@ impl IndexWriter {
         let under_way = UnderWay;
         let task = Task::spawn("heapsight-index-writer", ctx, move |progress| {
             let _under_way = under_way;
-            match pending.write(&analysis, progress) {
+            match pending.write_behind(&analysis, progress) {
                 Ok(status) => Some(status),
                 Err(OpenError::Cancelled) => None,
                 Err(e) => Some(IndexStatus {
