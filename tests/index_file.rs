@@ -611,3 +611,31 @@ fn a_deferred_write_waits_for_the_caller_and_the_preview_matches_the_histogram()
     assert_eq!(status.state, IndexState::Reopened);
     assert!(pending.is_none());
 }
+
+#[test]
+fn a_write_behind_the_window_that_memory_cannot_hold_is_not_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = sample_dump(dir.path());
+    let progress = Progress::new();
+    let open = || {
+        let (analysis, _, pending) =
+            Analysis::open_deferring_index(&dump, &OpenOptions::default(), &progress, &|_| {})
+                .unwrap();
+        (analysis, pending.expect("a write to do"))
+    };
+    let (analysis, pending) = open();
+    let status = pending
+        .write_within(Some(1 << 20), &analysis, &progress)
+        .unwrap();
+    assert_eq!(status.state, IndexState::NotWritten);
+    assert!(status.path.is_none());
+    let note = status.notes.join("\n");
+    assert!(note.contains("no index file written"), "{note}");
+    assert!(note.contains("heapsight index"), "{note}");
+    assert_eq!(files_in(dir.path()), vec!["app.hprof".to_string()]);
+    // With memory to spare it is written.
+    let (analysis, pending) = open();
+    let status = pending.write_within(None, &analysis, &progress).unwrap();
+    assert_eq!(status.state, IndexState::Written);
+    assert!(index_of(&dump).exists());
+}

@@ -301,6 +301,17 @@ impl PendingIndex {
         analysis: &Analysis,
         progress: &Progress,
     ) -> Result<IndexStatus, OpenError> {
+        self.write_within(crate::memory::headroom_bytes(), analysis, progress)
+    }
+
+    /// As [`PendingIndex::write_behind`] with `headroom` bytes of memory left (`None`: no
+    /// limit known).
+    pub fn write_within(
+        self,
+        headroom: Option<u64>,
+        analysis: &Analysis,
+        progress: &Progress,
+    ) -> Result<IndexStatus, OpenError> {
         let objects = analysis.index.object_count() as u64;
         let hops = if analysis.shortest_paths.hops().is_none() {
             4
@@ -308,7 +319,7 @@ impl PendingIndex {
             0
         };
         let need = objects * (3 + hops) + (256 << 20);
-        match crate::memory::headroom_bytes() {
+        match headroom {
             Some(left) if left < need => {
                 let mut notes = self.notes;
                 notes.push(format!(
