@@ -1528,7 +1528,7 @@ proptest! {
         park in any::<bool>(),
     ) {
         use heapsight::analysis::dominators::ReferenceMode;
-        use heapsight::analysis::{Parking, PathHops};
+        use heapsight::analysis::{Parking, HopsFound};
         let b = build_generated_with(&g, reference);
         let (_dir, index, _) = open_built(&b);
         let want = naive_idoms(&index, !strong_only);
@@ -1543,7 +1543,7 @@ proptest! {
                 references,
                 release_graph,
                 parking: if park { Parking::Always } else { Parking::Never },
-                path_hops: if park { PathHops::InWalk } else { PathHops::Never },
+                path_hops: if park { HopsFound::InWalk } else { HopsFound::Never },
             },
             &Progress::new(),
         )

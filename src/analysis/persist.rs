@@ -355,7 +355,7 @@ fn open_or_analyse(
     let mode = options.references;
     if options.no_index || options.dump.is_some() || mode != ReferenceMode::All {
         // No index file holds this analysis: shown paths name their hops from the dump.
-        let analysis = analyse(path, options, super::PathHops::Never, progress, preview)?;
+        let analysis = analyse(path, options, super::HopsFound::Never, progress, preview)?;
         let status = IndexStatus {
             state: IndexState::Disabled,
             path: None,
@@ -387,9 +387,9 @@ fn open_or_analyse(
     // Written behind the window, the index file reads the path hops from the dump then
     // ([`save`]): the walk does not record them, and the dump is on screen sooner.
     let path_hops = if deferring {
-        super::PathHops::WhenWritten
+        super::HopsFound::WhenWritten
     } else {
-        super::PathHops::InWalk
+        super::HopsFound::InWalk
     };
     let mut analysis = analyse(path, options, path_hops, progress, preview)?;
     progress.start(Phase::Hints, 0);
@@ -412,7 +412,7 @@ fn open_or_analyse(
 fn analyse(
     path: &Path,
     options: &OpenOptions,
-    path_hops: super::PathHops,
+    path_hops: super::HopsFound,
     progress: &Progress,
     preview: Option<&Preview<'_>>,
 ) -> Result<Analysis, OpenError> {
@@ -509,13 +509,14 @@ pub fn save(
 ) -> Result<(), WriteError> {
     // The window's fresh analysis walked without the path hops: they are read now.
     let read_hops = match a.shortest_paths.hops() {
-        None if a.index.has_dump() => Some(
-            PathHops::read_from_dump(&a.index, &a.shortest_paths, progress)
-                .ok_or(WriteError::Cancelled)?,
-        ),
+        None if a.index.has_dump() => {
+            let hops = PathHops::read_from_dump(&a.index, &a.shortest_paths, progress)
+                .ok_or(WriteError::Cancelled)?;
+            progress.mark("path hops read");
+            Some(hops)
+        }
         _ => None,
     };
-    progress.mark("path hops read");
     let mut w = StoreWriter::new(identity);
     a.index.save(&mut w);
     a.dominators.save(&mut w, |o| a.index.shallow_size(o));
