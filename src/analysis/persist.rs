@@ -244,8 +244,9 @@ impl Analysis {
 /// Takes the histogram's largest rows while the analysis goes on.
 pub type Preview<'a> = dyn Fn(HistogramPreview) + Sync + 'a;
 
-/// Rows in a [`HistogramPreview`].
-const PREVIEW_ROWS: usize = 100;
+/// Rows in a [`HistogramPreview`]: every class, so that the loading screen's filter finds any
+/// (a name each: a few MB for the largest class tables).
+const PREVIEW_ROWS: usize = usize::MAX;
 
 /// `deferring`: the caller writes the index file later ([`PendingIndex`]).
 fn open_or_analyse(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
+use super::name_filter::NameFilter;
 use super::task::{Poll, Task};
 use super::tree_table::{self, ColumnSpec, Expander, RowInfo, TreeEvent, TreeTableState};
 use super::widgets::{hint_text, object_menu, size_bar};
@@ -130,25 +131,10 @@ impl HistogramView {
             return;
         }
         self.dirty = false;
-        let matcher = match regex::RegexBuilder::new(&self.filter)
-            .case_insensitive(true)
-            .build()
-        {
-            Ok(re) => {
-                self.filter_error = None;
-                Some(re)
-            }
-            Err(_) => {
-                self.filter_error = Some("not a regular expression: matching as text".into());
-                None
-            }
-        };
-        let needle = self.filter.to_lowercase();
+        let filter = NameFilter::new(&self.filter);
+        self.filter_error = filter.error.clone();
         let classes = a.index.classes();
-        let matches = |name: &str| match &matcher {
-            Some(re) => re.is_match(name),
-            None => name.to_lowercase().contains(&needle),
-        };
+        let matches = |name: &str| filter.matches(name);
         let mut per_class = vec![(0u64, 0u64); classes.len()];
         for r in &a.histogram.rows {
             per_class[r.class as usize] = (r.count, r.shallow_bytes);

@@ -1,11 +1,13 @@
 //! The loading screen: one progress bar per phase, elapsed and remaining time, Cancel.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use egui::{ProgressBar, RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
 use super::loader::LoadJob;
+use super::name_filter::NameFilter;
 use super::Command;
 use crate::analysis::histogram::HistogramPreview;
 use crate::format;
@@ -15,7 +17,8 @@ use crate::progress::{Phase, ProgressSnapshot};
 /// happens).
 const SHOWN: &[Phase] = Phase::ALL.split_last().expect("phases").1;
 
-/// Remembers when each phase was seen to finish, since the loader only reports the current one.
+/// Remembers when each phase was seen to finish, since the loader only reports the current
+/// one; and the filter of the class list shown meanwhile.
 #[derive(Default)]
 pub struct LoadingView {
     finished: Vec<(Phase, f64)>,
@@ -23,6 +26,23 @@ pub struct LoadingView {
     last_elapsed: f64,
     /// A gzip file is being unpacked: `Decompress` is also the phase before any starts.
     unpacking: bool,
+    filter: String,
+    /// The preview rows the filter shows, for the preview and filter they were made for.
+    shown: Option<Shown>,
+}
+
+struct Shown {
+    preview: Arc<HistogramPreview>,
+    filter: String,
+    rows: Vec<usize>,
+    error: Option<String>,
+}
+
+/// The rows of `preview` whose class name `filter` matches.
+fn filtered(preview: &HistogramPreview, filter: &NameFilter) -> Vec<usize> {
+    (0..preview.rows.len())
+        .filter(|&i| filter.matches(&preview.rows[i].0))
+        .collect()
 }
 
 impl LoadingView {
@@ -146,9 +166,9 @@ impl LoadingView {
             if ui.button("Cancel (Esc)").on_hover_text(back_to).clicked() {
                 out.push(Command::CancelLoad);
             }
-            if let Some(preview) = &preview {
+            if let Some(preview) = preview {
                 ui.add_space(16.0);
-                ui.strong("Largest classes so far, by shallow size");
+                ui.strong("Classes so far, largest shallow size first");
                 ui.label(
                     RichText::new(format!(
                         "{} objects of {} classes, {} in all. Retained sizes, hints and the \
@@ -164,10 +184,55 @@ impl LoadingView {
                 // histogram's.
                 let size = egui::vec2(ui.available_width().min(820.0), ui.available_height());
                 ui.allocate_ui_with_layout(size, egui::Layout::top_down(egui::Align::Min), |ui| {
-                    preview_table(ui, preview)
+                    self.filter_bar(ui, &preview);
+                    let rows = self.shown_rows(&preview);
+                    preview_table(ui, &preview, rows);
                 });
             }
         });
+    }
+
+    fn filter_bar(&mut self, ui: &mut Ui, preview: &HistogramPreview) {
+        ui.horizontal(|ui| {
+            let label = ui.label("Filter");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.filter)
+                    .id_salt("heapsight.loading.filter")
+                    .hint_text("class name or regex")
+                    .desired_width(260.0),
+            )
+            .labelled_by(label.id);
+            if let Some(shown) = &self.shown {
+                let text = match &shown.error {
+                    Some(e) => format!(
+                        "{e}; {} of {} classes",
+                        shown.rows.len(),
+                        preview.rows.len()
+                    ),
+                    None => format!("{} of {} classes", shown.rows.len(), preview.rows.len()),
+                };
+                ui.label(RichText::new(text).weak());
+            }
+        });
+        ui.add_space(4.0);
+    }
+
+    /// The rows the filter shows, worked out again only when the filter or preview changes.
+    fn shown_rows(&mut self, preview: &Arc<HistogramPreview>) -> &[usize] {
+        let stale = self
+            .shown
+            .as_ref()
+            .is_none_or(|s| s.filter != self.filter || !Arc::ptr_eq(&s.preview, preview));
+        if stale {
+            let filter = NameFilter::new(&self.filter);
+            self.shown = Some(Shown {
+                preview: preview.clone(),
+                filter: self.filter.clone(),
+                rows: filtered(preview, &filter),
+                error: filter.error,
+            });
+        }
+        self.shown.as_ref().map_or(&[], |s| &s.rows)
     }
 
     /// Phases that report no counts for a while (the dominator walks): a guess from the
@@ -187,9 +252,9 @@ impl LoadingView {
     }
 }
 
-/// The largest classes by shallow size, known seconds after the load starts, while the
-/// dominators (minutes on a big dump) are computed.
-fn preview_table(ui: &mut Ui, preview: &HistogramPreview) {
+/// The classes by shallow size (those of `rows`), known seconds after the load starts, while
+/// the dominators (minutes on a big dump) are computed.
+fn preview_table(ui: &mut Ui, preview: &HistogramPreview, rows: &[usize]) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     let whole = preview.total_shallow_bytes;
     TableBuilder::new(ui)
@@ -209,8 +274,12 @@ fn preview_table(ui: &mut Ui, preview: &HistogramPreview) {
             }
         })
         .body(|body| {
-            body.rows(row_height, preview.rows.len(), |mut row| {
-                let (name, count, bytes) = &preview.rows[row.index()];
+            body.rows(row_height, rows.len(), |mut row| {
+                let Some((name, count, bytes)) =
+                    rows.get(row.index()).and_then(|&i| preview.rows.get(i))
+                else {
+                    return;
+                };
                 row.col(|ui| {
                     ui.add(egui::Label::new(name.as_str()).truncate());
                 });
@@ -239,6 +308,34 @@ mod tests {
             phase_elapsed_s: 0.0,
             elapsed_s,
         }
+    }
+
+    #[test]
+    fn the_filter_shows_the_matching_classes_largest_first() {
+        let preview = Arc::new(HistogramPreview {
+            rows: vec![
+                ("byte[]".into(), 10, 1000),
+                ("com.example.Session".into(), 5, 500),
+                ("java.util.HashMap$Node".into(), 4, 400),
+                ("com.example.SessionManager".into(), 1, 100),
+            ],
+            classes: 4,
+            total_count: 20,
+            total_shallow_bytes: 2000,
+        });
+        let mut view = LoadingView::default();
+        assert_eq!(view.shown_rows(&preview), &[0, 1, 2, 3]);
+        view.filter = "session".into();
+        assert_eq!(view.shown_rows(&preview), &[1, 3]);
+        view.filter = "Session$".into();
+        assert_eq!(view.shown_rows(&preview), &[1]);
+        // Not a regular expression: matched as text.
+        view.filter = "byte[".into();
+        assert_eq!(view.shown_rows(&preview), &[0]);
+        assert!(view.shown.as_ref().is_some_and(|s| s.error.is_some()));
+        // A new preview (another load) is filtered again.
+        let other = Arc::new(HistogramPreview::default());
+        assert!(view.shown_rows(&other).is_empty());
     }
 
     #[test]

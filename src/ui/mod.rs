@@ -11,6 +11,7 @@ mod index_writer;
 pub mod inspector;
 mod loader;
 mod loading;
+mod name_filter;
 pub mod open;
 pub mod overview;
 pub mod paths;
