@@ -192,7 +192,9 @@ impl LoadingView {
         });
     }
 
-    fn filter_bar(&mut self, ui: &mut Ui, preview: &HistogramPreview) {
+    /// The filter and how many classes it shows, counted after this frame's typing (as the
+    /// table below it is).
+    fn filter_bar(&mut self, ui: &mut Ui, preview: &Arc<HistogramPreview>) {
         ui.horizontal(|ui| {
             let label = ui.label("Filter");
             ui.add(
@@ -202,17 +204,16 @@ impl LoadingView {
                     .desired_width(260.0),
             )
             .labelled_by(label.id);
-            if let Some(shown) = &self.shown {
-                let text = match &shown.error {
-                    Some(e) => format!(
-                        "{e}; {} of {} classes",
-                        shown.rows.len(),
-                        preview.rows.len()
-                    ),
-                    None => format!("{} of {} classes", shown.rows.len(), preview.rows.len()),
-                };
-                ui.label(RichText::new(text).weak());
-            }
+            let count = format!(
+                "{} of {} classes",
+                self.shown_rows(preview).len(),
+                preview.rows.len()
+            );
+            let text = match self.shown.as_ref().and_then(|s| s.error.as_ref()) {
+                Some(e) => format!("{e}; {count}"),
+                None => count,
+            };
+            ui.label(RichText::new(text).weak());
         });
         ui.add_space(4.0);
     }
