@@ -1417,7 +1417,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     /// MAT's minimum retained size by its definition: the retained sizes of the objects no
-    /// other object of the same class dominates.
+    /// other object of the same class dominates; and the unreachable instances and bytes
+    /// per class, counted one object at a time.
     #[test]
     fn random_heaps_minimum_retained_sizes_match_their_definition(g in gen_heap()) {
         let b = build_generated(&g);
@@ -1427,8 +1428,12 @@ proptest! {
             .expect("analysis");
         let tree = &a.dominators;
         let mut want = vec![0u64; index.classes().len()];
+        let mut unreachable = vec![(0u64, 0u64); index.classes().len()];
         for o in 0..index.object_count() as ObjectId {
             if !tree.is_reachable(o) {
+                let e = &mut unreachable[index.class_of(o) as usize];
+                e.0 += 1;
+                e.1 += index.shallow_size(o);
                 continue;
             }
             let c = index.class_of(o);
@@ -1438,6 +1443,7 @@ proptest! {
             }
         }
         prop_assert_eq!(&a.retained_by_class, &want);
+        prop_assert_eq!(&a.unreachable_by_class, &unreachable);
     }
 }
 

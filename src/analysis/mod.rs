@@ -126,8 +126,11 @@ impl Analysis {
                 progress.mark("parked lists");
             }
         }
-        // The two forward walks side by side.
-        let (shortest_paths, spanning) = rayon::join(
+        // The two forward walks side by side. The depth-first one takes longer: the core the
+        // breadth-first one leaves counts every object's referrers for the referrer lists
+        // (when memory has room for the counts this early).
+        let count_referrers = !counts_need_more_than_headroom(&index);
+        let ((shortest_paths, counted), spanning) = rayon::join(
             || {
                 let park = scratch.as_deref();
                 let with_hops = match options.path_hops {
@@ -135,7 +138,12 @@ impl Analysis {
                     HopsFound::WhenWritten => reading_hops_later_needs_more_than_headroom(&index),
                     HopsFound::Never => false,
                 };
-                ShortestPathTree::compute_strong(&index, &outgoing, with_hops, park, progress)
+                let tree =
+                    ShortestPathTree::compute_strong(&index, &outgoing, with_hops, park, progress);
+                let counted = (tree.is_some() && count_referrers).then(|| {
+                    graph::ReferrerCounts::count(&outgoing, index.class_of_all(), progress)
+                });
+                (tree, counted.flatten())
             },
             || dominators::depth_first(&index, &outgoing, mode, progress),
         );
@@ -170,12 +178,12 @@ impl Analysis {
         let release_graph =
             options.release_graph || referrer_lists_need_more_than_headroom(&index, &outgoing);
         let (graph, (immediate, histogram)) = if release_graph {
-            let referrers = graph::MultiReferrers::new(outgoing, class_of, progress)?;
+            let referrers = graph::MultiReferrers::new(outgoing, class_of, counted, progress)?;
             progress.mark("incoming");
             let found = immediate_and_histogram(dominators::Referrers::Multi(&referrers));
             (LazyGraph::deferred(index.clone()), found)
         } else {
-            let graph = ReferenceGraph::new(outgoing, class_of, progress)?;
+            let graph = ReferenceGraph::new(outgoing, class_of, counted, progress)?;
             progress.mark("incoming");
             let found = immediate_and_histogram(dominators::Referrers::All(&graph));
             (LazyGraph::ready(graph, index.clone()), found)
@@ -183,16 +191,15 @@ impl Analysis {
         let Some(immediate) = immediate else {
             return Err(GraphError::Cancelled);
         };
-        let Some(dominators) = dominators::tree(&index, immediate, progress) else {
+        let Some((dominators, unreachable_by_class)) =
+            dominators::tree(&index, immediate, progress)
+        else {
             return Err(GraphError::Cancelled);
         };
         if progress.is_cancelled() {
             return Err(GraphError::Cancelled);
         }
-        let (retained_by_class, unreachable_by_class) = rayon::join(
-            || dominators::retained_by_class(&index, &dominators),
-            || dominators::unreachable_by_class(&index, &dominators),
-        );
+        let retained_by_class = dominators::retained_by_class(&index, &dominators);
         let (histogram, unreachable_by_class) =
             fillers::separate(&index, &dominators, histogram, unreachable_by_class);
         progress.mark("classes");
@@ -218,6 +225,14 @@ impl Analysis {
 fn walks_need_more_than_headroom(index: &HeapIndex) -> bool {
     const BYTES_PER_OBJECT: u64 = 16;
     crate::memory::is_short_of(index.object_count() as u64 * BYTES_PER_OBJECT)
+}
+
+/// Whether the memory left is short of the referrer counts (4 bytes per object) beside the
+/// depth-first walk, with room to spare (four times their size): made there, they live
+/// while the walk's arrays do.
+fn counts_need_more_than_headroom(index: &HeapIndex) -> bool {
+    const BYTES_PER_OBJECT: u64 = 4;
+    crate::memory::is_short_of(index.object_count() as u64 * BYTES_PER_OBJECT * 4)
 }
 
 /// Whether the memory left now is short of what reading the path hops when the index file

@@ -1,10 +1,9 @@
-//! Per-class (and per-group) totals over the dominator tree: MAT's minimum retained size,
-//! and what no GC root reaches.
+//! Per-class (and per-group) totals over the dominator tree: MAT's minimum retained size.
 
 use rayon::prelude::*;
 
 use super::DominatorTree;
-use crate::heap::{object_ranges, HeapIndex, ObjectId};
+use crate::heap::{HeapIndex, ObjectId};
 use crate::prefetch::prefetch;
 use crate::progress::Progress;
 
@@ -161,29 +160,4 @@ fn split_subtrees<'t>(
         paths,
         tasks,
     }
-}
-
-/// Instances and shallow bytes per class that no GC root reaches.
-pub fn unreachable_by_class(index: &HeapIndex, tree: &DominatorTree) -> Vec<(u64, u64)> {
-    let nclasses = index.classes().len();
-    let fresh = || vec![(0u64, 0u64); nclasses];
-    object_ranges(index.object_count())
-        .fold(fresh, |mut out, range| {
-            index.for_each_class_and_size(range, |o, c, size| {
-                if !tree.is_reachable(o) {
-                    if let Some(e) = out.get_mut(c as usize) {
-                        e.0 += 1;
-                        e.1 += size;
-                    }
-                }
-            });
-            out
-        })
-        .reduce(fresh, |mut a, b| {
-            for (x, y) in a.iter_mut().zip(b) {
-                x.0 += y.0;
-                x.1 += y.1;
-            }
-            a
-        })
 }

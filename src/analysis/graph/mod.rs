@@ -12,7 +12,7 @@ use crate::prefetch::prefetch;
 use crate::progress::Progress;
 // Reading references from the dump is the heap index's job; re-exported where it was.
 pub use crate::heap::references::{DumpForward, ReferenceReader};
-pub use referrers::{MultiBackward, MultiReferrers};
+pub use referrers::{MultiBackward, MultiReferrers, ReferrerCounts};
 pub use reverse::{reverse, reverse_or_cancel};
 
 mod referrers;
@@ -231,25 +231,28 @@ impl ReferenceGraph {
         }
     }
 
-    /// Reverses the outgoing lists (with the class edges they derive), which are dropped;
-    /// [`GraphError::Cancelled`] once `progress` is.
+    /// Reverses the outgoing lists (with the class edges they derive), which are dropped,
+    /// from their referrer counts when made already; [`GraphError::Cancelled`] once
+    /// `progress` is.
     pub fn new(
         outgoing: Outgoing,
         class_of: &ClassOf,
+        counted: Option<ReferrerCounts>,
         progress: &Progress,
     ) -> Result<ReferenceGraph, GraphError> {
         let edges = outgoing.edge_count(class_of);
         if edges > u32::MAX as u64 {
             return Err(GraphError::TooManyEdges(edges));
         }
-        let incoming = reverse_or_cancel(
-            &WithClassEdges {
-                outgoing: &outgoing,
-                class_of,
-            },
-            outgoing.lists.node_count(),
-            progress,
-        )
+        let n = outgoing.lists.node_count();
+        let with_class = WithClassEdges {
+            outgoing: &outgoing,
+            class_of,
+        };
+        let incoming = match counted.and_then(|c| c.of(n)) {
+            Some(degrees) => reverse::reverse_counted(&with_class, degrees, progress),
+            None => reverse_or_cancel(&with_class, n, progress),
+        }
         .ok_or(GraphError::Cancelled)?;
         Ok(ReferenceGraph {
             incoming,
@@ -519,7 +522,7 @@ impl Successors for DumpForward<'_> {
 /// Builds the reference graph (for paths and referrers; no forward walks).
 pub fn build_graph(index: &HeapIndex, progress: &Progress) -> Result<ReferenceGraph, GraphError> {
     let outgoing = build_outgoing(index, progress)?;
-    let graph = ReferenceGraph::new(outgoing, index.class_of_all(), progress)?;
+    let graph = ReferenceGraph::new(outgoing, index.class_of_all(), None, progress)?;
     progress.mark("incoming");
     Ok(graph)
 }

@@ -21,12 +21,31 @@ pub struct MultiReferrers {
     weak: WeakEdges,
 }
 
+/// How many referrers each object has (at `o + 1`), counted from the outgoing lists before
+/// [`MultiReferrers::new`] needs them: the count reads nothing else, so it can run on a core
+/// another step leaves idle.
+pub struct ReferrerCounts(Vec<u32>);
+
+impl ReferrerCounts {
+    /// `None` once `progress` is cancelled.
+    pub fn count(outgoing: &Outgoing, class_of: &ClassOf, progress: &Progress) -> Option<Self> {
+        let with_class = WithClassEdges { outgoing, class_of };
+        all_in_degrees(&with_class, outgoing.lists.node_count(), progress).map(ReferrerCounts)
+    }
+
+    /// The counts (at `o + 1`) when they are of `n` objects.
+    pub(super) fn of(self, n: usize) -> Option<Vec<u32>> {
+        (self.0.len() == n + 1).then_some(self.0)
+    }
+}
+
 impl MultiReferrers {
-    /// From the outgoing lists (with the class edges they derive), which are dropped;
-    /// [`GraphError::Cancelled`] once `progress` is.
+    /// From the outgoing lists (with the class edges they derive), which are dropped, and
+    /// their referrer counts when made already; [`GraphError::Cancelled`] once `progress` is.
     pub fn new(
         outgoing: Outgoing,
         class_of: &ClassOf,
+        counted: Option<ReferrerCounts>,
         progress: &Progress,
     ) -> Result<MultiReferrers, GraphError> {
         let edges = outgoing.edge_count(class_of);
@@ -38,8 +57,13 @@ impl MultiReferrers {
             outgoing: &outgoing,
             class_of,
         };
-        let (single, listed, lists) = referrer_lists(&with_class, n, &outgoing.weak, progress)
+        let degrees = counted
+            .and_then(|c| c.of(n))
+            .or_else(|| all_in_degrees(&with_class, n, progress))
             .ok_or(GraphError::Cancelled)?;
+        let (single, listed, lists) =
+            referrer_lists(&with_class, degrees, &outgoing.weak, progress)
+                .ok_or(GraphError::Cancelled)?;
         Ok(MultiReferrers {
             single,
             listed,
@@ -56,7 +80,8 @@ impl MultiReferrers {
         weak: WeakEdges,
         progress: &Progress,
     ) -> Option<MultiReferrers> {
-        let (single, listed, lists) = referrer_lists(lists, n, &weak, progress)?;
+        let degrees = all_in_degrees(lists, n, progress)?;
+        let (single, listed, lists) = referrer_lists(lists, degrees, &weak, progress)?;
         Some(MultiReferrers {
             single,
             listed,
@@ -73,14 +98,15 @@ impl MultiReferrers {
     }
 }
 
-/// The single-referrer nodes, the listed ones and their lists.
+/// The single-referrer nodes, the listed ones and their lists, from the in-`degrees` of
+/// `lists`' targets (at `t + 1`).
 fn referrer_lists(
     lists: &impl AdjacencyLists,
-    n: usize,
+    degrees: Vec<u32>,
     weak: &WeakEdges,
     progress: &Progress,
 ) -> Option<(RankedBits, RankedBits, Csr)> {
-    let degrees = all_in_degrees(lists, n, progress)?;
+    let n = degrees.len() - 1;
     let single = RankedBits::from_fn(n, |t| degrees[t + 1] == 1 && !weak.has_to(t as u32));
     let listed = RankedBits::from_fn(n, |t| {
         let d = degrees[t + 1];

@@ -28,12 +28,23 @@ pub fn reverse_or_cancel(
     targets: usize,
     progress: &Progress,
 ) -> Option<Csr> {
-    let n = targets;
+    let degrees = all_in_degrees(lists, targets, progress)?;
+    reverse_counted(lists, degrees, progress)
+}
+
+/// As [`reverse_or_cancel`], from the in-degrees of the `degrees.len() - 1` targets as
+/// [`all_in_degrees`] counts them.
+pub(super) fn reverse_counted(
+    lists: &impl AdjacencyLists,
+    degrees: Vec<u32>,
+    progress: &Progress,
+) -> Option<Csr> {
+    let n = degrees.len() - 1;
     let ranges = worker_ranges(n);
     // Offsets shifted by one place: `offsets[t + 1]` is where `t`'s list starts and serves
     // as its write cursor; after the fill it holds where the list ends, which is the CSR
     // offset of `t + 1`. No separate cursor array (4 bytes per object).
-    let mut offsets = in_degrees(lists, n, &ranges, progress)?;
+    let mut offsets = degrees;
     let mut sum = 0u32;
     for o in offsets.iter_mut().skip(1) {
         let d = *o;
