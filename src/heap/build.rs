@@ -243,7 +243,8 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     }
 
     let offsets = {
-        let packed = U40Vec::new(&offsets);
+        // Objects in address order mostly sit close together in the file: 2.25 bytes each.
+        let packed = U40Vec::blocks(&offsets);
         drop(offsets);
         packed
     };

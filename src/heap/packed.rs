@@ -192,34 +192,40 @@ impl U40Vec {
         }
     }
 
+    /// Packs `values` in blocks of [`BLOCK`] ([`Repr::Blocks`]): 2.25 bytes a value where the
+    /// values of each block lie within 64 KiB of each other (file offsets of objects in
+    /// address order), 8 where they do not; clamped as in [`U40Vec::new`].
+    pub fn blocks(values: &[u64]) -> U40Vec {
+        let value = |i: usize| values[i].min(U40_LIMIT - 1);
+        let (base, whole) = block_bases(values.len(), value);
+        let mut delta = vec![0u16; values.len()];
+        fill_deltas(
+            bytemuck::cast_slice_mut(&mut delta),
+            &base,
+            values.len(),
+            value,
+        );
+        U40Vec {
+            repr: Repr::Blocks {
+                base: base.into(),
+                delta: delta.into(),
+                whole: whole.into(),
+            },
+        }
+    }
+
     /// Adds the array to an index file in blocks (`name.base`, `name.delta`, `name.whole`):
     /// 2.25 bytes a value where values in each block of 32 lie within 64 KiB of each other.
     pub fn save_blocks<'a>(&'a self, name: &str, w: &mut StoreWriter<'a>) {
+        if let Repr::Blocks { base, delta, whole } = &self.repr {
+            w.array(&format!("{name}.base"), base);
+            w.array(&format!("{name}.delta"), delta);
+            w.array(&format!("{name}.whole"), whole);
+            return;
+        }
         let n = self.len();
         let value = move |i: usize| self.get(i).unwrap_or(0);
-        let span = move |b: usize| b * BLOCK..((b + 1) * BLOCK).min(n);
-        let mut base: Vec<u64> = (0..n.div_ceil(BLOCK))
-            .into_par_iter()
-            .map(|b| {
-                let (min, max) = span(b).fold((u64::MAX, 0), |(lo, hi), i| {
-                    (lo.min(value(i)), hi.max(value(i)))
-                });
-                if max - min <= u16::MAX as u64 {
-                    min
-                } else {
-                    WHOLE
-                }
-            })
-            .collect();
-        let mut whole: Vec<u64> = Vec::new();
-        for (b, slot) in base.iter_mut().enumerate() {
-            if *slot == WHOLE {
-                *slot = WHOLE | whole.len() as u64;
-                whole.extend(span(b).map(value));
-                // A short last block is padded, so every whole block has BLOCK values.
-                whole.resize(whole.len().next_multiple_of(BLOCK), 0);
-            }
-        }
+        let (base, whole) = block_bases(n, value);
         w.bytes(
             &format!("{name}.base"),
             bytemuck::cast_slice(&base).to_vec(),
@@ -227,17 +233,7 @@ impl U40Vec {
         // The distances, as the section's bytes: made when written (2 bytes a value).
         w.bytes_later(&format!("{name}.delta"), n * 2, move || {
             let mut delta = vec![0u8; n * 2];
-            delta
-                .par_chunks_mut(BLOCK * 2)
-                .zip(base.par_iter())
-                .enumerate()
-                .for_each(|(b, (out, &min))| {
-                    if min & WHOLE == 0 {
-                        for (d, i) in out.chunks_exact_mut(2).zip(span(b)) {
-                            d.copy_from_slice(&((value(i) - min) as u16).to_le_bytes());
-                        }
-                    }
-                });
+            fill_deltas(&mut delta, &base, n, value);
             delta
         });
         w.bytes(
@@ -292,6 +288,52 @@ impl U40Vec {
     }
 }
 
+/// The values `0..n` of each block of [`BLOCK`]: the smallest where they lie within 64 KiB
+/// of it, else [`WHOLE`] + where the block's values start in the second list (`whole`,
+/// padded to whole blocks).
+fn block_bases(n: usize, value: impl Fn(usize) -> u64 + Sync) -> (Vec<u64>, Vec<u64>) {
+    let span = |b: usize| b * BLOCK..((b + 1) * BLOCK).min(n);
+    let mut base: Vec<u64> = (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let (min, max) = span(b).fold((u64::MAX, 0), |(lo, hi), i| {
+                (lo.min(value(i)), hi.max(value(i)))
+            });
+            if max - min <= u16::MAX as u64 {
+                min
+            } else {
+                WHOLE
+            }
+        })
+        .collect();
+    let mut whole: Vec<u64> = Vec::new();
+    for (b, slot) in base.iter_mut().enumerate() {
+        if *slot == WHOLE {
+            *slot = WHOLE | whole.len() as u64;
+            whole.extend(span(b).map(&value));
+            // A short last block is padded, so every whole block has BLOCK values.
+            whole.resize(whole.len().next_multiple_of(BLOCK), 0);
+        }
+    }
+    (base, whole)
+}
+
+/// Each value's distance from its block's base, as little-endian `u16` bytes into `out`
+/// (2 bytes a value; 0 in blocks kept whole).
+fn fill_deltas(out: &mut [u8], base: &[u64], n: usize, value: impl Fn(usize) -> u64 + Sync) {
+    out.par_chunks_mut(BLOCK * 2)
+        .zip(base.par_iter())
+        .enumerate()
+        .for_each(|(b, (out, &min))| {
+            if min & WHOLE == 0 {
+                let span = b * BLOCK..((b + 1) * BLOCK).min(n);
+                for (d, i) in out.chunks_exact_mut(2).zip(span) {
+                    d.copy_from_slice(&((value(i) - min) as u16).to_le_bytes());
+                }
+            }
+        });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +354,12 @@ mod tests {
         }
         assert_eq!(packed.get(values.len()), None);
         assert_eq!(U40Vec::new(&[u64::MAX]).get(0), Some(U40_LIMIT - 1));
+        let blocks = U40Vec::blocks(&values);
+        for (i, &v) in values.iter().enumerate() {
+            assert_eq!(blocks.get(i), Some(v));
+        }
+        assert_eq!(blocks.get(values.len()), None);
+        assert_eq!(U40Vec::blocks(&[u64::MAX]).get(0), Some(U40_LIMIT - 1));
     }
 
     proptest::proptest! {
@@ -341,17 +389,23 @@ mod tests {
                 head_crc: 4,
                 tail_crc: 5,
             };
-            let packed = U40Vec::new(&values);
-            let mut w = StoreWriter::new(identity);
-            packed.save_blocks("v", &mut w);
-            w.write(&path, &|_| true).unwrap();
-            let store = Store::open(&path).unwrap();
-            let back = U40Vec::load_blocks(&store, "v").unwrap();
-            proptest::prop_assert_eq!(back.len(), values.len());
-            for (i, &x) in values.iter().enumerate() {
-                proptest::prop_assert_eq!(back.get(i), Some(x));
+            // Saved from either form; the blocks made in memory read the same too.
+            let in_blocks = U40Vec::blocks(&values);
+            for packed in [U40Vec::new(&values), in_blocks] {
+                let mut w = StoreWriter::new(identity);
+                packed.save_blocks("v", &mut w);
+                w.write(&path, &|_| true).unwrap();
+                let store = Store::open(&path).unwrap();
+                let back = U40Vec::load_blocks(&store, "v").unwrap();
+                proptest::prop_assert_eq!(back.len(), values.len());
+                proptest::prop_assert_eq!(packed.len(), values.len());
+                for (i, &x) in values.iter().enumerate() {
+                    proptest::prop_assert_eq!(back.get(i), Some(x));
+                    proptest::prop_assert_eq!(packed.get(i), Some(x));
+                }
+                proptest::prop_assert_eq!(back.get(values.len()), None);
+                proptest::prop_assert_eq!(packed.get(values.len()), None);
             }
-            proptest::prop_assert_eq!(back.get(values.len()), None);
         }
     }
 }
