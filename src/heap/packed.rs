@@ -200,12 +200,17 @@ impl U40Vec {
         let value = |i: usize| values[i].min(U40_LIMIT - 1);
         let (base, whole) = block_bases(values.len(), value);
         let mut delta = vec![0u16; values.len()];
-        fill_deltas(
-            bytemuck::cast_slice_mut(&mut delta),
-            &base,
-            values.len(),
-            value,
-        );
+        delta
+            .par_chunks_mut(BLOCK)
+            .zip(base.par_iter())
+            .enumerate()
+            .for_each(|(b, (out, &min))| {
+                if min & WHOLE == 0 {
+                    for (d, i) in out.iter_mut().zip(b * BLOCK..) {
+                        *d = (value(i) - min) as u16;
+                    }
+                }
+            });
         U40Vec {
             repr: Repr::Blocks {
                 base: base.into(),
@@ -218,29 +223,30 @@ impl U40Vec {
     /// Adds the array to an index file in blocks (`name.base`, `name.delta`, `name.whole`):
     /// 2.25 bytes a value where values in each block of 32 lie within 64 KiB of each other.
     pub fn save_blocks<'a>(&'a self, name: &str, w: &mut StoreWriter<'a>) {
-        if let Repr::Blocks { base, delta, whole } = &self.repr {
-            w.array(&format!("{name}.base"), base);
-            w.array(&format!("{name}.delta"), delta);
-            w.array(&format!("{name}.whole"), whole);
-            return;
+        match &self.repr {
+            Repr::Blocks { base, delta, whole } => {
+                w.array(&format!("{name}.base"), base);
+                w.array(&format!("{name}.delta"), delta);
+                w.array(&format!("{name}.whole"), whole);
+            }
+            Repr::Split { .. } => {
+                // Copied into blocks first (file offsets are made in blocks: this is for
+                // other values).
+                let values: Vec<u64> = (0..self.len())
+                    .into_par_iter()
+                    .map(|i| self.get(i).unwrap_or(0))
+                    .collect();
+                if let Repr::Blocks { base, delta, whole } = U40Vec::blocks(&values).repr {
+                    for (part, bytes) in [
+                        ("base", bytemuck::cast_slice(&base)),
+                        ("delta", bytemuck::cast_slice(&delta)),
+                        ("whole", bytemuck::cast_slice(&whole)),
+                    ] {
+                        w.bytes(&format!("{name}.{part}"), bytes.to_vec());
+                    }
+                }
+            }
         }
-        let n = self.len();
-        let value = move |i: usize| self.get(i).unwrap_or(0);
-        let (base, whole) = block_bases(n, value);
-        w.bytes(
-            &format!("{name}.base"),
-            bytemuck::cast_slice(&base).to_vec(),
-        );
-        // The distances, as the section's bytes: made when written (2 bytes a value).
-        w.bytes_later(&format!("{name}.delta"), n * 2, move || {
-            let mut delta = vec![0u8; n * 2];
-            fill_deltas(&mut delta, &base, n, value);
-            delta
-        });
-        w.bytes(
-            &format!("{name}.whole"),
-            bytemuck::cast_slice(&whole).to_vec(),
-        );
     }
 
     /// The array saved by [`U40Vec::save_blocks`], mapped from the file.
@@ -317,22 +323,6 @@ fn block_bases(n: usize, value: impl Fn(usize) -> u64 + Sync) -> (Vec<u64>, Vec<
         }
     }
     (base, whole)
-}
-
-/// Each value's distance from its block's base, as little-endian `u16` bytes into `out`
-/// (2 bytes a value; 0 in blocks kept whole).
-fn fill_deltas(out: &mut [u8], base: &[u64], n: usize, value: impl Fn(usize) -> u64 + Sync) {
-    out.par_chunks_mut(BLOCK * 2)
-        .zip(base.par_iter())
-        .enumerate()
-        .for_each(|(b, (out, &min))| {
-            if min & WHOLE == 0 {
-                let span = b * BLOCK..((b + 1) * BLOCK).min(n);
-                for (d, i) in out.chunks_exact_mut(2).zip(span) {
-                    d.copy_from_slice(&((value(i) - min) as u16).to_le_bytes());
-                }
-            }
-        });
 }
 
 #[cfg(test)]
