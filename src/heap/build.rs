@@ -1,20 +1,20 @@
 //! Building the index: the first pass (`scan`) finds chunks, class dumps, roots and object
-//! identifiers; objects are numbered by address; the second pass fills flat per-object arrays
+//! identifiers, and keeps each object's offset, class reference and length; objects are
+//! numbered by address; `chunk_objects::fill` places what was kept in flat per-object arrays
 //! at those numbers, in parallel.
 
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::chunk_objects::{fill, Filled};
 use super::class_of::ClassOf;
 use super::classes::{build_class_table, ClassIndex, ClassInfo, ClassKind, ClassTable};
+use super::dumps::DumpList;
 use super::idmap::IdMap;
 use super::layout;
 use super::packed::{U40Vec, U40_LIMIT};
 use super::props;
-use super::reader::{
-    apply_layout, layout_sample, ObjectReader, ObjectRecord, ReadProblems, ShallowSizes,
-};
-use super::scan::{scan_records, DumpList, Scan};
+use super::reader::{apply_layout, ShallowSizes};
+use super::scan::{scan_records, Scan};
 use super::shallow::ShallowTable;
 use super::threads;
 use super::vm::{self, Jdk};
@@ -32,10 +32,11 @@ pub(super) struct Prepared<'a> {
     pub dumps: DumpList,
 }
 
-/// `collect_ids` keeps every object's identifier (in `scan.ids`), in file order.
+/// `collect_objects` keeps every object's identifier (in `scan.ids`), in file order, and
+/// what the index is filled from (`scan.objects_by_chunk`).
 pub(super) fn prepare<'a>(
     source: &'a DumpSource,
-    collect_ids: bool,
+    collect_objects: bool,
     progress: &Progress,
 ) -> Result<Prepared<'a>, HprofError> {
     let data = source.bytes();
@@ -46,7 +47,7 @@ pub(super) fn prepare<'a>(
         data,
         header.records_start,
         header.id_size,
-        collect_ids,
+        collect_objects,
         source.selected_dump(),
         progress,
         &release,
@@ -120,7 +121,6 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         }
         prepare(&source, true, progress)?
     };
-    let data = source.bytes();
     let id_size = header.id_size;
     let Scan {
         utf8,
@@ -131,14 +131,13 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         threads: raw_threads,
         roots: raw_roots,
         chunks,
-        objects: n,
         ids,
+        objects_by_chunk,
         ..
     } = scan;
 
     // Number objects by address, from the identifiers the first pass collected.
     let (id_map, order) = IdMap::build(&ids);
-    let number = |k: usize| order.number(&id_map, &ids, k);
     let duplicates = id_map.duplicates();
     if duplicates > 0 {
         warnings.push(format!(
@@ -147,64 +146,33 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
     }
     progress.mark("number");
 
-    // The parallel pass: each object's offset, class and length, stored at its number.
-    progress.start(Phase::Index, data.len() as u64);
-    let mut offsets = vec![0u64; n];
-    let mut class_of = vec![0u32; n];
-    let mut lens = vec![0u32; n];
-    let problems = ReadProblems::default();
-    {
-        let dest = (
-            SharedSlice::new(&mut offsets),
-            SharedSlice::new(&mut class_of),
-            SharedSlice::new(&mut lens),
-        );
-        chunks.par_iter().for_each(|ch| {
-            if progress.is_cancelled() {
-                return;
-            }
-            let mut reader = ObjectReader::new(data, id_size, &classes, &lookup);
-            let mut k = ch.first_object;
-            let end = ch.first_object + ch.objects;
-            reader.for_each(ch, |o| {
-                if k < end {
-                    let at = number(k) as usize;
-                    // SAFETY: `number` is a permutation of the positions, so each slot is
-                    // written by one object only (`write` checks the bounds).
-                    unsafe {
-                        dest.0.write(at, o.offset);
-                        dest.1.write(at, o.class);
-                        dest.2.write(at, o.length);
-                    }
-                    k += 1;
-                }
-            });
-            debug_assert_eq!(k, end, "chunk of object {}", ch.first_object);
-            problems.add(&reader);
-            for run in &ch.runs {
-                progress.add((run.end - run.start) as u64);
-                source.release(run.start, run.end - run.start);
-            }
-        });
-    }
+    // What the first pass kept of each object, placed at its number.
+    let first_objects: Vec<usize> = chunks.iter().map(|c| c.first_object).collect();
+    let filled = fill(
+        objects_by_chunk,
+        &first_objects,
+        ids,
+        &id_map,
+        order,
+        &classes,
+        &lookup,
+        id_size,
+        progress,
+    );
     if progress.is_cancelled() {
         return Err(HprofError::Cancelled);
     }
-    problems.warn(&mut warnings);
+    filled.warn(&mut warnings);
+    let Filled {
+        offsets,
+        class_of,
+        lens,
+        sample,
+        ..
+    } = filled;
     progress.mark("fill");
 
     // Layout (sampled from the first objects in file order), then shallow sizes.
-    let sample = layout_sample((0..n).map(|k| {
-        let o = number(k) as usize;
-        ObjectRecord {
-            offset: offsets[o],
-            id: ids[k],
-            class: class_of[o],
-            length: lens[o],
-        }
-    }));
-    drop(order);
-    drop(ids);
     let layout = layout::detect(id_size, &classes, &sample);
     apply_layout(&mut classes, &layout);
 
@@ -312,32 +280,4 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         &root_stacks,
     );
     Ok(index)
-}
-
-/// A slice that parallel tasks write at distinct positions.
-struct SharedSlice<T> {
-    ptr: *mut T,
-    len: usize,
-}
-
-// SAFETY: tasks write distinct positions only (the caller's promise in `write`).
-unsafe impl<T: Send> Sync for SharedSlice<T> {}
-
-impl<T> SharedSlice<T> {
-    fn new(slice: &mut [T]) -> Self {
-        SharedSlice {
-            ptr: slice.as_mut_ptr(),
-            len: slice.len(),
-        }
-    }
-
-    /// Writes `value` at `i` (ignored when out of bounds).
-    ///
-    /// SAFETY: no other task writes or reads position `i` meanwhile, and the slice outlives
-    /// this value.
-    unsafe fn write(&self, i: usize, value: T) {
-        if i < self.len {
-            unsafe { *self.ptr.add(i) = value };
-        }
-    }
 }

@@ -9,11 +9,12 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::build::{prepare, Prepared};
 use super::classes::ClassTable;
+use super::dumps::DumpList;
 use super::layout::{self, ObjectLayout};
 use super::reader::{
     apply_layout, layout_sample, ObjectReader, ReadProblems, ShallowSizes, LAYOUT_SAMPLE,
 };
-use super::scan::{DumpList, Scan};
+use super::scan::Scan;
 use crate::hprof::{DumpSource, Header, HprofError, RootKind};
 use crate::progress::{Phase, Progress};
 

@@ -4,8 +4,10 @@
 
 mod build;
 mod census;
+mod chunk_objects;
 pub mod class_of;
 pub mod classes;
+mod dumps;
 mod few_instances;
 mod fields;
 pub mod idmap;
@@ -31,11 +33,11 @@ use crate::hprof::{DumpSource, Header, HprofError, RootKind};
 use crate::progress::Progress;
 pub use census::Census;
 pub use classes::{ClassIndex, ClassInfo, ClassKind, ClassTable, FieldInfo, StaticInfo};
+pub use dumps::{DumpList, DumpPart};
 use idmap::IdMap;
 pub use layout::ObjectLayout;
 pub use objects::{FieldValue, ObjectView};
 use packed::U40Vec;
-pub use scan::{DumpList, DumpPart};
 pub use threads::{FrameInfo, ThreadInfo};
 
 /// Dense number of an object: its rank by address among all objects of the dump.

@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::scan::DumpList;
+use super::dumps::DumpList;
 use super::store::{Store, StoreError, StoreWriter};
 use super::{ClassTable, HeapIndex, IdMap, ObjectId, ObjectLayout, Root, ThreadInfo, U40Vec};
 use crate::hprof::{Compression, DumpSource, Header};

@@ -19,7 +19,6 @@ pub(super) const LAYOUT_SAMPLE: usize = 200_000;
 /// class object, the index of the class it describes (`u32::MAX` when unknown).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ObjectRecord {
-    pub offset: u64,
     pub id: u64,
     pub class: ClassIndex,
     pub length: u32,
@@ -140,12 +139,7 @@ impl<'a> ObjectReader<'a> {
                     ),
                     SubRecord::Root(_) | SubRecord::HeapDumpInfo { .. } => continue,
                 };
-                f(ObjectRecord {
-                    offset: r.offset,
-                    id,
-                    class,
-                    length,
-                });
+                f(ObjectRecord { id, class, length });
             }
         }
     }

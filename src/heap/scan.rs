@@ -9,6 +9,8 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::chunk_objects::ChunkObjects;
+use super::dumps::{DumpList, DumpPart};
 use super::threads::{RawFrame, RawThread, RawTrace};
 use crate::hprof::records::Record;
 use crate::hprof::{ClassDump, GcRoot, HprofError, RecordIter, SubRecord, SubRecordIter};
@@ -34,67 +36,6 @@ struct Segment {
     cut: bool,
 }
 
-/// One heap dump of a file that may hold several (the old hprof agent appends one per
-/// request): its HEAP DUMP record, or its segments up to a HEAP DUMP END.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DumpPart {
-    /// 1-based, in file order.
-    pub number: usize,
-    /// Microseconds after the file header's timestamp (the first record's time field).
-    pub time_us: u32,
-    /// File offset of its first heap-dump record.
-    pub offset: u64,
-    /// Object sub-records (instances, arrays, class dumps).
-    pub objects: usize,
-}
-
-/// The heap dumps of a file and the one read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DumpList {
-    pub parts: Vec<DumpPart>,
-    /// Index in `parts` of the dump read.
-    pub selected: usize,
-}
-
-impl DumpList {
-    /// The dump read, if the file has any.
-    pub fn current(&self) -> Option<&DumpPart> {
-        self.parts.get(self.selected)
-    }
-
-    /// The warning a file with several dumps gets: which one is read and how to pick another.
-    pub fn warning(&self) -> Option<String> {
-        if self.parts.len() < 2 {
-            return None;
-        }
-        let list: Vec<String> = self
-            .parts
-            .iter()
-            .map(|p| {
-                format!(
-                    "#{} at +{:.3} s ({} objects)",
-                    p.number,
-                    p.time_us as f64 / 1e6,
-                    p.objects
-                )
-            })
-            .collect();
-        let current = self.current()?;
-        Some(format!(
-            "this file holds {} heap dumps (the hprof agent appends one per request): {}; \
-             analysing #{}{}, not a merge of them; open another with --dump N",
-            self.parts.len(),
-            list.join(", "),
-            current.number,
-            if self.selected + 1 == self.parts.len() {
-                " (the last)"
-            } else {
-                ""
-            }
-        ))
-    }
-}
-
 /// Consecutive runs handed to one worker, and the object numbers (file order) they fill.
 pub(super) struct Chunk {
     pub runs: Vec<Run>,
@@ -117,13 +58,16 @@ pub(super) struct Scan<'a> {
     pub objects: usize,
     /// Every object's identifier in file order, when asked for.
     pub ids: Vec<u64>,
+    /// The objects of each of `chunks`, when asked for.
+    pub objects_by_chunk: Vec<ChunkObjects>,
     pub unknown_tags: FxHashMap<u8, u32>,
     pub warnings: Vec<String>,
     /// Every heap dump of the file; only the selected one is read.
     pub dumps: DumpList,
 }
 
-/// Scans every record once; `collect_ids` keeps every object's identifier. `release` drops
+/// Scans every record once; `collect_objects` keeps every object's identifier and what
+/// `chunk_objects` fills the index from. `release` drops
 /// the pages of a surveyed chunk: the next pass reads them again, and resident file pages
 /// count against the process's memory.
 /// `dump` picks one of several heap dumps (1-based; `None`: the last).
@@ -131,7 +75,7 @@ pub(super) fn scan_records<'a>(
     data: &'a [u8],
     start: usize,
     id_size: usize,
-    collect_ids: bool,
+    collect_objects: bool,
     dump: Option<usize>,
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
@@ -274,7 +218,7 @@ pub(super) fn scan_records<'a>(
     let heap_bytes: usize = runs.iter().map(|r| r.end - r.start).sum();
     progress.add((data.len() - heap_bytes) as u64);
     let chunks = group(runs, &dump_of_segment);
-    let survey_of = |chunk: &Chunk| survey_chunk(data, id_size, chunk, collect_ids);
+    let survey_of = |chunk: &Chunk| survey_chunk(data, id_size, chunk, collect_objects);
     survey(
         &mut s,
         data,
@@ -345,10 +289,13 @@ fn group(runs: Vec<Run>, dump_of_segment: &[usize]) -> Vec<Chunk> {
     };
     let mut bytes = 0;
     for r in runs {
+        // A chunk holds one dump's runs, within 4 GiB (`ChunkObjects` keeps u32 offsets).
+        let apart = |first: &Run| r.end - first.start > u32::MAX as usize;
         if current
             .runs
             .last()
             .is_some_and(|last| dump_of(last) != dump_of(&r))
+            || current.runs.first().is_some_and(apart)
         {
             chunks.push(std::mem::replace(
                 &mut current,
@@ -385,6 +332,7 @@ fn group(runs: Vec<Run>, dump_of_segment: &[usize]) -> Vec<Chunk> {
 struct ChunkSurvey<'a> {
     objects: usize,
     ids: Vec<u64>,
+    objects_of: ChunkObjects,
     class_dumps: Vec<(u64, ClassDump<'a>)>,
     roots: Vec<GcRoot>,
     /// The first bad sub-record: its run, the error, and where the good sub-records end.
@@ -395,9 +343,12 @@ fn survey_chunk<'a>(
     data: &'a [u8],
     id_size: usize,
     chunk: &Chunk,
-    collect_ids: bool,
+    collect_objects: bool,
 ) -> ChunkSurvey<'a> {
     let mut out = ChunkSurvey::default();
+    if let Some(first) = chunk.runs.first() {
+        out.objects_of = ChunkObjects::new(first.start);
+    }
     for (ri, run) in chunk.runs.iter().enumerate() {
         let mut it = SubRecordIter::new(&data[run.start..run.end], run.start as u64, id_size);
         let mut last_good = run.start;
@@ -406,6 +357,7 @@ fn survey_chunk<'a>(
                 Ok(r) => r,
                 Err(e) => {
                     out.failure = Some((ri, e, last_good));
+                    out.objects_of.finish();
                     return out;
                 }
             };
@@ -421,8 +373,9 @@ fn survey_chunk<'a>(
             };
             if let Some(id) = id {
                 out.objects += 1;
-                if collect_ids {
+                if collect_objects {
                     out.ids.push(id);
+                    out.objects_of.push(r.offset, &r.record);
                 }
             }
             match r.record {
@@ -436,6 +389,7 @@ fn survey_chunk<'a>(
             last_good = it.offset() as usize;
         }
     }
+    out.objects_of.finish();
     out
 }
 
@@ -517,6 +471,7 @@ fn survey<'a>(
         chunk.objects = found.objects;
         s.objects += found.objects;
         id_parts.push(found.ids);
+        s.objects_by_chunk.push(found.objects_of);
         s.class_dumps.extend(found.class_dumps);
         s.roots.extend(found.roots);
         if let Some((ri, error, last_good)) = found.failure {
