@@ -136,6 +136,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         ..
     } = scan;
 
+    progress.mark("scan");
     // Number objects by address, from the identifiers the first pass collected.
     let (id_map, order) = IdMap::build(&ids);
     let duplicates = id_map.duplicates();
@@ -254,6 +255,7 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         index.layout = checked;
     }
     drop(sample);
+    progress.mark("java.version");
     let (shallow, large_sizes) = ShallowTable::new(
         &ShallowSizes::new(&index.classes, &index.layout),
         index.classes.len(),

@@ -236,6 +236,7 @@ pub(super) fn fill(
                 length: r.length(length),
             }),
     );
+    progress.mark("sample");
     // The number of each file-order position, looked up once rather than in every pass.
     let numbers: Option<Vec<ObjectId>> = match order {
         Order::Sorted => None,
@@ -248,6 +249,7 @@ pub(super) fn fill(
         ),
     };
     drop(ids);
+    progress.mark("ranks");
     let number = |k: usize| numbers.as_ref().map_or(k as ObjectId, |p| p[k]);
     progress.start(Phase::Index, 3 * n as u64);
 
@@ -278,6 +280,7 @@ pub(super) fn fill(
         })
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
 
+    progress.mark("placed");
     let mut offsets = vec![0u64; n];
     let dest = SharedSlice::new(&mut offsets);
     parts

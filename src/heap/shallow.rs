@@ -50,15 +50,36 @@ impl ShallowTable {
         let varies_of = |o: usize| per_class[class_of.get(o as ObjectId) as usize] == VARIES;
         let varies = RankedBits::from_fn(class_of.len(), varies_of);
         let size_of = |o: usize| sizes.of(class_of.get(o as ObjectId), lens[o]);
-        let large: Vec<(ObjectId, u64)> = (0..class_of.len())
+        // One pass on every core: each range of objects writes its sizes where the bitmap's
+        // rank puts them.
+        const RANGE: usize = 1 << 16;
+        let n = class_of.len();
+        let mut object_sizes = vec![0u32; varies.ones()];
+        let mut slots = Vec::with_capacity(n.div_ceil(RANGE));
+        let mut rest: &mut [u32] = &mut object_sizes;
+        for start in (0..n).step_by(RANGE) {
+            let end = (start + RANGE).min(n);
+            let count = varies.rank(end as u32) - varies.rank(start as u32);
+            let (slot, tail) = std::mem::take(&mut rest).split_at_mut(count);
+            slots.push((start..end, slot));
+            rest = tail;
+        }
+        let large: Vec<(ObjectId, u64)> = slots
             .into_par_iter()
-            .filter(|&o| varies_of(o) && size_of(o) >= LARGE_SIZE as u64)
-            .map(|o| (o as ObjectId, size_of(o)))
-            .collect();
-        let object_sizes: Vec<u32> = (0..class_of.len())
-            .into_par_iter()
-            .filter(|&o| varies_of(o))
-            .map(|o| size_of(o).min(LARGE_SIZE as u64) as u32)
+            .flat_map_iter(|(range, slot)| {
+                let mut large = Vec::new();
+                let mut out = slot.iter_mut();
+                for o in range.filter(|&o| varies.contains(o as u32)) {
+                    let size = size_of(o);
+                    if size >= LARGE_SIZE as u64 {
+                        large.push((o as ObjectId, size));
+                    }
+                    if let Some(slot) = out.next() {
+                        *slot = size.min(LARGE_SIZE as u64) as u32;
+                    }
+                }
+                large
+            })
             .collect();
         let table = ShallowTable {
             per_class: per_class.into(),
