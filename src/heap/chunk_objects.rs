@@ -2,9 +2,9 @@
 //! per-object arrays are filled at the objects' numbers without reading the dump again
 //! (a second read faulted in the whole file once more: 3 s of 38 at 103 M objects).
 //!
-//! 12 bytes per object until the fill: an offset within the chunk, an entry of the chunk's
-//! own table of classes (resolved once the class table exists), and a length. The fill
-//! places one array at a time and frees its source, so the peak stays what the arrays cost.
+//! About 5 bytes per object until the fill: the distance from the object before in 2 bytes,
+//! an entry of the chunk's own table of classes (resolved once the class table exists) in 2,
+//! and the lengths of arrays. The fill places one array at a time and frees its source.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -12,7 +12,9 @@ use rustc_hash::FxHashMap;
 use super::classes::{ClassIndex, ClassTable};
 use super::idmap::{IdMap, Order};
 use super::layout::LayoutSample;
-use super::reader::{layout_sample, ObjectRecord, UNKNOWN_CLASS};
+use super::reader::{
+    layout_sample, warn_read_problems, ObjectRecord, LAYOUT_SAMPLE, UNKNOWN_CLASS,
+};
 use super::ObjectId;
 use crate::hprof::{BasicType, SubRecord};
 use crate::progress::{Phase, Progress};
@@ -27,17 +29,31 @@ enum ClassRef {
     Class(u64),
 }
 
-/// The objects of one chunk, in file order.
+/// `ChunkObjects::steps` value of an offset kept in `far`.
+const FAR: u16 = u16::MAX;
+/// `ChunkObjects::refs` value of an entry kept in `wide`.
+const WIDE: u16 = u16::MAX;
+
+/// The objects of one chunk, in file order: about 5 bytes each.
 #[derive(Default)]
 pub(super) struct ChunkObjects {
     /// File offset the offsets are relative to (the chunk spans less than 4 GiB).
     base: u64,
-    offsets: Vec<u32>,
-    /// Entries of `table`.
-    refs: Vec<u32>,
-    /// Field bytes of an instance, elements of an array, 0 for a class.
-    lengths: Vec<u32>,
+    /// Each object's distance from the one before (the first's from `base`), or [`FAR`]
+    /// when that does not fit: its offset is then the next of `far`.
+    steps: Vec<u16>,
+    far: Vec<u32>,
+    last_offset: u32,
+    /// Each object's entry of `table`, or [`WIDE`]: the entry is then the next of `wide`.
+    refs: Vec<u16>,
+    wide: Vec<u32>,
+    /// The elements of each array, in order (instances' sizes follow from their class).
+    array_lengths: Vec<u32>,
     table: Vec<ClassRef>,
+    /// Per entry naming an instance's class: its first instance's field bytes and how many
+    /// instances had that many; the others, rare, in `odd_fields` as (entry, bytes).
+    fields: Vec<(u32, u64)>,
+    odd_fields: Vec<(u32, u32)>,
     slots: FxHashMap<ClassRef, u32>,
     last: Option<(ClassRef, u32)>,
 }
@@ -51,10 +67,11 @@ impl ChunkObjects {
     }
 
     pub fn len(&self) -> usize {
-        self.offsets.len()
+        self.steps.len()
     }
 
-    /// Records an object sub-record at file offset `offset`; other sub-records are ignored.
+    /// Records an object sub-record at file offset `offset` (past the last one recorded);
+    /// other sub-records are ignored.
     #[inline]
     pub fn push(&mut self, offset: u64, record: &SubRecord<'_>) {
         let (class, length) = match *record {
@@ -75,24 +92,107 @@ impl ChunkObjects {
         let slot = match self.last {
             Some((c, slot)) if c == class => slot,
             _ => {
-                let table = &mut self.table;
+                let (table, fields) = (&mut self.table, &mut self.fields);
                 let slot = *self.slots.entry(class).or_insert_with(|| {
                     table.push(class);
+                    fields.push((0, 0));
                     table.len() as u32 - 1
                 });
                 self.last = Some((class, slot));
                 slot
             }
         };
-        self.offsets.push((offset - self.base) as u32);
-        self.refs.push(slot);
-        self.lengths.push(length);
+        let at = (offset - self.base) as u32;
+        match u16::try_from(at.wrapping_sub(self.last_offset)) {
+            Ok(step) if step != FAR => self.steps.push(step),
+            _ => {
+                self.steps.push(FAR);
+                self.far.push(at);
+            }
+        }
+        self.last_offset = at;
+        match u16::try_from(slot) {
+            Ok(r) if r != WIDE => self.refs.push(r),
+            _ => {
+                self.refs.push(WIDE);
+                self.wide.push(slot);
+            }
+        }
+        match class {
+            ClassRef::Instance(_) => {
+                let seen = &mut self.fields[slot as usize];
+                if seen.1 == 0 {
+                    seen.0 = length;
+                }
+                if seen.0 == length {
+                    seen.1 += 1;
+                } else {
+                    self.odd_fields.push((slot, length));
+                }
+            }
+            ClassRef::ObjectArray(_) | ClassRef::PrimitiveArray(_) => {
+                self.array_lengths.push(length)
+            }
+            ClassRef::Class(_) => {}
+        }
     }
 
     /// Drops the lookup structures once the chunk is read.
     pub fn finish(&mut self) {
         self.slots = FxHashMap::default();
         self.last = None;
+    }
+
+    /// `f(position, entry, elements)` for the first `limit` objects, in order; `elements`
+    /// is 0 but for arrays.
+    #[inline]
+    fn for_each_entry(&self, limit: usize, mut f: impl FnMut(usize, u32, u32)) {
+        let mut wide = self.wide.iter();
+        let mut lengths = self.array_lengths.iter();
+        for (j, &r) in self.refs.iter().enumerate().take(limit) {
+            let slot = match r {
+                WIDE => wide.next().copied().unwrap_or(0),
+                r => r as u32,
+            };
+            let elements = match self.table.get(slot as usize) {
+                Some(ClassRef::ObjectArray(_) | ClassRef::PrimitiveArray(_)) => {
+                    lengths.next().copied().unwrap_or(0)
+                }
+                _ => 0,
+            };
+            f(j, slot, elements);
+        }
+    }
+
+    /// `f(position, file offset)` for every object, in order.
+    #[inline]
+    fn for_each_offset(&self, mut f: impl FnMut(usize, u64)) {
+        let mut far = self.far.iter();
+        let mut at = 0u32;
+        for (j, &step) in self.steps.iter().enumerate() {
+            at = match step {
+                FAR => far.next().copied().unwrap_or(at),
+                step => at + step as u32,
+            };
+            f(j, self.base + at as u64);
+        }
+    }
+
+    /// Instances whose field bytes differ from what their class declares.
+    fn field_mismatches(&self, table: &[Resolved]) -> u64 {
+        let expected = |slot: u32| table.get(slot as usize).map_or(u32::MAX, |r| r.field_bytes);
+        let firsts: u64 = (self.fields.iter().enumerate())
+            .filter(|&(slot, &(bytes, _))| {
+                let want = expected(slot as u32);
+                want != u32::MAX && want != bytes
+            })
+            .map(|(_, &(_, count))| count)
+            .sum();
+        let odd = self.odd_fields.iter().filter(|&&(slot, bytes)| {
+            let want = expected(slot);
+            want != u32::MAX && want != bytes
+        });
+        firsts + odd.count() as u64
     }
 }
 
@@ -186,18 +286,7 @@ pub(super) struct Filled {
 
 impl Filled {
     pub fn warn(&self, warnings: &mut Vec<String>) {
-        if self.unknown_class > 0 {
-            warnings.push(format!(
-                "{} objects name a class the dump does not describe; counted as \"{UNKNOWN_CLASS}\"",
-                self.unknown_class
-            ));
-        }
-        if self.field_mismatch > 0 {
-            warnings.push(format!(
-                "{} instances have field data of a different length than their class declares",
-                self.field_mismatch
-            ));
-        }
+        warn_read_problems(self.unknown_class, self.field_mismatch, warnings);
     }
 }
 
@@ -221,20 +310,23 @@ pub(super) fn fill(
         .par_iter()
         .map(|p| resolve(&p.table, classes, lookup, id_size))
         .collect();
+    // The first objects in file order.
+    let mut first = Vec::with_capacity(LAYOUT_SAMPLE.min(n));
+    for (p, table) in parts.iter().zip(&tables) {
+        let left = LAYOUT_SAMPLE - first.len();
+        p.for_each_entry(left, |_, slot, elements| {
+            let r = &table[slot as usize];
+            first.push((r.class, r.length(elements)));
+        });
+        if first.len() >= LAYOUT_SAMPLE {
+            break;
+        }
+    }
     let sample = layout_sample(
-        parts
-            .iter()
-            .zip(&tables)
-            .flat_map(|(p, table)| {
-                let objects = p.refs.iter().zip(&p.lengths);
-                objects.map(|(&r, &length)| (&table[r as usize], length))
-            })
+        first
+            .into_iter()
             .zip(&ids)
-            .map(|((r, length), &id)| ObjectRecord {
-                id,
-                class: r.class,
-                length: r.length(length),
-            }),
+            .map(|((class, length), &id)| ObjectRecord { id, class, length }),
     );
     progress.mark("sample");
     // The number of each file-order position, looked up once rather than in every pass.
@@ -261,21 +353,22 @@ pub(super) fn fill(
         .zip(first_objects)
         .zip(&tables)
         .map(|((p, &first), table)| {
-            let (mut unknown, mut mismatch) = (0u64, 0u64);
-            for (j, (&r, &recorded)) in p.refs.iter().zip(&p.lengths).enumerate() {
-                let r = &table[r as usize];
+            let mut unknown = 0u64;
+            p.for_each_entry(usize::MAX, |j, slot, elements| {
+                let r = &table[slot as usize];
                 unknown += r.unknown as u64;
-                mismatch += (r.field_bytes != u32::MAX && r.field_bytes != recorded) as u64;
                 let at = number(first + j) as usize;
                 // SAFETY: numbers are a permutation of the positions: one writer per slot.
                 unsafe {
                     dest.0.write(at, r.class);
-                    dest.1.write(at, r.length(recorded));
+                    dest.1.write(at, r.length(elements));
                 }
-            }
+            });
             progress.add(2 * p.len() as u64);
+            let mismatch = p.field_mismatches(table);
             p.refs = Vec::new();
-            p.lengths = Vec::new();
+            p.wide = Vec::new();
+            p.array_lengths = Vec::new();
             (unknown, mismatch)
         })
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
@@ -287,12 +380,13 @@ pub(super) fn fill(
         .par_iter_mut()
         .zip(first_objects)
         .for_each(|(p, &first)| {
-            for (j, &off) in p.offsets.iter().enumerate() {
+            p.for_each_offset(|j, offset| {
                 // SAFETY: as above.
-                unsafe { dest.write(number(first + j) as usize, p.base + off as u64) };
-            }
+                unsafe { dest.write(number(first + j) as usize, offset) };
+            });
             progress.add(p.len() as u64);
-            p.offsets = Vec::new();
+            p.steps = Vec::new();
+            p.far = Vec::new();
         });
     Filled {
         offsets,

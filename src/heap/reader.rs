@@ -161,18 +161,30 @@ impl ReadProblems {
     }
 
     pub fn warn(self, warnings: &mut Vec<String>) {
-        let unknown_class = self.unknown_class.into_inner();
-        if unknown_class > 0 {
-            warnings.push(format!(
-                "{unknown_class} objects name a class the dump does not describe; counted as \"{UNKNOWN_CLASS}\""
-            ));
-        }
-        let field_mismatch = self.field_mismatch.into_inner();
-        if field_mismatch > 0 {
-            warnings.push(format!(
-                "{field_mismatch} instances have field data of a different length than their class declares"
-            ));
-        }
+        warn_read_problems(
+            self.unknown_class.into_inner(),
+            self.field_mismatch.into_inner(),
+            warnings,
+        );
+    }
+}
+
+/// The warnings of objects whose class id names no class, and of instances whose field bytes
+/// differ from their class's.
+pub(super) fn warn_read_problems(
+    unknown_class: u64,
+    field_mismatch: u64,
+    warnings: &mut Vec<String>,
+) {
+    if unknown_class > 0 {
+        warnings.push(format!(
+            "{unknown_class} objects name a class the dump does not describe; counted as \"{UNKNOWN_CLASS}\""
+        ));
+    }
+    if field_mismatch > 0 {
+        warnings.push(format!(
+            "{field_mismatch} instances have field data of a different length than their class declares"
+        ));
     }
 }
 
