@@ -20,7 +20,7 @@ use crate::hprof::{BasicType, SubRecord};
 use crate::progress::{Phase, Progress};
 
 /// How an object sub-record names its class, before the class table exists.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum ClassRef {
     Instance(u64),
     ObjectArray(u64),
@@ -423,5 +423,117 @@ impl<T> SharedSlice<T> {
         if i < self.len {
             unsafe { *self.ptr.add(i) = value };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hprof::IdList;
+    use proptest::prelude::*;
+
+    /// What was pushed: offset, the class reference, elements (arrays) or field bytes.
+    type Pushed = (u64, ClassRef, u32);
+
+    fn push_all(base: usize, pushed: &[Pushed]) -> ChunkObjects {
+        let zeros = vec![0u8; 64 * 8];
+        let mut objects = ChunkObjects::new(base);
+        for &(offset, class, length) in pushed {
+            let record = match class {
+                ClassRef::Instance(class_id) => SubRecord::Instance {
+                    id: 1,
+                    stack_serial: 0,
+                    class_id,
+                    fields: &zeros[..length as usize],
+                },
+                ClassRef::ObjectArray(class_id) => SubRecord::ObjectArray {
+                    id: 1,
+                    stack_serial: 0,
+                    class_id,
+                    elements: IdList::new(&zeros[..length as usize * 8], 8),
+                },
+                ClassRef::PrimitiveArray(elem) => SubRecord::PrimitiveArray {
+                    id: 1,
+                    stack_serial: 0,
+                    elem,
+                    length,
+                    data: &[],
+                },
+                ClassRef::Class(_) => unreachable!("not generated"),
+            };
+            objects.push(offset, &record);
+        }
+        objects.finish();
+        objects
+    }
+
+    fn decoded(objects: &ChunkObjects) -> Vec<Pushed> {
+        let mut offsets = Vec::new();
+        objects.for_each_offset(|j, offset| offsets.push((j, offset)));
+        let mut out = Vec::new();
+        objects.for_each_entry(usize::MAX, |j, slot, elements| {
+            assert_eq!(offsets[j].0, j);
+            out.push((offsets[j].1, objects.table[slot as usize], elements));
+        });
+        assert_eq!(out.len(), offsets.len());
+        out
+    }
+
+    fn class_ref(kind: u8, id: u64) -> ClassRef {
+        match kind {
+            0 => ClassRef::Instance(id),
+            1 => ClassRef::ObjectArray(id),
+            _ => ClassRef::PrimitiveArray(BasicType::Int),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn objects_read_back_as_pushed(
+            base in 0usize..1 << 20,
+            objects in prop::collection::vec((0u32..150_000, 0u8..3, 0u64..6, 0u32..64), 0..300),
+        ) {
+            let mut offset = base as u64;
+            let pushed: Vec<Pushed> = objects
+                .iter()
+                .map(|&(gap, kind, id, length)| {
+                    offset += gap as u64;
+                    (offset, class_ref(kind, 0x1000 + id), length)
+                })
+                .collect();
+            let chunk = push_all(base, &pushed);
+            let want: Vec<Pushed> = pushed
+                .iter()
+                .map(|&(o, c, l)| (o, c, if matches!(c, ClassRef::Instance(_)) { 0 } else { l }))
+                .collect();
+            prop_assert_eq!(decoded(&chunk), want);
+            // Instances whose field bytes differ from their class's (here: 8 bytes each).
+            let table: Vec<Resolved> = chunk
+                .table
+                .iter()
+                .map(|c| Resolved {
+                    class: 0,
+                    unknown: false,
+                    instance: matches!(c, ClassRef::Instance(_)),
+                    field_bytes: if matches!(c, ClassRef::Instance(_)) { 8 } else { u32::MAX },
+                    describes: None,
+                })
+                .collect();
+            let mismatched = pushed
+                .iter()
+                .filter(|(_, c, l)| matches!(c, ClassRef::Instance(_)) && *l != 8)
+                .count() as u64;
+            prop_assert_eq!(chunk.field_mismatches(&table), mismatched);
+        }
+    }
+
+    #[test]
+    fn more_table_entries_than_two_bytes_number() {
+        let pushed: Vec<Pushed> = (0..70_000u64)
+            .map(|k| (10 + 3 * k, ClassRef::Instance(0x10_0000 + k), 0))
+            .collect();
+        let chunk = push_all(10, &pushed);
+        assert_eq!(chunk.wide.len(), 70_000 - WIDE as usize);
+        assert_eq!(decoded(&chunk), pushed);
     }
 }
