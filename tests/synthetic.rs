@@ -351,6 +351,26 @@ fn objects_written_out_of_address_order_are_numbered_by_address() {
     }
 }
 
+#[test]
+fn more_classes_than_two_bytes_number_keep_four_byte_class_numbers() {
+    // Class numbers past 65,535 (`ClassOf::Wide`), some with instances, in two segments so
+    // that several chunks name them; class objects far below the instances (the builder's
+    // usual gap holds 32,768 classes).
+    let base = 0x0000_0007_1000_0000;
+    let mut b = HeapBuilder::with_addresses(Version::V102, 8, StringStyle::Compact, base, base / 2)
+        .segments(2);
+    let obj = b.object_class;
+    for k in 0..66_000 {
+        let c = b.class(&format!("p.C{k}"), Some(obj), &[]);
+        if k % 1000 == 999 || k >= 65_530 {
+            b.instance(c);
+        }
+    }
+    let (_dir, index, _) = open_built(&b);
+    assert!(index.classes().len() > 1 << 16);
+    assert_matches_builder(&index, &b);
+}
+
 // ---------------------------------------------------------------------------------------------
 // GC roots
 // ---------------------------------------------------------------------------------------------

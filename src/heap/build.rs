@@ -6,7 +6,6 @@
 use rustc_hash::FxHashMap;
 
 use super::chunk_objects::{fill, Filled};
-use super::class_of::ClassOf;
 use super::classes::{build_class_table, ClassIndex, ClassInfo, ClassKind, ClassTable};
 use super::dumps::DumpList;
 use super::idmap::IdMap;
@@ -217,7 +216,6 @@ pub(super) fn build(source: DumpSource, progress: &Progress) -> Result<HeapIndex
         drop(offsets);
         packed
     };
-    let class_of = ClassOf::new(class_of, classes.len());
     let mut index = HeapIndex {
         source,
         header,

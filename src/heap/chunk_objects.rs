@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::class_of::ClassOf;
 use super::classes::{ClassIndex, ClassTable};
 use super::idmap::{IdMap, Order};
 use super::layout::LayoutSample;
@@ -275,7 +276,7 @@ impl Resolved {
 /// The index's per-object arrays, at object numbers, and what the layout is detected from.
 pub(super) struct Filled {
     pub offsets: Vec<u64>,
-    pub class_of: Vec<ClassIndex>,
+    pub class_of: ClassOf,
     pub lens: Vec<u32>,
     pub sample: Vec<LayoutSample>,
     /// Objects whose class id names no class; instances whose field bytes differ from their
@@ -345,9 +346,16 @@ pub(super) fn fill(
     let number = |k: usize| numbers.as_ref().map_or(k as ObjectId, |p| p[k]);
     progress.start(Phase::Index, 3 * n as u64);
 
-    let mut class_of = vec![0 as ClassIndex; n];
+    // Class numbers in the two bytes `ClassOf` keeps when they fit, not narrowed afterwards.
+    let narrow = classes.len() <= 1 << 16;
+    let mut narrow_of = vec![0u16; if narrow { n } else { 0 }];
+    let mut wide_of = vec![0 as ClassIndex; if narrow { 0 } else { n }];
     let mut lens = vec![0u32; n];
-    let dest = (SharedSlice::new(&mut class_of), SharedSlice::new(&mut lens));
+    let dest = (
+        SharedSlice::new(&mut narrow_of),
+        SharedSlice::new(&mut wide_of),
+        SharedSlice::new(&mut lens),
+    );
     let (unknown_class, field_mismatch) = parts
         .par_iter_mut()
         .zip(first_objects)
@@ -360,8 +368,12 @@ pub(super) fn fill(
                 let at = number(first + j) as usize;
                 // SAFETY: numbers are a permutation of the positions: one writer per slot.
                 unsafe {
-                    dest.0.write(at, r.class);
-                    dest.1.write(at, r.length(elements));
+                    if narrow {
+                        dest.0.write(at, r.class as u16);
+                    } else {
+                        dest.1.write(at, r.class);
+                    }
+                    dest.2.write(at, r.length(elements));
                 }
             });
             progress.add(2 * p.len() as u64);
@@ -388,6 +400,11 @@ pub(super) fn fill(
             p.steps = Vec::new();
             p.far = Vec::new();
         });
+    let class_of = if narrow {
+        ClassOf::Narrow(narrow_of.into())
+    } else {
+        ClassOf::Wide(wide_of.into())
+    };
     Filled {
         offsets,
         class_of,
