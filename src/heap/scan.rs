@@ -36,11 +36,11 @@ struct Segment {
     cut: bool,
 }
 
-/// Consecutive runs handed to one worker, and the object numbers (file order) they fill.
+/// Consecutive runs handed to one worker, and the file-order position of its first object.
+#[derive(Default)]
 pub(super) struct Chunk {
     pub runs: Vec<Run>,
     pub first_object: usize,
-    pub objects: usize,
 }
 
 /// What the first pass collects.
@@ -282,11 +282,7 @@ fn group(runs: Vec<Run>, dump_of_segment: &[usize]) -> Vec<Chunk> {
             .unwrap_or(0)
     };
     let mut chunks = Vec::new();
-    let mut current = Chunk {
-        runs: Vec::new(),
-        first_object: 0,
-        objects: 0,
-    };
+    let mut current = Chunk::default();
     let mut bytes = 0;
     for r in runs {
         // A chunk holds one dump's runs, within 4 GiB (`ChunkObjects` keeps u32 offsets).
@@ -297,27 +293,13 @@ fn group(runs: Vec<Run>, dump_of_segment: &[usize]) -> Vec<Chunk> {
             .is_some_and(|last| dump_of(last) != dump_of(&r))
             || current.runs.first().is_some_and(apart)
         {
-            chunks.push(std::mem::replace(
-                &mut current,
-                Chunk {
-                    runs: Vec::new(),
-                    first_object: 0,
-                    objects: 0,
-                },
-            ));
+            chunks.push(std::mem::take(&mut current));
             bytes = 0;
         }
         current.runs.push(r);
         bytes += r.end - r.start;
         if bytes >= CHUNK_BYTES {
-            chunks.push(std::mem::replace(
-                &mut current,
-                Chunk {
-                    runs: Vec::new(),
-                    first_object: 0,
-                    objects: 0,
-                },
-            ));
+            chunks.push(std::mem::take(&mut current));
             bytes = 0;
         }
     }
@@ -468,7 +450,6 @@ fn survey<'a>(
             continue;
         }
         chunk.first_object = s.objects;
-        chunk.objects = found.objects;
         s.objects += found.objects;
         id_parts.push(found.ids);
         s.objects_by_chunk.push(found.objects_of);
@@ -545,7 +526,6 @@ mod tests {
         let chunk = Chunk {
             runs,
             first_object: 0,
-            objects: 0,
         };
         let found = survey_chunk(&data, 8, &chunk, true);
         assert_eq!(found.roots.len(), 1000);
