@@ -14,7 +14,8 @@ use super::classes::{ClassIndex, ClassTable};
 use super::idmap::{IdMap, Order};
 use super::layout::LayoutSample;
 use super::reader::{
-    layout_sample, warn_read_problems, ObjectRecord, LAYOUT_SAMPLE, UNKNOWN_CLASS,
+    declared_field_bytes, fallback_classes, layout_sample, warn_read_problems, ObjectRecord,
+    LAYOUT_SAMPLE,
 };
 use super::ObjectId;
 use crate::hprof::{BasicType, SubRecord};
@@ -217,11 +218,7 @@ fn resolve(
     lookup: &FxHashMap<u64, ClassIndex>,
     id_size: usize,
 ) -> Vec<Resolved> {
-    let unknown = classes.by_name(UNKNOWN_CLASS).next().unwrap_or(0);
-    let object_array = classes
-        .by_name("java.lang.Object[]")
-        .next()
-        .unwrap_or(unknown);
+    let (unknown, object_array) = fallback_classes(classes);
     let plain = |class| Resolved {
         class,
         unknown: false,
@@ -243,10 +240,7 @@ fn resolve(
                 let mut out = named(id, unknown);
                 out.instance = true;
                 if out.class != unknown {
-                    let bytes: usize = classes
-                        .all_fields(out.class)
-                        .map(|f| f.ty.size_in_dump(id_size))
-                        .sum();
+                    let bytes = declared_field_bytes(classes, out.class, id_size);
                     out.field_bytes = u32::try_from(bytes).unwrap_or(u32::MAX - 1);
                 }
                 out

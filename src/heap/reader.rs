@@ -46,11 +46,7 @@ impl<'a> ObjectReader<'a> {
         classes: &'a ClassTable,
         lookup: &'a FxHashMap<u64, ClassIndex>,
     ) -> Self {
-        let unknown = classes.by_name(UNKNOWN_CLASS).next().unwrap_or(0);
-        let object_array = classes
-            .by_name("java.lang.Object[]")
-            .next()
-            .unwrap_or(unknown);
+        let (unknown, object_array) = fallback_classes(classes);
         ObjectReader {
             data,
             id_size,
@@ -88,11 +84,7 @@ impl<'a> ObjectReader<'a> {
         if want != usize::MAX {
             return want;
         }
-        let want = self
-            .classes
-            .all_fields(c)
-            .map(|f| f.ty.size_in_dump(self.id_size))
-            .sum();
+        let want = declared_field_bytes(self.classes, c, self.id_size);
         self.expected_bytes[c as usize] = want;
         want
     }
@@ -143,6 +135,25 @@ impl<'a> ObjectReader<'a> {
             }
         }
     }
+}
+
+/// The classes of objects whose class id names no class: `<unknown class>` for instances,
+/// `java.lang.Object[]` for object arrays.
+pub(super) fn fallback_classes(classes: &ClassTable) -> (ClassIndex, ClassIndex) {
+    let unknown = classes.by_name(UNKNOWN_CLASS).next().unwrap_or(0);
+    let object_array = classes
+        .by_name("java.lang.Object[]")
+        .next()
+        .unwrap_or(unknown);
+    (unknown, object_array)
+}
+
+/// Bytes of field values an instance of class `c` has in the dump.
+pub(super) fn declared_field_bytes(classes: &ClassTable, c: ClassIndex, id_size: usize) -> usize {
+    classes
+        .all_fields(c)
+        .map(|f| f.ty.size_in_dump(id_size))
+        .sum()
 }
 
 /// What the readers found wrong, summed over workers, as warnings.
