@@ -106,17 +106,22 @@ impl Analysis {
         let value_keys = hints::waste::ValueKeys::new(&index);
         let (mut outgoing, keys) =
             graph::build_outgoing_with(&index, progress, |o| value_keys.key(&index, o))?;
-        let repeated_values = hints::waste::RepeatedValues::from_keys(keys);
-        progress.mark("repeated values");
-        progress.start(Phase::Dominators, index.object_count() as u64);
         // Parked (on big dumps): the file offsets now, the shortest-path tree once walked;
         // the graph passes up to the retained sizes read neither (but for a few objects).
+        // Their copy into a file takes one core; the repeated values are sorted beside it.
         let parking = resolved(options.parking);
         let scratch = park_dir(&index, parking);
-        if let (Some(dir), Some(heap)) = (&scratch, Arc::get_mut(&mut index)) {
-            heap.park_offsets(dir);
-            progress.mark("parked");
-        }
+        let heap = scratch.as_ref().and_then(|_| Arc::get_mut(&mut index));
+        let (repeated_values, ()) = rayon::join(
+            || hints::waste::RepeatedValues::from_keys(keys),
+            || {
+                if let (Some(dir), Some(heap)) = (&scratch, heap) {
+                    heap.park_offsets(dir);
+                }
+            },
+        );
+        progress.mark("repeated values, parked");
+        progress.start(Phase::Dominators, index.object_count() as u64);
         // Short of memory for what the walks and the referrer lists add, the outgoing lists
         // (read only from here on) are parked too: under pressure the kernel then writes
         // their pages out and reads them back as needed, slower rather than out of memory.
@@ -143,6 +148,7 @@ impl Analysis {
                 let counted = (tree.is_some() && count_referrers).then(|| {
                     graph::ReferrerCounts::count(&outgoing, index.class_of_all(), progress)
                 });
+                progress.mark("referrer counts");
                 (tree, counted.flatten())
             },
             || dominators::depth_first(&index, &outgoing, mode, progress),

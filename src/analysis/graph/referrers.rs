@@ -3,7 +3,7 @@
 //! dominator: their lists are not built. Where the referrer lists are not wanted afterwards
 //! (the report, the index), this halves what the transposition allocates at the peak.
 
-use super::reverse::{all_in_degrees, reverse_listed};
+use super::reverse::{all_in_degrees, in_degrees, reverse_listed};
 use super::{AdjacencyLists, Csr, GraphError, Outgoing, Predecessors, WeakEdges};
 use super::{Distance, WithClassEdges};
 use crate::heap::class_of::ClassOf;
@@ -27,10 +27,13 @@ pub struct MultiReferrers {
 pub struct ReferrerCounts(Vec<u32>);
 
 impl ReferrerCounts {
-    /// `None` once `progress` is cancelled.
+    /// `None` once `progress` is cancelled. In one pass over the edges on one core: beside
+    /// the depth-first walk, which holds the other, workers that each own a range of
+    /// targets but read every edge would read them all once per worker, in turn.
     pub fn count(outgoing: &Outgoing, class_of: &ClassOf, progress: &Progress) -> Option<Self> {
         let with_class = WithClassEdges { outgoing, class_of };
-        all_in_degrees(&with_class, outgoing.lists.node_count(), progress).map(ReferrerCounts)
+        let n = outgoing.lists.node_count();
+        in_degrees(&with_class, n, &[(0, n)], progress).map(ReferrerCounts)
     }
 
     /// The counts (at `o + 1`) when they are of `n` objects.
