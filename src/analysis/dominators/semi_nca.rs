@@ -332,32 +332,42 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
 
 /// GC roots, and nodes with one referrer, by preorder number: found on every core, so the
 /// sequential semi-dominator loop reads a bit in order rather than, at random, the root set
-/// and the bounds of a referrer list (which most nodes need no more than that).
+/// and the bounds of a referrer list (which most nodes need no more than that). Each worker
+/// owns a range of preorder numbers and reads every node: plain writes to bits of its own,
+/// where atomic ones at random places would each wait for their memory in turn.
 fn kinds_by_preorder<G: Predecessors + Sync>(
     g: &G,
     roots: &[u32],
     pre_of: &[u32],
     r: usize,
 ) -> (NodeBits, NodeBits) {
-    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     let mut root_at = NodeBits::new(r + 1);
     for &root in roots {
         if let Some(&w) = pre_of.get(root as usize).filter(|&&w| w != 0) {
             root_at.insert(w);
         }
     }
-    let words: Vec<AtomicU64> = (0..(r + 1).div_ceil(64))
-        .map(|_| AtomicU64::new(0))
-        .collect();
-    pre_of
-        .par_iter()
+    let mut words = vec![0u64; (r + 1).div_ceil(64)];
+    let per_worker = words
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(1);
+    words
+        .par_chunks_mut(per_worker)
         .enumerate()
-        .with_min_len(1 << 14)
-        .for_each(|(v, &w)| {
-            if w != 0 && !root_at.contains(w) && g.has_single_predecessor(v as u32) {
-                words[w as usize / 64].fetch_or(1 << (w % 64), Relaxed);
+        .for_each(|(k, out)| {
+            let lo = k * per_worker * 64;
+            let hi = lo + out.len() * 64;
+            for (v, &w) in pre_of.iter().enumerate() {
+                let w = w as usize;
+                if w != 0
+                    && (lo..hi).contains(&w)
+                    && !root_at.contains(w as u32)
+                    && g.has_single_predecessor(v as u32)
+                {
+                    out[(w - lo) / 64] |= 1 << (w % 64);
+                }
             }
         });
-    let single_at = NodeBits::from_words(words.into_iter().map(AtomicU64::into_inner).collect());
-    (root_at, single_at)
+    (root_at, NodeBits::from_words(words))
 }
