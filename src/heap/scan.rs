@@ -215,6 +215,7 @@ pub(super) fn scan_records<'a>(
             })
         }
     };
+    progress.mark("records");
     let heap_bytes: usize = runs.iter().map(|r| r.end - r.start).sum();
     progress.add((data.len() - heap_bytes) as u64);
     let chunks = group(runs, &dump_of_segment);

@@ -122,7 +122,9 @@ pub fn depth_first(
         class_of: index.class_of_all(),
         with_weak: mode == ReferenceMode::All,
     };
-    spanning_tree(&forward, &root_objects(index), progress)
+    let tree = spanning_tree(&forward, &root_objects(index), progress);
+    progress.mark("depth first");
+    tree
 }
 
 /// The referrers [`immediate`] reads.
