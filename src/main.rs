@@ -140,6 +140,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Built for x86-64-v2 (.cargo/config.toml): say so rather than die of SIGILL.
+    #[cfg(all(target_arch = "x86_64", target_feature = "popcnt"))]
+    if !std::arch::is_x86_feature_detected!("popcnt") {
+        eprintln!(
+            "heapsight: this build needs an x86-64 CPU with POPCNT (x86-64-v2, 2009 or later); rebuild without .cargo/config.toml for older ones"
+        );
+        return ExitCode::FAILURE;
+    }
     heapsight::memory::return_freed_memory_promptly();
     let cli = Cli::parse();
     match run(cli) {
