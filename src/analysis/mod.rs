@@ -160,16 +160,15 @@ impl Analysis {
         if progress.is_cancelled() {
             return Err(GraphError::Cancelled);
         }
-        // Where nothing needs the referrer lists afterwards, only the dominator search's are
-        // built: a smaller peak.
-        if let Some(dir) = &scratch {
-            spanning.park_in(dir, parking == Parking::Always);
-        }
         let class_of = index.class_of_all();
+        // The preorder numbers are parked while the referrer lists are built.
+        let park = scratch
+            .as_deref()
+            .map(|dir| (dir, parking == Parking::Always, index.object_count()));
         // The histogram needs no dominators: it is counted on whichever core the search
         // leaves idle (its semi-dominator loop runs on one), and the instances of classes
         // with few of them listed for the hints.
-        let immediate_and_histogram = |referrers| {
+        let immediate_and_histogram = |spanning, referrers| {
             rayon::join(
                 || dominators::immediate(&index, referrers, spanning, mode, progress),
                 || {
@@ -183,15 +182,21 @@ impl Analysis {
         // use, as after a reopen (under a memory cap the window was killed here).
         let release_graph =
             options.release_graph || referrer_lists_need_more_than_headroom(&index, &outgoing);
+        // Where nothing needs the referrer lists afterwards, only the dominator search's are
+        // built: a smaller peak.
         let (graph, (immediate, histogram)) = if release_graph {
-            let referrers = graph::MultiReferrers::new(outgoing, class_of, counted, progress)?;
+            let referrers = parked_beside(&mut spanning, park, || {
+                graph::MultiReferrers::new(outgoing, class_of, counted, progress)
+            })?;
             progress.mark("incoming");
-            let found = immediate_and_histogram(dominators::Referrers::Multi(&referrers));
+            let found = immediate_and_histogram(spanning, dominators::Referrers::Multi(&referrers));
             (LazyGraph::deferred(index.clone()), found)
         } else {
-            let graph = ReferenceGraph::new(outgoing, class_of, counted, progress)?;
+            let graph = parked_beside(&mut spanning, park, || {
+                ReferenceGraph::new(outgoing, class_of, counted, progress)
+            })?;
             progress.mark("incoming");
-            let found = immediate_and_histogram(dominators::Referrers::All(&graph));
+            let found = immediate_and_histogram(spanning, dominators::Referrers::All(&graph));
             (LazyGraph::ready(graph, index.clone()), found)
         };
         let Some(immediate) = immediate else {
@@ -222,6 +227,25 @@ impl Analysis {
             repeated_values,
             saved_findings: None,
         })
+    }
+}
+
+/// `build`, with the spanning tree's preorder numbers parked (`park`: where, whether always,
+/// and the object count) beside it: the copy into a file takes one core, which the build
+/// mostly leaves idle. Parked first where memory has no room for both at once.
+fn parked_beside<T: Send>(
+    spanning: &mut dominators::SpanningTree,
+    park: Option<(&std::path::Path, bool, usize)>,
+    build: impl FnOnce() -> T + Send,
+) -> T {
+    let Some((dir, always, objects)) = park else {
+        return build();
+    };
+    if crate::memory::is_short_of(8 * objects as u64) {
+        spanning.park_in(dir, always);
+        build()
+    } else {
+        rayon::join(|| spanning.park_in(dir, always), build).1
     }
 }
 
