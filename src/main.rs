@@ -139,10 +139,20 @@ enum Command {
     },
 }
 
+/// CPUID leaf 1, ECX bit 23.
+#[cfg(all(target_arch = "x86_64", target_feature = "popcnt"))]
+fn cpu_has_popcnt() -> bool {
+    // SAFETY: CPUID leaf 1 exists on every x86-64 CPU.
+    #[allow(unused_unsafe)]
+    let leaf = unsafe { std::arch::x86_64::__cpuid(1) };
+    leaf.ecx & (1 << 23) != 0
+}
+
 fn main() -> ExitCode {
-    // Built for x86-64-v2 (.cargo/config.toml): say so rather than die of SIGILL.
+    // Built for x86-64-v2 (.cargo/config.toml): say so rather than die of SIGILL. CPUID
+    // itself, not `is_x86_feature_detected!`, which is constant true in such a build.
     #[cfg(all(target_arch = "x86_64", target_feature = "popcnt"))]
-    if !std::arch::is_x86_feature_detected!("popcnt") {
+    if !cpu_has_popcnt() {
         eprintln!(
             "heapsight: this build needs an x86-64 CPU with POPCNT (x86-64-v2, 2009 or later); rebuild without .cargo/config.toml for older ones"
         );
