@@ -137,16 +137,21 @@ impl Analysis {
         let count_referrers = !counts_need_more_than_headroom(&index);
         let ((shortest_paths, counted), spanning) = rayon::join(
             || {
-                let park = scratch.as_deref();
+                let park = scratch
+                    .as_deref()
+                    .filter(|_| parking == Parking::Always || parents_worth_parking(&index));
                 let with_hops = match options.path_hops {
                     HopsFound::InWalk => true,
                     HopsFound::WhenWritten => reading_hops_later_needs_more_than_headroom(&index),
                     HopsFound::Never => false,
                 };
-                let tree =
+                let walked =
                     ShortestPathTree::compute_strong(&index, &outgoing, with_hops, park, progress);
+                let (tree, spare) = walked.unzip();
+                // In the parked parents' memory, when they were.
                 let counted = (tree.is_some() && count_referrers).then(|| {
-                    graph::ReferrerCounts::count(&outgoing, index.class_of_all(), progress)
+                    let class_of = index.class_of_all();
+                    graph::ReferrerCounts::count(&outgoing, class_of, spare.flatten(), progress)
                 });
                 progress.mark("referrer counts");
                 (tree, counted.flatten())
@@ -255,6 +260,17 @@ fn parked_beside<T: Send>(
 fn walks_need_more_than_headroom(index: &HeapIndex) -> bool {
     const BYTES_PER_OBJECT: u64 = 16;
     crate::memory::is_short_of(index.object_count() as u64 * BYTES_PER_OBJECT)
+}
+
+/// Whether the shortest-path parents are parked once walked (4 bytes per object less at
+/// the peak). The copy runs on the core of the longer walk, a quarter of a second at 26 M
+/// objects on the bench machine: worth it only where the peak matters, when the analysis
+/// (about 32 bytes per object with the parents in memory) would take more than an eighth
+/// of the memory left.
+fn parents_worth_parking(index: &HeapIndex) -> bool {
+    const BYTES_PER_OBJECT: u64 = 32;
+    let peak = index.object_count() as u64 * BYTES_PER_OBJECT;
+    crate::memory::headroom_bytes().is_none_or(|headroom| peak > headroom / 8)
 }
 
 /// Whether the memory left is short of the referrer counts (4 bytes per object) beside the

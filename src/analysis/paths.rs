@@ -52,23 +52,25 @@ impl ShortestPathTree {
     /// them; otherwise they are read from the dump when a path is shown); `None` once
     /// `progress` is cancelled. With `park`, the parents are parked there
     /// ([`crate::heap::store::park`]) once walked: the rest of the analysis does not read them.
+    /// Then their vector comes back too, for its resident pages to serve another array of 4
+    /// bytes per object.
     pub fn compute_strong(
         index: &HeapIndex,
         outgoing: &Outgoing,
         with_hops: bool,
         park: Option<&std::path::Path>,
         progress: &Progress,
-    ) -> Option<ShortestPathTree> {
+    ) -> Option<(ShortestPathTree, Option<Vec<ObjectId>>)> {
         let strong = Forward {
             outgoing,
             class_of: index.class_of_all(),
             with_weak: false,
         };
         let mut recorder = with_hops.then(|| HopRecorder::new(index, outgoing));
-        let parent: Array<ObjectId> = walk(index, &strong, progress, recorder.as_mut())?.into();
-        let parent = match park {
-            Some(dir) => crate::heap::store::park(parent, dir),
-            None => parent,
+        let parent = walk(index, &strong, progress, recorder.as_mut())?;
+        let (parent, spare) = match park {
+            Some(dir) => crate::heap::store::park_vec(parent, dir),
+            None => (parent.into(), None),
         };
         progress.mark("shortest paths");
         let hops = match recorder {
@@ -79,11 +81,12 @@ impl ShortestPathTree {
             }
             None => None,
         };
-        Some(ShortestPathTree {
+        let tree = ShortestPathTree {
             parent: Parents::Plain(parent),
             mode: PathMode::ExcludeWeak,
             hops,
-        })
+        };
+        Some((tree, spare))
     }
 
     /// As [`ShortestPathTree::compute`]; `None` once `progress` is cancelled (checked every

@@ -335,10 +335,29 @@ pub(super) fn fill(
                 .collect(),
         ),
     };
-    drop(ids);
     progress.mark("ranks");
     let number = |k: usize| numbers.as_ref().map_or(k as ObjectId, |p| p[k]);
     progress.start(Phase::Index, 3 * n as u64);
+
+    // The offsets, in the identifiers' place: their pages are resident already, where a fresh
+    // array's would each be faulted in (8 bytes per object). Zeroed first, for positions
+    // no object takes (an identifier listed twice).
+    let mut offsets = ids;
+    offsets.par_iter_mut().for_each(|o| *o = 0);
+    let dest = SharedSlice::new(&mut offsets);
+    parts
+        .par_iter_mut()
+        .zip(first_objects)
+        .for_each(|(p, &first)| {
+            p.for_each_offset(|j, offset| {
+                // SAFETY: numbers are a permutation of the positions: one writer per slot.
+                unsafe { dest.write(number(first + j) as usize, offset) };
+            });
+            progress.add(p.len() as u64);
+            p.steps = Vec::new();
+            p.far = Vec::new();
+        });
+    progress.mark("offsets");
 
     // Class numbers in the two bytes `ClassOf` keeps when they fit, not narrowed afterwards.
     let narrow = classes.len() <= 1 << 16;
@@ -360,7 +379,7 @@ pub(super) fn fill(
                 let r = &table[slot as usize];
                 unknown += r.unknown as u64;
                 let at = number(first + j) as usize;
-                // SAFETY: numbers are a permutation of the positions: one writer per slot.
+                // SAFETY: as above.
                 unsafe {
                     if narrow {
                         dest.0.write(at, r.class as u16);
@@ -379,21 +398,6 @@ pub(super) fn fill(
         })
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
 
-    progress.mark("placed");
-    let mut offsets = vec![0u64; n];
-    let dest = SharedSlice::new(&mut offsets);
-    parts
-        .par_iter_mut()
-        .zip(first_objects)
-        .for_each(|(p, &first)| {
-            p.for_each_offset(|j, offset| {
-                // SAFETY: as above.
-                unsafe { dest.write(number(first + j) as usize, offset) };
-            });
-            progress.add(p.len() as u64);
-            p.steps = Vec::new();
-            p.far = Vec::new();
-        });
     let class_of = if narrow {
         ClassOf::Narrow(narrow_of.into())
     } else {

@@ -6,6 +6,7 @@ use rayon::prelude::*;
 
 use super::{NONE, SUPER_ROOT, UNREACHABLE};
 use crate::analysis::graph::{Distance, NodeBits, Predecessors, Successors};
+use crate::heap::rank::RankedBits;
 use crate::heap::store::Array;
 use crate::prefetch::prefetch;
 use crate::progress::Progress;
@@ -65,7 +66,16 @@ impl SpanningTree {
 
 /// The node of each preorder number `0..len`, from the preorder number of each node.
 fn vertex_of_preorder(pre_of: &[u32], len: usize) -> Vec<u32> {
-    let mut vertex = vec![0u32; len];
+    vertex_of_preorder_in(pre_of, len, Vec::new())
+}
+
+/// As [`vertex_of_preorder`], in `buffer`'s memory (resident pages, where a fresh array's
+/// would each be faulted in).
+fn vertex_of_preorder_in(pre_of: &[u32], len: usize, mut buffer: Vec<u32>) -> Vec<u32> {
+    buffer.clear();
+    buffer.reserve_exact(len);
+    buffer.resize(len, 0);
+    let mut vertex = buffer;
     let per_worker = len.div_ceil(rayon::current_num_threads().max(1)).max(1);
     vertex
         .par_chunks_mut(per_worker)
@@ -81,6 +91,28 @@ fn vertex_of_preorder(pre_of: &[u32], len: usize) -> Vec<u32> {
     // Preorder number 0, which unreachable nodes also have, is the super-root's.
     vertex[0] = SUPER_ROOT;
     vertex
+}
+
+/// The node of each preorder number in `wanted`, by its rank there: one pass over
+/// `pre_of` that writes only those (the whole inverse, 4 bytes per object, is made only at
+/// the end, where memory is less tight).
+fn nodes_by_rank(pre_of: &[u32], wanted: &RankedBits) -> Vec<u32> {
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    let mut nodes = vec![0u32; wanted.ones()];
+    // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `nodes` is borrowed
+    // exclusively while `cells` lives.
+    let cells: &[AtomicU32] =
+        unsafe { &*(nodes.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
+    pre_of
+        .par_iter()
+        .enumerate()
+        .with_min_len(1 << 14)
+        .for_each(|(v, &w)| {
+            if w != 0 && wanted.contains(w) {
+                cells[wanted.rank(w)].store(v as u32, Relaxed);
+            }
+        });
+    nodes
 }
 
 /// The depth-first spanning tree; `None` once `progress` is cancelled. Counts half a step per
@@ -166,7 +198,6 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     tree: SpanningTree,
     progress: &Progress,
 ) -> Option<(Vec<u32>, Vec<u32>)> {
-    let vertex = tree.vertex();
     let SpanningTree {
         pre_of,
         parent,
@@ -179,15 +210,17 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     // the search, so only they keep their node, parent and semi-dominator, in these lists.
     let (root_at, single_at) = kinds_by_preorder(g, roots, &pre_of, r);
     progress.mark("node kinds");
+    let multi = RankedBits::from_fn(r + 1, |w| {
+        w != 0 && !root_at.contains(w as u32) && !single_at.contains(w as u32)
+    });
     let multi_at: Vec<u32> = (1..=r as u32)
         .into_par_iter()
-        .filter(|&w| !root_at.contains(w) && !single_at.contains(w))
+        .filter(|&w| multi.contains(w))
         .collect();
-    let multi_node: Vec<u32> = multi_at.par_iter().map(|&w| vertex[w as usize]).collect();
+    let multi_node = nodes_by_rank(&pre_of, &multi);
+    drop(multi);
     let multi_parent: Vec<u32> = multi_at.par_iter().map(|&w| parent[w as usize]).collect();
     let mut multi_semi = vec![0u32; multi_at.len()];
-    // Rebuilt from `pre_of` at the end: 4 bytes per object less while memory is tightest.
-    drop(vertex);
     // A single-referrer node's immediate dominator is its referrer, its spanning-tree
     // parent. Where `g` does not list that referrer, the parent is kept (the search
     // compresses `parent` in place).
@@ -209,16 +242,26 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     // Nodes above the current one are linked into the forest, whose links are the DFS
     // parents (`ancestor`, compressed in place: the parents of nodes not linked yet are
     // intact). `best[x]` is the least semi-dominator on x's compressed path (a value, not a
-    // node as Lengauer–Tarjan's `label`: one random read less per step). Filled on every
-    // core: first touches of fresh pages cost more than the values.
+    // node as Lengauer–Tarjan's `label`: one random read less per step). The semi-dominators
+    // of GC roots (0) and of single-referrer nodes (their parent) are known: written on
+    // every core (first touches of fresh pages cost more than the values), so the loop
+    // visits only the multi nodes. A node's `best` is not read before it is linked.
     let mut ancestor = parent;
-    let mut best: Vec<u32> = (0..=r).into_par_iter().map(|_| 0).collect();
+    let mut best: Vec<u32> = (0..=r as u32)
+        .into_par_iter()
+        .map(|w| {
+            if single_at.contains(w) && !root_at.contains(w) {
+                ancestor[w as usize]
+            } else {
+                0
+            }
+        })
+        .collect();
     let mut search = SemiSearch {
         g,
         pre_of: &pre_of,
+        multi_at: &multi_at,
         multi_node: &multi_node,
-        root_at: &root_at,
-        single_at: &single_at,
         ancestor: &mut ancestor,
         best: &mut best,
         path: Vec::new(),
@@ -229,24 +272,18 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     // other gathers the referrers of the block before it.
     let gather = |end: usize| ReferrerBlock::gather(g, end, &multi_node, &pre_of);
     let mut next = (!multi_at.is_empty()).then(|| gather(multi_at.len()));
-    let mut hi = r;
     while let Some(block) = next.take() {
-        // Down to the block's first multi node; the first block goes down to 1.
-        let lo = match block.first {
-            0 => 1,
-            k => multi_at[k] as usize,
-        };
         let (gathered, done) = rayon::join(
             || (block.first > 0).then(|| gather(block.first)),
-            || search.run(lo, hi, &block, r, progress),
+            || search.run(&block, progress),
         );
         done?;
         next = gathered;
-        hi = lo - 1;
     }
-    search.run(1, hi, &ReferrerBlock::default(), r, progress)?;
     drop(search);
-    drop(ancestor);
+    if progress.is_cancelled() {
+        return None;
+    }
     drop(multi_node);
     progress.mark("semi-dominators");
 
@@ -301,7 +338,8 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     drop(multi_at);
     // By node: each reachable node's slot is written once, from its preorder number (three
     // arrays live, not four with `pre_of`).
-    let mut vertex = vertex_of_preorder(&pre_of, r + 1);
+    // In the forest links' memory.
+    let mut vertex = vertex_of_preorder_in(&pre_of, r + 1, ancestor);
     let n = pre_of.len();
     drop(pre_of);
     // Filled on every core: the first touch of each fresh page is most of the cost.

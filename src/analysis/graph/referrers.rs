@@ -3,7 +3,7 @@
 //! dominator: their lists are not built. Where the referrer lists are not wanted afterwards
 //! (the report, the index), this halves what the transposition allocates at the peak.
 
-use super::reverse::{all_in_degrees, in_degrees, reverse_listed};
+use super::reverse::{all_in_degrees, in_degrees_into, reverse_listed};
 use super::{AdjacencyLists, Csr, GraphError, Outgoing, Predecessors, WeakEdges};
 use super::{Distance, WithClassEdges};
 use crate::heap::class_of::ClassOf;
@@ -30,10 +30,26 @@ impl ReferrerCounts {
     /// `None` once `progress` is cancelled. In one pass over the edges on one core: beside
     /// the depth-first walk, which holds the other, workers that each own a range of
     /// targets but read every edge would read them all once per worker, in turn.
-    pub fn count(outgoing: &Outgoing, class_of: &ClassOf, progress: &Progress) -> Option<Self> {
+    /// The counts are made in `spare` when given (its pages resident already, where a fresh
+    /// array's would each be faulted in).
+    pub fn count(
+        outgoing: &Outgoing,
+        class_of: &ClassOf,
+        spare: Option<Vec<u32>>,
+        progress: &Progress,
+    ) -> Option<Self> {
         let with_class = WithClassEdges { outgoing, class_of };
         let n = outgoing.lists.node_count();
-        in_degrees(&with_class, n, &[(0, n)], progress).map(ReferrerCounts)
+        let zeroed = match spare {
+            Some(mut v) => {
+                v.clear();
+                v.reserve_exact(n + 1);
+                v.resize(n + 1, 0);
+                v
+            }
+            None => vec![0; n + 1],
+        };
+        in_degrees_into(&with_class, zeroed, &[(0, n)], progress).map(ReferrerCounts)
     }
 
     /// The counts (at `o + 1`) when they are of `n` objects.

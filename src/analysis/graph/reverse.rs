@@ -182,8 +182,17 @@ pub(super) fn in_degrees(
     ranges: &[(usize, usize)],
     progress: &Progress,
 ) -> Option<Vec<u32>> {
+    in_degrees_into(lists, vec![0; n + 1], ranges, progress)
+}
+
+/// As [`in_degrees`], counted in `degree`, `n + 1` zeros.
+pub(super) fn in_degrees_into(
+    lists: &impl AdjacencyLists,
+    mut degree: Vec<u32>,
+    ranges: &[(usize, usize)],
+    progress: &Progress,
+) -> Option<Vec<u32>> {
     let sources = lists.node_count();
-    let mut degree = vec![0u32; n + 1];
     {
         let mut parts: Vec<&mut [u32]> = Vec::with_capacity(ranges.len());
         let mut rest: &mut [u32] = &mut degree[1..];

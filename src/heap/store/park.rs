@@ -53,6 +53,18 @@ pub fn park<T: Pod>(array: Array<T>, dir: &Path) -> Array<T> {
     }
 }
 
+/// As [`park`], for an array still in its vector, which comes back too when the array was
+/// parked: its pages, resident already, can serve another array of the same kind.
+pub fn park_vec<T: Pod>(vec: Vec<T>, dir: &Path) -> (Array<T>, Option<Vec<T>>) {
+    if vec.is_empty() {
+        return (vec.into(), None);
+    }
+    match write_and_map::<T>(bytemuck::cast_slice(&vec), dir) {
+        Some(parked) => (parked, Some(vec)),
+        None => (vec.into(), None),
+    }
+}
+
 fn write_and_map<T: Pod>(bytes: &[u8], dir: &Path) -> Option<Array<T>> {
     // Unlinked from the start (O_TMPFILE where the file system has it): nothing is left
     // behind, whatever ends the process.

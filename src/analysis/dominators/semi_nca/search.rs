@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::CHECK_EVERY;
-use crate::analysis::graph::{NodeBits, Predecessors};
+use crate::analysis::graph::Predecessors;
 use crate::prefetch::prefetch;
 use crate::progress::Progress;
 
@@ -12,10 +12,9 @@ use crate::progress::Progress;
 pub(super) struct SemiSearch<'a, G> {
     pub(super) g: &'a G,
     pub(super) pre_of: &'a [u32],
-    /// The node of each multi node (by its index among them).
+    /// The preorder number and the node of each multi node (by its index among them).
+    pub(super) multi_at: &'a [u32],
     pub(super) multi_node: &'a [u32],
-    pub(super) root_at: &'a NodeBits,
-    pub(super) single_at: &'a NodeBits,
     pub(super) ancestor: &'a mut [u32],
     pub(super) best: &'a mut [u32],
     pub(super) path: Vec<u32>,
@@ -26,61 +25,45 @@ pub(super) struct SemiSearch<'a, G> {
 }
 
 impl<G: Predecessors + Sync> SemiSearch<'_, G> {
-    /// The loop over preorder numbers `hi` down to `lo`, whose multi nodes are `block`'s;
-    /// `None` once `progress` is cancelled.
-    pub(super) fn run(
-        &mut self,
-        lo: usize,
-        hi: usize,
-        block: &ReferrerBlock,
-        r: usize,
-        progress: &Progress,
-    ) -> Option<()> {
-        let mut k = block.first + block.len();
-        for w in (lo..=hi).rev() {
-            if w % CHECK_EVERY == 0 {
+    /// The loop over `block`'s multi nodes, from the last; `None` once `progress` is
+    /// cancelled. The other nodes' `best` holds their semi-dominator already.
+    pub(super) fn run(&mut self, block: &ReferrerBlock, progress: &Progress) -> Option<()> {
+        let r = self.best.len() - 1;
+        for k in (block.first..block.first + block.len()).rev() {
+            let w = self.multi_at[k];
+            if k % CHECK_EVERY == 0 {
                 if progress.is_cancelled() {
                     return None;
                 }
-                progress.set(((r + (r - w)) / 2) as u64);
+                progress.set(((r + (r - w as usize)) / 2) as u64);
             }
-            let s = if self.root_at.contains(w as u32) {
-                0
-            } else if self.single_at.contains(w as u32) {
-                // Its one referrer discovered it: the DFS parent, not yet linked.
-                self.ancestor[w]
-            } else {
-                k -= 1;
-                let mut s = w as u32;
-                let mut forest = Forest {
-                    current: w as u32,
-                    ancestor: self.ancestor,
-                    best: self.best,
-                    path: &mut self.path,
-                };
-                match block.of(k - block.first) {
-                    Some(preds) => forest.lower_semi(preds, &mut s),
-                    None => {
-                        // Too long to copy: read in batches, each on every core.
-                        let (batch, pre_of) = (&mut self.batch, self.pre_of);
-                        let to_pre = |p: u32| pre_of[p as usize];
-                        batch.clear();
-                        self.g.for_each_predecessor(self.multi_node[k], |p| {
-                            batch.push(p);
-                            if batch.len() == LONG {
-                                forest.lower_semi_on_every_core(batch, to_pre, &mut s);
-                                batch.clear();
-                            }
-                        });
-                        forest.lower_semi_on_every_core(batch, to_pre, &mut s);
-                    }
-                }
-                self.multi_semi[k] = s;
-                s
+            let mut s = w;
+            let mut forest = Forest {
+                current: w,
+                ancestor: self.ancestor,
+                best: self.best,
+                path: &mut self.path,
             };
-            self.best[w] = s;
+            match block.of(k - block.first) {
+                Some(preds) => forest.lower_semi(preds, &mut s),
+                None => {
+                    // Too long to copy: read in batches, each on every core.
+                    let (batch, pre_of) = (&mut self.batch, self.pre_of);
+                    let to_pre = |p: u32| pre_of[p as usize];
+                    batch.clear();
+                    self.g.for_each_predecessor(self.multi_node[k], |p| {
+                        batch.push(p);
+                        if batch.len() == LONG {
+                            forest.lower_semi_on_every_core(batch, to_pre, &mut s);
+                            batch.clear();
+                        }
+                    });
+                    forest.lower_semi_on_every_core(batch, to_pre, &mut s);
+                }
+            }
+            self.multi_semi[k] = s;
+            self.best[w as usize] = s;
         }
-        debug_assert_eq!(k, block.first);
         Some(())
     }
 }
