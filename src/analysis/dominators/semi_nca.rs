@@ -2,6 +2,8 @@
 //! semi-dominators with iterative path compression and nearest common ancestors, over u32
 //! preorder numbers.
 
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
 use rayon::prelude::*;
 
 use super::{NONE, SUPER_ROOT, UNREACHABLE};
@@ -97,12 +99,8 @@ fn vertex_of_preorder_in(pre_of: &[u32], len: usize, mut buffer: Vec<u32>) -> Ve
 /// `pre_of` that writes only those (the whole inverse, 4 bytes per object, is made only at
 /// the end, where memory is less tight).
 fn nodes_by_rank(pre_of: &[u32], wanted: &RankedBits) -> Vec<u32> {
-    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
     let mut nodes = vec![0u32; wanted.ones()];
-    // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `nodes` is borrowed
-    // exclusively while `cells` lives.
-    let cells: &[AtomicU32] =
-        unsafe { &*(nodes.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
+    let cells = as_cells(&mut nodes);
     pre_of
         .par_iter()
         .enumerate()
@@ -113,6 +111,13 @@ fn nodes_by_rank(pre_of: &[u32], wanted: &RankedBits) -> Vec<u32> {
             }
         });
     nodes
+}
+
+/// `slice` as atomics, for workers that each write distinct places of it (relaxed stores).
+fn as_cells(slice: &mut [u32]) -> &[AtomicU32] {
+    // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `slice` stays borrowed
+    // exclusively while the atomics live.
+    unsafe { &*(slice as *mut [u32] as *const [AtomicU32]) }
 }
 
 /// The depth-first spanning tree; `None` once `progress` is cancelled. Counts half a step per
@@ -304,11 +309,7 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
                 }
             });
     } else {
-        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-        // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `idom_pre` is borrowed
-        // exclusively while `cells` lives.
-        let cells: &[AtomicU32] =
-            unsafe { &*(idom_pre.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
+        let cells = as_cells(&mut idom_pre);
         pre_of
             .par_iter()
             .enumerate()
@@ -345,11 +346,7 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     // Filled on every core: the first touch of each fresh page is most of the cost.
     let mut idom: Vec<u32> = (0..n).into_par_iter().map(|_| UNREACHABLE).collect();
     {
-        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-        // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `idom` is borrowed
-        // exclusively while `cells` lives.
-        let cells: &[AtomicU32] =
-            unsafe { &*(idom.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
+        let cells = as_cells(&mut idom);
         (1..r + 1)
             .into_par_iter()
             .with_min_len(1 << 14)
