@@ -14,6 +14,19 @@ pub fn return_freed_memory_promptly() {
     }
 }
 
+/// `len` zeros in `buffer`'s memory: where a freed array's pages are resident already,
+/// writing zeros costs less than faulting in a fresh array's (on a virtual machine a fresh
+/// page can cost a fault in the host too). An empty `buffer` allocates, as `vec![0; len]`.
+pub fn zeroed_in<T: Copy + Default>(mut buffer: Vec<T>, len: usize) -> Vec<T> {
+    if buffer.capacity() == 0 {
+        return vec![T::default(); len];
+    }
+    buffer.clear();
+    buffer.reserve_exact(len);
+    buffer.resize(len, T::default());
+    buffer
+}
+
 /// How much more memory the process can take before the system or its memory cgroup (v1 or
 /// v2) runs out: the least of the system's available memory and each cgroup limit, up to
 /// the root, less what the process holds of its own (anonymous pages; file pages the kernel

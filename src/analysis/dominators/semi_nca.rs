@@ -61,23 +61,16 @@ impl SpanningTree {
     }
 
     /// The node of each preorder number (`[0]` is the super-root).
+    #[cfg(test)]
     pub fn vertex(&self) -> Vec<u32> {
-        vertex_of_preorder(&self.pre_of, self.parent.len())
+        vertex_of_preorder(&self.pre_of, self.parent.len(), Vec::new())
     }
 }
 
-/// The node of each preorder number `0..len`, from the preorder number of each node.
-fn vertex_of_preorder(pre_of: &[u32], len: usize) -> Vec<u32> {
-    vertex_of_preorder_in(pre_of, len, Vec::new())
-}
-
-/// As [`vertex_of_preorder`], in `buffer`'s memory (resident pages, where a fresh array's
-/// would each be faulted in).
-fn vertex_of_preorder_in(pre_of: &[u32], len: usize, mut buffer: Vec<u32>) -> Vec<u32> {
-    buffer.clear();
-    buffer.reserve_exact(len);
-    buffer.resize(len, 0);
-    let mut vertex = buffer;
+/// The node of each preorder number `0..len`, from the preorder number of each node; in
+/// `buffer`'s memory ([`crate::memory::zeroed_in`]).
+fn vertex_of_preorder(pre_of: &[u32], len: usize, buffer: Vec<u32>) -> Vec<u32> {
+    let mut vertex = crate::memory::zeroed_in(buffer, len);
     let per_worker = len.div_ceil(rayon::current_num_threads().max(1)).max(1);
     vertex
         .par_chunks_mut(per_worker)
@@ -340,7 +333,7 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     // By node: each reachable node's slot is written once, from its preorder number (three
     // arrays live, not four with `pre_of`).
     // In the forest links' memory.
-    let mut vertex = vertex_of_preorder_in(&pre_of, r + 1, ancestor);
+    let mut vertex = vertex_of_preorder(&pre_of, r + 1, ancestor);
     let n = pre_of.len();
     drop(pre_of);
     // Filled on every core: the first touch of each fresh page is most of the cost.

@@ -40,15 +40,7 @@ impl ReferrerCounts {
     ) -> Option<Self> {
         let with_class = WithClassEdges { outgoing, class_of };
         let n = outgoing.lists.node_count();
-        let zeroed = match spare {
-            Some(mut v) => {
-                v.clear();
-                v.reserve_exact(n + 1);
-                v.resize(n + 1, 0);
-                v
-            }
-            None => vec![0; n + 1],
-        };
+        let zeroed = crate::memory::zeroed_in(spare.unwrap_or_default(), n + 1);
         in_degrees_into(&with_class, zeroed, &[(0, n)], progress).map(ReferrerCounts)
     }
 
