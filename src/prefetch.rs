@@ -1,6 +1,7 @@
 //! Cache prefetch hints for walks over arrays too big for the caches, whose next positions
 //! are known some steps ahead: a breadth-first queue, a depth-first walk's pending successors,
-//! the referrers of a multi-referrer node in the semi-dominator search (batches read ahead),
+//! the listed referrers in the semi-dominator search (read ahead across lists), the walk's
+//! non-tree edges turned into preorder numbers,
 //! the retained sizes added up in reverse preorder.
 //! Where it was tried and did not pay (the whole semi-NCA loop, minimum retained sizes, id
 //! lookups of the outgoing pass) it is not used.

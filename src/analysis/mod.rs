@@ -34,10 +34,9 @@ pub use persist::{
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnalysisOptions {
     pub references: ReferenceMode,
-    /// Build no referrer lists but the few the dominator search reads (objects with several
-    /// referrers), and keep none: the report and the index need no referrers, and the peak
-    /// falls by the lists of the nine objects in ten that have one referrer. Asked for later,
-    /// the lists are built from the dump.
+    /// Build no referrer lists (the dominator search reads those the depth-first walk
+    /// lists): the report and the index need none, and the outgoing lists go once walked.
+    /// Asked for later, the lists are built from the dump.
     pub release_graph: bool,
     pub parking: Parking,
     pub path_hops: HopsFound,
@@ -131,10 +130,16 @@ impl Analysis {
                 progress.mark("parked lists");
             }
         }
-        // The two forward walks side by side. The depth-first one takes longer: the core the
-        // breadth-first one leaves counts every object's referrers for the referrer lists
-        // (when memory has room for the counts this early).
-        let count_referrers = !counts_need_more_than_headroom(&index);
+        // The window keeps every referrer list for its views; short of memory for them it
+        // keeps none, as `report` does, and its views build them on first use, as after a
+        // reopen (under a memory cap the window was killed here). The dominator search
+        // reads none of them: the depth-first walk lists the referrers it needs.
+        let release_graph =
+            options.release_graph || referrer_lists_need_more_than_headroom(&index, &outgoing);
+        // The two forward walks side by side. The depth-first one takes longer: where the
+        // referrer lists are built, the core the breadth-first one leaves counts every
+        // object's referrers for them (when memory has room for the counts this early).
+        let count_referrers = !release_graph && !counts_need_more_than_headroom(&index);
         let ((shortest_paths, counted), spanning) = rayon::join(
             || {
                 let park = scratch
@@ -165,43 +170,54 @@ impl Analysis {
         if progress.is_cancelled() {
             return Err(GraphError::Cancelled);
         }
+        // Asked again with the walks' arrays made: what they left may be short of the lists.
+        let release_graph =
+            release_graph || referrer_lists_need_more_than_headroom(&index, &outgoing);
         let class_of = index.class_of_all();
-        // The preorder numbers are parked while the referrer lists are built.
-        let park = scratch
-            .as_deref()
-            .map(|dir| (dir, parking == Parking::Always, index.object_count()));
+        let class_edges = graph::ClassEdges::new(&outgoing, class_of);
+        // The preorder numbers are parked until the search's end where the referrer lists
+        // are built meanwhile (their copy runs beside), or memory is short.
+        let park_preorder = |spanning: &mut dominators::SpanningTree| {
+            if let Some(dir) = &scratch {
+                spanning.park_in(dir, parking == Parking::Always);
+            }
+        };
+        if release_graph
+            && (parking == Parking::Always || crate::memory::is_short_of(8 * object_count(&index)))
+        {
+            park_preorder(&mut spanning);
+        }
         // The histogram needs no dominators: it is counted on whichever core the search
         // leaves idle (its semi-dominator loop runs on one), and the instances of classes
         // with few of them listed for the hints.
-        let immediate_and_histogram = |spanning, referrers| {
+        let immediate_and_histogram = |sources, spanning| {
             rayon::join(
-                || dominators::immediate(&index, referrers, spanning, mode, progress),
+                || dominators::immediate(&index, &class_edges, sources, spanning, mode, progress),
                 || {
                     index.prepare_instance_lists();
                     histogram::histogram(&index)
                 },
             )
         };
-        // The window keeps every referrer list for its views; short of memory for them it
-        // keeps only the search's, as `report` does, and its views build the rest on first
-        // use, as after a reopen (under a memory cap the window was killed here).
-        let release_graph =
-            options.release_graph || referrer_lists_need_more_than_headroom(&index, &outgoing);
-        // Where nothing needs the referrer lists afterwards, only the dominator search's are
-        // built: a smaller peak.
         let (graph, (immediate, histogram)) = if release_graph {
-            let referrers = parked_beside(&mut spanning, park, || {
-                graph::MultiReferrers::new(outgoing, class_of, counted, progress)
-            })?;
-            progress.mark("incoming");
-            let found = immediate_and_histogram(spanning, dominators::Referrers::Multi(&referrers));
-            (LazyGraph::deferred(index.clone()), found)
+            drop(outgoing);
+            (
+                LazyGraph::deferred(index.clone()),
+                immediate_and_histogram(dominators::DerivedSources::Grouped, spanning),
+            )
         } else {
-            let graph = parked_beside(&mut spanning, park, || {
-                ReferenceGraph::new(outgoing, class_of, counted, progress)
-            })?;
+            // The referrer lists are built first, from their counts, and the outgoing lists
+            // dropped: the search then reads the class objects' referrers from them, where
+            // it would list them apart (beside the search the peak rose by a fifth at 25.8 M
+            // objects, for no time saved).
+            let (graph, ()) = rayon::join(
+                || ReferenceGraph::new(outgoing, class_of, counted, progress),
+                || park_preorder(&mut spanning),
+            );
+            let graph = graph?;
             progress.mark("incoming");
-            let found = immediate_and_histogram(spanning, dominators::Referrers::All(&graph));
+            let sources = dominators::DerivedSources::ReferrerLists(&graph.incoming);
+            let found = immediate_and_histogram(sources, spanning);
             (LazyGraph::ready(graph, index.clone()), found)
         };
         let Some(immediate) = immediate else {
@@ -235,23 +251,8 @@ impl Analysis {
     }
 }
 
-/// `build`, with the spanning tree's preorder numbers parked (`park`: where, whether always,
-/// and the object count) beside it: the copy into a file takes one core, which the build
-/// mostly leaves idle. Parked first where memory has no room for both at once.
-fn parked_beside<T: Send>(
-    spanning: &mut dominators::SpanningTree,
-    park: Option<(&std::path::Path, bool, usize)>,
-    build: impl FnOnce() -> T + Send,
-) -> T {
-    let Some((dir, always, objects)) = park else {
-        return build();
-    };
-    if crate::memory::is_short_of(8 * objects as u64) {
-        spanning.park_in(dir, always);
-        build()
-    } else {
-        rayon::join(|| spanning.park_in(dir, always), build).1
-    }
+fn object_count(index: &HeapIndex) -> u64 {
+    index.object_count() as u64
 }
 
 /// Whether the memory left is short of what the graph passes after the outgoing lists
@@ -289,12 +290,13 @@ fn reading_hops_later_needs_more_than_headroom(index: &HeapIndex) -> bool {
     crate::memory::is_short_of(index.object_count() as u64 * BYTES_PER_OBJECT)
 }
 
-/// Whether the memory left is short of every object's referrer list: 4 bytes an edge (the
-/// class edges included), 4 an object for the lists' starts and 4 for the transposition's
-/// cursors, with a quarter more (the window's own, the search's arrays growing meanwhile).
+/// Whether the memory left is short of every object's referrer list beside the dominator
+/// search: 4 bytes an edge (the class edges included), 4 an object for the lists' starts and
+/// 4 for the transposition's cursors, the search's 12 an object, with a quarter more (the
+/// window's own, its listed referrers).
 fn referrer_lists_need_more_than_headroom(index: &HeapIndex, outgoing: &graph::Outgoing) -> bool {
     let edges = outgoing.edge_count(index.class_of_all());
-    let bytes = (edges + 2 * index.object_count() as u64) * 4;
+    let bytes = (edges + 5 * index.object_count() as u64) * 4;
     crate::memory::is_short_of(bytes + bytes / 4)
 }
 

@@ -3,8 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::graph::{reverse, AdjacencyLists, Backward, Forward, Outgoing, ReferenceGraph};
-use super::graph::{MultiBackward, MultiReferrers};
+use super::graph::{reverse, AdjacencyLists, ClassEdges, Forward, Outgoing};
 use crate::heap::packed::U40Vec;
 use crate::heap::store::Array;
 use crate::heap::{HeapIndex, ObjectId, OBJECT_RUN};
@@ -17,7 +16,7 @@ mod semi_nca;
 
 pub use by_class::{retained_by_class, retained_by_group};
 pub use semi_nca::{
-    dominators_of_spanning_tree, immediate_dominators, spanning_tree, SpanningTree,
+    dominators_of_spanning_tree, immediate_dominators, spanning_tree, DerivedSources, SpanningTree,
 };
 
 /// `idom` of objects the super-root dominates directly.
@@ -109,58 +108,42 @@ pub fn root_objects(index: &HeapIndex) -> Vec<ObjectId> {
 }
 
 /// The depth-first spanning tree of the reference graph from the GC roots: the forward half
-/// of the dominator computation, the only one that needs the outgoing lists.
-/// `None` once `progress` is cancelled.
+/// of the dominator computation, the only one that needs the outgoing lists. It lists the
+/// edges it does not enter by (but the class edges), which are all the referrers the
+/// dominator search reads besides the class edges. `None` once `progress` is cancelled.
 pub fn depth_first(
     index: &HeapIndex,
     outgoing: &Outgoing,
     mode: ReferenceMode,
     progress: &Progress,
 ) -> Option<SpanningTree> {
+    let class_of = index.class_of_all();
     let forward = Forward {
         outgoing,
-        class_of: index.class_of_all(),
+        class_of,
         with_weak: mode == ReferenceMode::All,
     };
-    let tree = spanning_tree(&forward, &root_objects(index), progress);
+    let class_edges = ClassEdges::new(outgoing, class_of);
+    let tree = spanning_tree(&forward, &class_edges, &root_objects(index), progress);
     progress.mark("depth first");
     tree
 }
 
-/// The referrers [`immediate`] reads.
-#[derive(Clone, Copy)]
-pub enum Referrers<'a> {
-    /// Every object's (the window keeps them for its referrer views).
-    All(&'a ReferenceGraph),
-    /// Only those of objects with several referrers (where nothing else needs referrers).
-    Multi(&'a MultiReferrers),
-}
-
 /// Immediate dominators (and the reachable objects in preorder) from the spanning tree
-/// `depth_first` made with the same `mode`; `None` once `progress` is cancelled. The
-/// referrers are not needed after this.
+/// `depth_first` made with the same `mode`, and the class edges (`outgoing`'s, which is
+/// not needed after the walks), whose sources are read from `sources`; `None` once
+/// `progress` is cancelled.
 pub fn immediate(
     index: &HeapIndex,
-    referrers: Referrers,
+    class_edges: &ClassEdges,
+    sources: DerivedSources,
     spanning: SpanningTree,
     mode: ReferenceMode,
     progress: &Progress,
 ) -> Option<Immediate> {
     let roots = root_objects(index);
-    let with_weak = mode == ReferenceMode::All;
-    let (idom, preorder) = match referrers {
-        Referrers::All(graph) => {
-            let backward = Backward { graph, with_weak };
-            dominators_of_spanning_tree(&backward, &roots, spanning, progress)?
-        }
-        Referrers::Multi(referrers) => {
-            let backward = MultiBackward {
-                referrers,
-                with_weak,
-            };
-            dominators_of_spanning_tree(&backward, &roots, spanning, progress)?
-        }
-    };
+    let (idom, preorder) =
+        dominators_of_spanning_tree(class_edges, sources, &roots, spanning, progress)?;
     progress.mark("idom");
     Some(Immediate {
         idom,

@@ -7,25 +7,28 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use rayon::prelude::*;
 
 use super::{NONE, SUPER_ROOT, UNREACHABLE};
-use crate::analysis::graph::{Distance, NodeBits, Predecessors, Successors};
-use crate::heap::rank::RankedBits;
+use crate::analysis::graph::{DerivedEdges, Distance, NodeBits, Successors};
 use crate::heap::store::Array;
 use crate::prefetch::prefetch;
 use crate::progress::Progress;
-use search::{ReferrerBlock, SemiSearch};
+pub use listed::DerivedSources;
+use listed::ListedReferrers;
 
+mod listed;
 mod search;
 
 /// Immediate dominators from a virtual super-root whose successors are `roots` (sorted,
 /// unique). Returns per node its immediate dominator, [`SUPER_ROOT`] or [`UNREACHABLE`], and
 /// the reachable nodes in depth-first preorder (so every node comes after its dominator).
-pub fn immediate_dominators<G: Successors + Predecessors + Sync>(
+pub fn immediate_dominators<G: Successors + DerivedEdges>(
     g: &G,
     roots: &[u32],
 ) -> (Vec<u32>, Vec<u32>) {
     let never = Progress::new();
-    spanning_tree(g, roots, &never)
-        .and_then(|tree| dominators_of_spanning_tree(g, roots, tree, &never))
+    spanning_tree(g, g, roots, &never)
+        .and_then(|tree| {
+            dominators_of_spanning_tree(g, DerivedSources::Grouped, roots, tree, &never)
+        })
         .unwrap_or_default()
 }
 
@@ -36,14 +39,16 @@ pub(super) const CHECK_EVERY: usize = 1 << 16;
 /// A depth-first spanning tree from the super-root (preorder number 0): the only part of the
 /// dominator computation that walks forward.
 pub struct SpanningTree {
-    /// Preorder number of each node; 0 when unreachable. Parked by [`SpanningTree::park_in`]:
-    /// the referrer lists are built between the walk that writes it and the search that
-    /// reads it.
+    /// Preorder number of each node; 0 when unreachable. Parked by [`SpanningTree::park_in`]
+    /// when memory is short.
     pub(super) pre_of: Array<u32>,
     /// Preorder number of each node's parent, by preorder number (`parent[0]` is the
     /// super-root's). The node of each preorder number is not kept: it is the inverse of
     /// `pre_of`, derived when needed (4 bytes per object less while memory is tightest).
     pub(super) parent: Vec<u32>,
+    /// The edges the walk did not enter by, but the derived ones: the referrers the
+    /// semi-dominator search reads ([`listed::NonTreeEdges`]).
+    pub(super) non_tree: listed::NonTreeEdges,
     /// Where the search may park an array it writes early and reads again only at the end,
     /// and whether it always does ([`SpanningTree::park_in`]).
     pub(super) scratch: Option<(std::path::PathBuf, bool)>,
@@ -51,9 +56,9 @@ pub struct SpanningTree {
 
 impl SpanningTree {
     /// Parks the preorder numbers in a temporary file in `dir` until the search reads them
-    /// (while the referrer lists are built, 4 bytes per object less), and lets the search
-    /// park what it reads again only at the end (the single-referrer nodes' parents, 4 bytes
-    /// per object): when memory is short, or `always`.
+    /// again at its end (4 bytes per object less), and lets the search park what it reads
+    /// again only at the end (the single-referrer nodes' parents, 4 bytes per object): when
+    /// memory is short, or `always`.
     pub fn park_in(&mut self, dir: &std::path::Path, always: bool) {
         let pre_of = std::mem::replace(&mut self.pre_of, Vec::new().into());
         self.pre_of = crate::heap::store::park(pre_of, dir);
@@ -88,24 +93,6 @@ fn vertex_of_preorder(pre_of: &[u32], len: usize, buffer: Vec<u32>) -> Vec<u32> 
     vertex
 }
 
-/// The node of each preorder number in `wanted`, by its rank there: one pass over
-/// `pre_of` that writes only those (the whole inverse, 4 bytes per object, is made only at
-/// the end, where memory is less tight).
-fn nodes_by_rank(pre_of: &[u32], wanted: &RankedBits) -> Vec<u32> {
-    let mut nodes = vec![0u32; wanted.ones()];
-    let cells = as_cells(&mut nodes);
-    pre_of
-        .par_iter()
-        .enumerate()
-        .with_min_len(1 << 14)
-        .for_each(|(v, &w)| {
-            if w != 0 && wanted.contains(w) {
-                cells[wanted.rank(w)].store(v as u32, Relaxed);
-            }
-        });
-    nodes
-}
-
 /// `slice` as atomics, for workers that each write distinct places of it (relaxed stores).
 fn as_cells(slice: &mut [u32]) -> &[AtomicU32] {
     // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `slice` stays borrowed
@@ -113,10 +100,12 @@ fn as_cells(slice: &mut [u32]) -> &[AtomicU32] {
     unsafe { &*(slice as *mut [u32] as *const [AtomicU32]) }
 }
 
-/// The depth-first spanning tree; `None` once `progress` is cancelled. Counts half a step per
-/// node entered (the semi-dominator loop counts the other half).
+/// The depth-first spanning tree, listing the edges it does not enter by (but `derived`'s);
+/// `None` once `progress` is cancelled. Counts half a step per node entered (the
+/// semi-dominator loop counts the other half).
 pub fn spanning_tree<G: Successors>(
     g: &G,
+    derived: &impl DerivedEdges,
     roots: &[u32],
     progress: &Progress,
 ) -> Option<SpanningTree> {
@@ -125,9 +114,11 @@ pub fn spanning_tree<G: Successors>(
     let mut pre_of = vec![0u32; n];
     let mut parent: Vec<u32> = Vec::with_capacity(n + 1);
     parent.push(NONE);
+    let mut non_tree = listed::NonTreeEdges::default();
     {
         // Successors not seen yet are gathered per node when it is entered: (first successor,
-        // end) into `succ`; they are tested again when their turn comes.
+        // end) into `succ`; they are tested again when their turn comes. Those seen already,
+        // and those seen by their turn, are listed as non-tree edges.
         let mut seen = NodeBits::new(n);
         let mut succ: Vec<u32> = Vec::new();
         let mut stack: Vec<(u32, usize, usize)> = Vec::new();
@@ -135,15 +126,19 @@ pub fn spanning_tree<G: Successors>(
             if (r as usize) >= n || !seen.insert(r) {
                 continue;
             }
-            pre_of[r as usize] = parent.len() as u32;
+            let rnum = parent.len() as u32;
+            pre_of[r as usize] = rnum;
             parent.push(0);
             let a = succ.len();
+            let skip = derived.derived_successor(r);
             g.for_each_successor(r, |t| {
                 if !seen.contains(t) {
                     succ.push(t)
+                } else if Some(t) != skip {
+                    non_tree.push(rnum, t);
                 }
             });
-            stack.push((pre_of[r as usize], a, succ.len()));
+            stack.push((rnum, a, succ.len()));
             while let Some(top) = stack.last_mut() {
                 if top.1 == top.2 {
                     let (_, a, _) = *top;
@@ -158,40 +153,50 @@ pub fn spanning_tree<G: Successors>(
                     g.prefetch(next, Distance::Near);
                 }
                 let vnum = top.0;
-                if seen.insert(t) {
-                    if parent.len() % CHECK_EVERY == 0 {
-                        if progress.is_cancelled() {
-                            return None;
-                        }
-                        progress.set(parent.len() as u64 / 2);
-                    }
-                    let tnum = parent.len() as u32;
-                    pre_of[t as usize] = tnum;
-                    parent.push(vnum);
-                    let a = succ.len();
-                    g.for_each_successor(t, |x| {
-                        if !seen.contains(x) {
-                            g.prefetch(x, Distance::Far);
-                            prefetch(&pre_of, x as usize);
-                            succ.push(x)
-                        }
-                    });
-                    stack.push((tnum, a, succ.len()));
+                if !seen.insert(t) {
+                    non_tree.push(vnum, t);
+                    continue;
                 }
+                if parent.len() % CHECK_EVERY == 0 {
+                    if progress.is_cancelled() {
+                        return None;
+                    }
+                    progress.set(parent.len() as u64 / 2);
+                }
+                let tnum = parent.len() as u32;
+                pre_of[t as usize] = tnum;
+                parent.push(vnum);
+                let a = succ.len();
+                let skip = derived.derived_successor(t);
+                g.for_each_successor(t, |x| {
+                    if !seen.contains(x) {
+                        g.prefetch(x, Distance::Far);
+                        prefetch(&pre_of, x as usize);
+                        succ.push(x)
+                    } else if Some(x) != skip {
+                        non_tree.push(tnum, x);
+                    }
+                });
+                stack.push((tnum, a, succ.len()));
             }
         }
     }
+    // Its spare capacity given back (glibc moves big blocks' pages, it copies nothing).
+    non_tree.shrink_to_fit();
     Some(SpanningTree {
         pre_of: pre_of.into(),
         parent,
+        non_tree,
         scratch: None,
     })
 }
 
-/// Immediate dominators as `immediate_dominators`, from a spanning tree of the same graph;
-/// `None` once `progress` is cancelled.
-pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
-    g: &G,
+/// Immediate dominators as `immediate_dominators`, from a spanning tree of the graph whose
+/// derived edges are `derived`, their sources read from `sources`; `None` once `progress` is
+/// cancelled.
+pub fn dominators_of_spanning_tree(
+    derived: &impl DerivedEdges,
+    sources: DerivedSources,
     roots: &[u32],
     tree: SpanningTree,
     progress: &Progress,
@@ -199,30 +204,24 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     let SpanningTree {
         pre_of,
         parent,
+        non_tree,
         scratch,
     } = tree;
     let r = parent.len() - 1;
 
-    // Most nodes are GC roots (semi-dominator 0) or have one referrer (their DFS parent is
-    // their semi-dominator and immediate dominator). Only the others, "multi" nodes, need
-    // the search, so only they keep their node, parent and semi-dominator, in these lists.
-    let (root_at, single_at) = kinds_by_preorder(g, roots, &pre_of, r);
-    progress.mark("node kinds");
-    let multi = RankedBits::from_fn(r + 1, |w| {
-        w != 0 && !root_at.contains(w as u32) && !single_at.contains(w as u32)
-    });
-    let multi_at: Vec<u32> = (1..=r as u32)
-        .into_par_iter()
-        .filter(|&w| multi.contains(w))
-        .collect();
-    let multi_node = nodes_by_rank(&pre_of, &multi);
-    drop(multi);
+    // Most nodes are GC roots (semi-dominator 0) or have one referrer, their spanning-tree
+    // parent (which is their semi-dominator and immediate dominator). Only the others,
+    // "multi" nodes, need the search: those with a non-tree edge or a derived one to them.
+    let root_at = roots_by_preorder(roots, &pre_of, r);
+    let referrers = ListedReferrers::new(non_tree, derived, sources, &pre_of, &root_at, progress)?;
+    progress.mark("referrer lists");
+    let multi_at = &referrers.multi_at;
+    let single_at = singles(&root_at, multi_at, r);
     let multi_parent: Vec<u32> = multi_at.par_iter().map(|&w| parent[w as usize]).collect();
     let mut multi_semi = vec![0u32; multi_at.len()];
-    // A single-referrer node's immediate dominator is its referrer, its spanning-tree
-    // parent. Where `g` does not list that referrer, the parent is kept (the search
-    // compresses `parent` in place).
-    let single_parent: Option<Array<u32>> = (!g.lists_single_predecessors()).then(|| {
+    // A single-referrer node's immediate dominator is its spanning-tree parent; the search
+    // compresses `parent` in place, so the single nodes' are kept apart.
+    let single_parent: Array<u32> = {
         let kept: Vec<u32> = parent
             .par_iter()
             .enumerate()
@@ -234,7 +233,7 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
             Some((dir, always)) if *always || short() => crate::heap::store::park(kept.into(), dir),
             _ => kept.into(),
         }
-    });
+    };
 
     // Semi-dominators (Lengauer–Tarjan's first phase, with iterative path compression).
     // Nodes above the current one are linked into the forest, whose links are the DFS
@@ -248,78 +247,39 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     let mut best: Vec<u32> = (0..=r as u32)
         .into_par_iter()
         .map(|w| {
-            if single_at.contains(w) && !root_at.contains(w) {
+            if single_at.contains(w) {
                 ancestor[w as usize]
             } else {
                 0
             }
         })
         .collect();
-    let mut search = SemiSearch {
-        g,
-        pre_of: &pre_of,
-        multi_at: &multi_at,
-        multi_node: &multi_node,
-        ancestor: &mut ancestor,
-        best: &mut best,
-        path: Vec::new(),
-        batch: Vec::new(),
-        multi_semi: &mut multi_semi,
-    };
-    // In blocks of multi nodes from the last: while one core runs the loop over a block, the
-    // other gathers the referrers of the block before it.
-    let gather = |end: usize| ReferrerBlock::gather(g, end, &multi_node, &pre_of);
-    let mut next = (!multi_at.is_empty()).then(|| gather(multi_at.len()));
-    while let Some(block) = next.take() {
-        let (gathered, done) = rayon::join(
-            || (block.first > 0).then(|| gather(block.first)),
-            || search.run(&block, progress),
-        );
-        done?;
-        next = gathered;
-    }
-    drop(search);
-    if progress.is_cancelled() {
-        return None;
-    }
-    drop(multi_node);
+    search::semi_dominators(
+        &referrers,
+        &mut ancestor,
+        &mut best,
+        &mut multi_semi,
+        progress,
+    )?;
+    drop(referrers.lists);
     progress.mark("semi-dominators");
 
-    // Immediate dominators in preorder numbers, in `best`'s place: 0 for GC roots, the one
-    // referrer for single-referrer nodes (on every core), then the nearest-common-ancestor
+    // Immediate dominators in preorder numbers, in `best`'s place: 0 for GC roots, the
+    // parent for single-referrer nodes (on every core), then the nearest-common-ancestor
     // step of semi-NCA for the multi nodes, in preorder.
     let mut idom_pre = best;
-    if let Some(single_parent) = single_parent {
-        idom_pre
-            .par_iter_mut()
-            .zip(single_parent.par_iter())
-            .enumerate()
-            .for_each(|(w, (d, &p))| {
-                if root_at.contains(w as u32) {
-                    *d = 0;
-                } else if single_at.contains(w as u32) {
-                    *d = p;
-                }
-            });
-    } else {
-        let cells = as_cells(&mut idom_pre);
-        pre_of
-            .par_iter()
-            .enumerate()
-            .with_min_len(1 << 14)
-            .for_each(|(v, &w)| {
-                if w == 0 {
-                    return;
-                }
-                if root_at.contains(w) {
-                    cells[w as usize].store(0, Relaxed);
-                } else if single_at.contains(w) {
-                    g.for_each_predecessor(v as u32, |p| {
-                        cells[w as usize].store(pre_of[p as usize], Relaxed)
-                    });
-                }
-            });
-    }
+    idom_pre
+        .par_iter_mut()
+        .zip(single_parent.par_iter())
+        .enumerate()
+        .for_each(|(w, (d, &p))| {
+            if root_at.contains(w as u32) {
+                *d = 0;
+            } else if single_at.contains(w as u32) {
+                *d = p;
+            }
+        });
+    drop(single_parent);
     for (k, &w) in multi_at.iter().enumerate() {
         let mut d = multi_parent[k];
         while d > multi_semi[k] {
@@ -329,7 +289,7 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     }
     drop(multi_parent);
     drop(multi_semi);
-    drop(multi_at);
+    drop(referrers.multi_at);
     // By node: each reachable node's slot is written once, from its preorder number (three
     // arrays live, not four with `pre_of`).
     // In the forest links' memory.
@@ -358,44 +318,40 @@ pub fn dominators_of_spanning_tree<G: Predecessors + Sync>(
     Some((idom, vertex))
 }
 
-/// GC roots, and nodes with one referrer, by preorder number: found on every core, so the
-/// sequential semi-dominator loop reads a bit in order rather than, at random, the root set
-/// and the bounds of a referrer list (which most nodes need no more than that). Each worker
-/// owns a range of preorder numbers and reads every node: plain writes to bits of its own,
-/// where atomic ones at random places would each wait for their memory in turn.
-fn kinds_by_preorder<G: Predecessors + Sync>(
-    g: &G,
-    roots: &[u32],
-    pre_of: &[u32],
-    r: usize,
-) -> (NodeBits, NodeBits) {
+/// The GC roots' preorder numbers.
+fn roots_by_preorder(roots: &[u32], pre_of: &[u32], r: usize) -> NodeBits {
     let mut root_at = NodeBits::new(r + 1);
     for &root in roots {
         if let Some(&w) = pre_of.get(root as usize).filter(|&&w| w != 0) {
             root_at.insert(w);
         }
     }
-    let mut words = vec![0u64; (r + 1).div_ceil(64)];
-    let per_worker = words
-        .len()
-        .div_ceil(rayon::current_num_threads().max(1))
-        .max(1);
-    words
-        .par_chunks_mut(per_worker)
+    root_at
+}
+
+/// The preorder numbers `1..=r` of neither a GC root nor a multi node (`multi_at`,
+/// ascending): the single-referrer nodes.
+fn singles(root_at: &NodeBits, multi_at: &[u32], r: usize) -> NodeBits {
+    let mut multi = NodeBits::new(r + 1);
+    for &w in multi_at {
+        multi.insert(w);
+    }
+    let words: Vec<u64> = root_at
+        .words()
+        .par_iter()
+        .zip(multi.words().par_iter())
         .enumerate()
-        .for_each(|(k, out)| {
-            let lo = k * per_worker * 64;
-            let hi = lo + out.len() * 64;
-            for (v, &w) in pre_of.iter().enumerate() {
-                let w = w as usize;
-                if w != 0
-                    && (lo..hi).contains(&w)
-                    && !root_at.contains(w as u32)
-                    && g.has_single_predecessor(v as u32)
-                {
-                    out[(w - lo) / 64] |= 1 << (w % 64);
-                }
+        .map(|(i, (&root, &multi))| {
+            let mut single = !(root | multi);
+            if i == 0 {
+                single &= !1;
             }
-        });
-    (root_at, NodeBits::from_words(words))
+            let past = (r + 1).saturating_sub(i * 64);
+            if past < 64 {
+                single &= (1u64 << past) - 1;
+            }
+            single
+        })
+        .collect();
+    NodeBits::from_words(words)
 }

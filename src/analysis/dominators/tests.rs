@@ -1,22 +1,40 @@
 use super::*;
-use crate::analysis::graph::{Predecessors, Successors};
+use crate::analysis::graph::{reverse, AdjacencyLists, DerivedEdges, Successors};
 use crate::progress::Progress;
 use proptest::prelude::*;
 
+/// A graph as lists of successors; a node in a group also has an edge to the group's target,
+/// its first successor, which is derived (as an object's to its class object).
 struct Adjacency {
     succ: Vec<Vec<u32>>,
-    pred: Vec<Vec<u32>>,
+    group: Vec<Option<u32>>,
+    group_targets: Vec<u32>,
 }
 
 impl Adjacency {
     fn new(n: usize, edges: &[(u32, u32)]) -> Self {
-        let mut succ = vec![Vec::new(); n];
-        let mut pred = vec![Vec::new(); n];
+        Self::with_groups(n, edges, vec![None; n], Vec::new())
+    }
+
+    fn with_groups(
+        n: usize,
+        edges: &[(u32, u32)],
+        group: Vec<Option<u32>>,
+        group_targets: Vec<u32>,
+    ) -> Self {
+        let mut succ: Vec<Vec<u32>> = group
+            .iter()
+            .map(|g| g.map(|g| group_targets[g as usize]).into_iter().collect())
+            .collect();
         for &(a, b) in edges {
             succ[a as usize].push(b);
-            pred[b as usize].push(a);
         }
-        Adjacency { succ, pred }
+        debug_assert_eq!(succ.len(), n);
+        Adjacency {
+            succ,
+            group,
+            group_targets,
+        }
     }
 }
 
@@ -29,38 +47,24 @@ impl Successors for Adjacency {
     }
 }
 
-impl Predecessors for Adjacency {
-    fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32)) {
-        self.pred[v as usize].iter().copied().for_each(f);
-    }
-    fn has_single_predecessor(&self, v: u32) -> bool {
-        self.pred[v as usize].len() == 1
-    }
-}
-
-/// The graph as [`MultiReferrers`] serves it: no referrer lists for single-referrer nodes.
-struct WithoutSingleReferrers<'a>(&'a Adjacency);
-
-impl Successors for WithoutSingleReferrers<'_> {
+impl AdjacencyLists for Adjacency {
     fn node_count(&self) -> usize {
-        self.0.node_count()
+        self.succ.len()
     }
-    fn for_each_successor(&self, v: u32, f: impl FnMut(u32)) {
-        self.0.for_each_successor(v, f)
+    fn for_each_neighbour(&self, v: u32, f: impl FnMut(u32)) {
+        self.succ[v as usize].iter().copied().for_each(f);
     }
 }
 
-impl Predecessors for WithoutSingleReferrers<'_> {
-    fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32)) {
-        if !self.has_single_predecessor(v) {
-            self.0.for_each_predecessor(v, f)
-        }
+impl DerivedEdges for Adjacency {
+    fn group_count(&self) -> usize {
+        self.group_targets.len()
     }
-    fn has_single_predecessor(&self, v: u32) -> bool {
-        self.0.has_single_predecessor(v)
+    fn group_of(&self, v: u32) -> Option<u32> {
+        self.group[v as usize]
     }
-    fn lists_single_predecessors(&self) -> bool {
-        false
+    fn group_target(&self, group: u32) -> u32 {
+        self.group_targets[group as usize]
     }
 }
 
@@ -154,16 +158,20 @@ fn million_deep_chain_does_not_overflow_the_stack() {
     assert_eq!(idom[0], SUPER_ROOT);
 }
 
-/// Checks `immediate_dominators` against the definition, with and without the referrer
-/// lists of single-referrer nodes, and that its preorder puts every dominator before what it
-/// dominates.
+/// Checks `immediate_dominators` against the definition, also with the derived edges' sources
+/// read from every node's referrer list, and that its preorder puts every dominator before
+/// what it dominates.
 fn check_against_naive(g: &Adjacency, roots: &[u32]) -> Result<(), TestCaseError> {
     let n = g.succ.len();
     let (idom, order) = immediate_dominators(g, roots);
     let naive = naive_idom(g, roots);
     prop_assert_eq!(&idom, &naive);
-    let (without_single, _) = immediate_dominators(&WithoutSingleReferrers(g), roots);
-    prop_assert_eq!(&without_single, &naive);
+    let never = Progress::new();
+    let referrers = reverse(g, n);
+    let tree = spanning_tree(g, g, roots, &never).unwrap();
+    let sources = DerivedSources::ReferrerLists(&referrers);
+    let (from_lists, _) = dominators_of_spanning_tree(g, sources, roots, tree, &never).unwrap();
+    prop_assert_eq!(&from_lists, &naive);
     let mut pos = vec![usize::MAX; n];
     for (i, &v) in order.iter().enumerate() {
         pos[v as usize] = i;
@@ -233,12 +241,41 @@ proptest! {
         roots.sort_unstable();
         roots.dedup();
         let g = Adjacency::new(n, &edges);
-        let tree = spanning_tree(&g, &roots, &Progress::new()).unwrap();
+        let tree = spanning_tree(&g, &g, &roots, &Progress::new()).unwrap();
         let vertex = tree.vertex();
         prop_assert_eq!(vertex.len(), tree.parent.len());
         for (w, &v) in vertex.iter().enumerate().skip(1) {
             prop_assert_eq!(tree.pre_of[v as usize] as usize, w);
         }
+        check_against_naive(&g, &roots)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    /// As a heap: a tree with a few extra edges, and most nodes in a group whose derived edge
+    /// goes to one of a few "class" nodes, which may be roots, unreached, or referred to
+    /// also by listed edges (twice from the same node, too).
+    #[test]
+    fn matches_naive_dominators_with_derived_edges(
+        n in 2usize..48,
+        parents in proptest::collection::vec(0u32..48, 48),
+        groups in proptest::collection::vec(proptest::option::weighted(0.7, 0u32..4), 48),
+        raw_targets in proptest::collection::vec(0u32..48, 1..4),
+        extra in proptest::collection::vec((0u32..48, 0u32..48), 0..8),
+        raw_roots in proptest::collection::vec(0u32..48, 1..4),
+    ) {
+        let group_targets: Vec<u32> = raw_targets.iter().map(|t| t % n as u32).collect();
+        let group: Vec<Option<u32>> = (0..n)
+            .map(|v| groups[v].map(|g| g % group_targets.len() as u32))
+            .collect();
+        let mut edges: Vec<(u32, u32)> =
+            (1..n as u32).map(|v| (parents[v as usize] % v, v)).collect();
+        edges.extend(extra.into_iter().map(|(a, b)| (a % n as u32, b % n as u32)));
+        let mut roots: Vec<u32> = raw_roots.into_iter().map(|r| r % n as u32).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        let g = Adjacency::with_groups(n, &edges, group, group_targets);
         check_against_naive(&g, &roots)?;
     }
 }
@@ -250,9 +287,11 @@ fn cancelled_walks_stop_and_say_so() {
     let g = Adjacency::new(n, &edges);
     let cancelled = Progress::new();
     cancelled.cancel();
-    assert!(spanning_tree(&g, &[0], &cancelled).is_none());
-    let tree = spanning_tree(&g, &[0], &Progress::new()).unwrap();
-    assert!(dominators_of_spanning_tree(&g, &[0], tree, &cancelled).is_none());
+    assert!(spanning_tree(&g, &g, &[0], &cancelled).is_none());
+    let tree = spanning_tree(&g, &g, &[0], &Progress::new()).unwrap();
+    assert!(
+        dominators_of_spanning_tree(&g, DerivedSources::Grouped, &[0], tree, &cancelled).is_none()
+    );
 }
 
 /// Children lists sorted as `larger_retained_first` orders them, whichever way

@@ -12,7 +12,7 @@ use crate::prefetch::prefetch;
 use crate::progress::Progress;
 // Reading references from the dump is the heap index's job; re-exported where it was.
 pub use crate::heap::references::{DumpForward, ReferenceReader};
-pub use referrers::{MultiBackward, MultiReferrers, ReferrerCounts};
+pub use referrers::ReferrerCounts;
 pub use reverse::{reverse, reverse_or_cancel};
 
 mod referrers;
@@ -369,6 +369,11 @@ impl NodeBits {
         NodeBits { words }
     }
 
+    /// Bit `v % 64` of word `v / 64` stands for `v`.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     #[inline]
     pub fn contains(&self, v: u32) -> bool {
         self.words[v as usize / 64] >> (v % 64) & 1 == 1
@@ -425,26 +430,73 @@ pub enum Distance {
     Near,
 }
 
-/// Predecessors of a graph whose nodes are `0..n`.
-pub trait Predecessors {
-    fn for_each_predecessor(&self, v: u32, f: impl FnMut(u32));
-    /// Whether `v` has exactly one incoming edge. Most objects of a Java heap have one
-    /// referrer, which lets the dominator computation skip their search.
-    fn has_single_predecessor(&self, v: u32) -> bool;
-    /// How many predecessors `for_each_predecessor` gives.
-    fn predecessor_count(&self, v: u32) -> usize {
-        let mut n = 0;
-        self.for_each_predecessor(v, |_| n += 1);
-        n
-    }
-    /// Whether `for_each_predecessor` lists the referrer of single-referrer nodes too (the
-    /// dominator search then need not keep their spanning-tree parents).
-    fn lists_single_predecessors(&self) -> bool {
-        true
-    }
-    /// Hints that `v`'s predecessors are wanted soon.
+/// Edges of a graph that need not be listed to be known: each node's edge to the target of
+/// its group, if it has one (an object's reference to its class object, known from its
+/// class). The depth-first walk lists every edge it does not enter by but these; the
+/// dominator search derives them from the groups.
+pub trait DerivedEdges: Sync {
+    /// How many groups there are.
+    fn group_count(&self) -> usize;
+    /// The group of `v`, when `v` has a derived edge.
+    fn group_of(&self, v: u32) -> Option<u32>;
+    /// The target of the edges of `group`'s nodes.
+    fn group_target(&self, group: u32) -> u32;
+    /// The target of `v`'s derived edge.
     #[inline]
-    fn prefetch_predecessors(&self, _v: u32) {}
+    fn derived_successor(&self, v: u32) -> Option<u32> {
+        self.group_of(v).map(|g| self.group_target(g))
+    }
+}
+
+/// A graph without derived edges.
+pub struct NoDerivedEdges;
+
+impl DerivedEdges for NoDerivedEdges {
+    fn group_count(&self) -> usize {
+        0
+    }
+    #[inline]
+    fn group_of(&self, _v: u32) -> Option<u32> {
+        None
+    }
+    fn group_target(&self, _group: u32) -> u32 {
+        NO_OBJECT
+    }
+}
+
+/// Each object's reference to its class object, which the outgoing lists leave out.
+pub struct ClassEdges<'a> {
+    class_of: &'a ClassOf,
+    /// The class object of each class, [`NO_OBJECT`] when the dump has none.
+    class_objects: Vec<ObjectId>,
+}
+
+impl<'a> ClassEdges<'a> {
+    pub fn new(outgoing: &Outgoing, class_of: &'a ClassOf) -> ClassEdges<'a> {
+        ClassEdges {
+            class_of,
+            class_objects: outgoing.class_objects.clone(),
+        }
+    }
+}
+
+impl DerivedEdges for ClassEdges<'_> {
+    fn group_count(&self) -> usize {
+        self.class_objects.len()
+    }
+    #[inline]
+    fn group_of(&self, v: u32) -> Option<u32> {
+        let c = self.class_of.get(v);
+        (self
+            .class_objects
+            .get(c as usize)
+            .is_some_and(|&o| o != NO_OBJECT))
+        .then_some(c)
+    }
+    #[inline]
+    fn group_target(&self, group: u32) -> u32 {
+        self.class_objects[group as usize]
+    }
 }
 
 /// References from each object: the outgoing lists with the class edges, and `referent`s
@@ -473,39 +525,6 @@ impl Successors for Forward<'_> {
             self.class_of.prefetch(v);
         }
         self.outgoing.lists.prefetch(v, distance)
-    }
-}
-
-/// References into each object, and `referent`s when `with_weak`.
-pub struct Backward<'a> {
-    pub graph: &'a ReferenceGraph,
-    pub with_weak: bool,
-}
-
-impl Predecessors for Backward<'_> {
-    #[inline]
-    fn for_each_predecessor(&self, v: u32, mut f: impl FnMut(u32)) {
-        self.graph.incoming.neighbours(v).iter().for_each(|&t| f(t));
-        if self.with_weak {
-            self.graph.weak_to(v).for_each(f);
-        }
-    }
-    #[inline]
-    fn has_single_predecessor(&self, v: u32) -> bool {
-        self.graph.incoming.degree(v) == 1 && !(self.with_weak && self.graph.has_weak_to(v))
-    }
-    #[inline]
-    fn predecessor_count(&self, v: u32) -> usize {
-        let weak = if self.with_weak {
-            self.graph.weak_to(v).count()
-        } else {
-            0
-        };
-        self.graph.incoming.degree(v) + weak
-    }
-    #[inline]
-    fn prefetch_predecessors(&self, v: u32) {
-        self.graph.incoming.prefetch(v, Distance::Far);
     }
 }
 

@@ -1,5 +1,4 @@
-//! Adjacency lists reversed on every core: all of them (the referrer lists), or only the
-//! lists of chosen nodes (the referrers the dominator search reads).
+//! Adjacency lists reversed on every core (the referrer lists).
 //!
 //! Each worker owns a range of targets and reads every edge in source order, so it writes
 //! its lists already sorted, with no atomics (hot targets such as class objects would make
@@ -8,7 +7,6 @@
 use rayon::prelude::*;
 
 use super::{AdjacencyLists, Csr};
-use crate::heap::rank::RankedBits;
 use crate::progress::Progress;
 
 /// How often each worker looks at `Progress` (in sources).
@@ -82,90 +80,6 @@ fn worker_spans(
         .collect()
 }
 
-/// The reversed lists of only the nodes in `listed`, numbered by their rank in it; each list
-/// in ascending order. `degrees` are the in-degrees as [`in_degrees`] counts them; they
-/// become the lists' write cursors, by node (a rank per edge would cost several random
-/// reads). `None` once `progress` is cancelled.
-pub(super) fn reverse_listed(
-    lists: &impl AdjacencyLists,
-    mut degrees: Vec<u32>,
-    listed: &RankedBits,
-    progress: &Progress,
-) -> Option<Csr> {
-    let n = degrees.len() - 1;
-    let ranges = worker_ranges(n);
-    let list_ranges: Vec<(usize, usize)> = ranges
-        .iter()
-        .map(|&(lo, hi)| (rank_at(listed, lo), rank_at(listed, hi)))
-        .collect();
-    let sums: Vec<u32> = ranges
-        .par_iter()
-        .map(|&(lo, hi)| {
-            (lo..hi)
-                .filter(|&t| listed.contains(t as u32))
-                .map(|t| degrees[t + 1])
-                .sum()
-        })
-        .collect();
-    // `ends[k + 1]`: where list k ends. `degrees[t + 1]`: where the next referrer of a
-    // listed `t` goes, `NOT_LISTED` for the others.
-    let mut ends = vec![0u32; rank_at(listed, n) + 1];
-    let mut spans = Vec::with_capacity(ranges.len());
-    {
-        let mut parts: Vec<(&mut [u32], &mut [u32], u32)> = Vec::with_capacity(ranges.len());
-        let mut rest_e: &mut [u32] = &mut ends[1..];
-        let mut rest_d: &mut [u32] = &mut degrees[1..];
-        let mut base = 0u32;
-        for ((&(klo, khi), &(lo, hi)), &sum) in list_ranges.iter().zip(&ranges).zip(&sums) {
-            let (e, tail_e) = rest_e.split_at_mut(khi - klo);
-            let (d, tail_d) = rest_d.split_at_mut(hi - lo);
-            parts.push((e, d, base));
-            spans.push((base, base + sum));
-            base += sum;
-            rest_e = tail_e;
-            rest_d = tail_d;
-        }
-        parts.into_par_iter().zip(ranges.par_iter()).for_each(
-            |((ends, cursors, base), &(lo, _))| {
-                let mut at = base;
-                let mut next_end = ends.iter_mut();
-                for (t, cursor) in (lo..).zip(cursors.iter_mut()) {
-                    if listed.contains(t as u32) {
-                        let d = *cursor;
-                        *cursor = at;
-                        at += d;
-                        if let Some(end) = next_end.next() {
-                            *end = at;
-                        }
-                    } else {
-                        *cursor = NOT_LISTED;
-                    }
-                }
-            },
-        );
-    }
-    let total: u32 = sums.iter().sum();
-    let mut targets = vec![0u32; total as usize];
-    fill(
-        lists,
-        &ranges,
-        &spans,
-        &mut degrees[1..],
-        &mut targets,
-        progress,
-    )?;
-    drop(degrees);
-    Some(Csr::owned(ends, targets))
-}
-
-/// The write cursor of a target without a list.
-const NOT_LISTED: u32 = u32::MAX;
-
-/// Set bits of `listed` before `i`, which may be its length.
-fn rank_at(listed: &RankedBits, i: usize) -> usize {
-    listed.rank(i as u32)
-}
-
 /// The workers' ranges of target nodes.
 fn worker_ranges(n: usize) -> Vec<(usize, usize)> {
     let workers = rayon::current_num_threads().clamp(1, 64);
@@ -231,7 +145,7 @@ pub(super) fn all_in_degrees(
 }
 
 /// Writes every edge `v → t` as `v` into the list of `t`. `cursors[t]` holds where `t`'s
-/// next referrer goes ([`NOT_LISTED`]: `t` has no list) and ends at its list's end; worker
+/// next referrer goes and ends at its list's end; worker
 /// `i` owns the targets `ranges[i]` and the positions `spans[i]` of `targets`.
 fn fill(
     lists: &impl AdjacencyLists,
@@ -264,10 +178,8 @@ fn fill(
                         return;
                     }
                     let slot = &mut cursor[t as usize - lo];
-                    if *slot != NOT_LISTED {
-                        out[(*slot - base) as usize] = v;
-                        *slot += 1;
-                    }
+                    out[(*slot - base) as usize] = v;
+                    *slot += 1;
                 });
             }
         });
