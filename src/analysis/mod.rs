@@ -133,7 +133,7 @@ impl Analysis {
         // The window keeps every referrer list for its views; short of memory for them it
         // keeps none, as `report` does, and its views build them on first use, as after a
         // reopen (under a memory cap the window was killed here). The dominator search
-        // reads none of them: the depth-first walk lists the referrers it needs.
+        // needs none of them: it reads the referrers the depth-first walk lists.
         let release_graph =
             options.release_graph || referrer_lists_need_more_than_headroom(&index, &outgoing);
         // The two forward walks side by side. The depth-first one takes longer: where the
@@ -183,7 +183,8 @@ impl Analysis {
             }
         };
         if release_graph
-            && (parking == Parking::Always || crate::memory::is_short_of(8 * object_count(&index)))
+            && (parking == Parking::Always
+                || crate::memory::is_short_of(8 * index.object_count() as u64))
         {
             park_preorder(&mut spanning);
         }
@@ -249,10 +250,6 @@ impl Analysis {
             saved_findings: None,
         })
     }
-}
-
-fn object_count(index: &HeapIndex) -> u64 {
-    index.object_count() as u64
 }
 
 /// Whether the memory left is short of what the graph passes after the outgoing lists
