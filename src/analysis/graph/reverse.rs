@@ -145,8 +145,8 @@ pub(super) fn all_in_degrees(
 }
 
 /// Writes every edge `v → t` as `v` into the list of `t`. `cursors[t]` holds where `t`'s
-/// next referrer goes and ends at its list's end; worker
-/// `i` owns the targets `ranges[i]` and the positions `spans[i]` of `targets`.
+/// next referrer goes and ends at its list's end; worker `i` owns the targets `ranges[i]`
+/// and the positions `spans[i]` of `targets`.
 fn fill(
     lists: &impl AdjacencyLists,
     ranges: &[(usize, usize)],
