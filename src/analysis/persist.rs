@@ -479,7 +479,8 @@ pub fn load(store: &Store, source: Option<DumpSource>) -> Result<Analysis, OpenE
     let index = Arc::new(HeapIndex::load(store, source)?);
     let n = index.object_count();
     let classes = index.classes().len();
-    let dominators = DominatorTree::load(store, n, |o| index.shallow_size(o))?;
+    let sizes = index.clone();
+    let dominators = DominatorTree::load(store, n, Arc::new(move |o| sizes.shallow_size(o)))?;
     let shortest_paths = ShortestPathTree::load(store, n, dominators.idom_array())?;
     let repeated_values = RepeatedValues::load(store, n)?;
     let retained_by_class: Array<u64> = store.array("analysis.retained_by_class")?;

@@ -52,32 +52,6 @@ impl U40Vec {
         }
     }
 
-    /// `n` values made in parallel, `chunk` at a time: `fill(start, out)` writes values
-    /// `start..start + out.len()` (clamped as in [`U40Vec::new`]).
-    pub fn filled(n: usize, chunk: usize, fill: impl Fn(usize, &mut [u64]) + Sync) -> U40Vec {
-        let chunk = chunk.max(1);
-        let mut low = vec![0u32; n];
-        let mut high = vec![0u8; n];
-        low.par_chunks_mut(chunk)
-            .zip(high.par_chunks_mut(chunk))
-            .enumerate()
-            .for_each(|(k, (low, high))| {
-                let mut values = vec![0u64; low.len()];
-                fill(k * chunk, &mut values);
-                for ((l, h), &v) in low.iter_mut().zip(high.iter_mut()).zip(&values) {
-                    let v = v.min(U40_LIMIT - 1);
-                    *l = v as u32;
-                    *h = (v >> 32) as u8;
-                }
-            });
-        U40Vec {
-            repr: Repr::Split {
-                low: low.into(),
-                high: high.into(),
-            },
-        }
-    }
-
     /// Adds the values `value(i)` of the indices `keep` selects (of `0..n`, in order) to an
     /// index file as [`U40Vec::save`] would, building the sections' bytes directly (no copy
     /// of the values on the side: at 100 M objects each is hundreds of megabytes).
@@ -116,6 +90,21 @@ impl U40Vec {
                 } else {
                     Some(b + d as u64)
                 }
+            }
+        }
+    }
+
+    /// Hints that value `i` is wanted soon.
+    #[inline]
+    pub fn prefetch(&self, i: usize) {
+        match &self.repr {
+            Repr::Split { low, high } => {
+                crate::prefetch::prefetch(low, i);
+                crate::prefetch::prefetch(high, i);
+            }
+            Repr::Blocks { base, delta, .. } => {
+                crate::prefetch::prefetch(base, i / BLOCK);
+                crate::prefetch::prefetch(delta, i);
             }
         }
     }

@@ -4,7 +4,6 @@ use rayon::prelude::*;
 
 use super::DominatorTree;
 use crate::heap::{HeapIndex, ObjectId};
-use crate::prefetch::prefetch;
 use crate::progress::Progress;
 
 /// MAT's minimum retained size per class: the retained sizes of the instances that no other
@@ -74,7 +73,8 @@ pub fn retained_by_group(
                     // list bounds) of a sibling some places on are asked for now.
                     if let Some(&ahead) = kids.get(next as usize + AHEAD) {
                         class_of.prefetch(ahead);
-                        prefetch(&tree.child_offsets, ahead as usize);
+                        tree.child_offsets.prefetch(ahead);
+                        tree.retained.prefetch(ahead);
                     }
                     if let Some(&k) = kids.get(next as usize) {
                         if let Some(top) = w.stack.last_mut() {

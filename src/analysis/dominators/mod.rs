@@ -11,10 +11,13 @@ use crate::prefetch::prefetch;
 use crate::progress::{Phase, Progress};
 
 mod by_class;
+mod layout;
 mod persist;
 mod semi_nca;
 
 pub use by_class::{retained_by_class, retained_by_group};
+pub use layout::ShallowSizes;
+use layout::{ChildOffsets, RetainedSizes};
 pub use semi_nca::{
     dominators_of_spanning_tree, immediate_dominators, spanning_tree, DerivedSources, SpanningTree,
 };
@@ -39,8 +42,8 @@ pub enum ReferenceMode {
 pub struct DominatorTree {
     idom: Array<ObjectId>,
     /// Below 1 TiB: the index refuses dumps that large.
-    retained: U40Vec,
-    child_offsets: Array<u32>,
+    retained: RetainedSizes,
+    child_offsets: ChildOffsets,
     children: Array<ObjectId>,
     top_level: Array<ObjectId>,
     pub mode: ReferenceMode,
@@ -65,14 +68,23 @@ impl DominatorTree {
     /// Retained size (0 for unreachable objects, which are not in the tree).
     #[inline]
     pub fn retained(&self, o: ObjectId) -> u64 {
-        self.retained.get(o as usize).unwrap_or(0)
+        match &self.retained {
+            RetainedSizes::All(sizes) => sizes.get(o as usize).unwrap_or(0),
+            RetainedSizes::Inner(sizes) => match self.child_offsets.place(o) {
+                Some(place) => sizes.get(place),
+                None if self.idom.get(o as usize).is_some_and(|&d| d != UNREACHABLE) => {
+                    (sizes.shallow)(o)
+                }
+                None => 0,
+            },
+        }
     }
 
     /// Children in the dominator tree, largest retained size first.
     pub fn children(&self, o: ObjectId) -> &[ObjectId] {
-        let a = self.child_offsets[o as usize] as usize;
-        let b = self.child_offsets[o as usize + 1] as usize;
-        &self.children[a..b]
+        self.children
+            .get(self.child_offsets.range(o))
+            .unwrap_or_default()
     }
 
     /// Objects the super-root dominates directly, largest retained size first.
@@ -94,7 +106,7 @@ impl DominatorTree {
     pub fn memory_bytes(&self) -> usize {
         self.idom.len() * 4
             + self.retained.memory_bytes()
-            + self.child_offsets.len() * 4
+            + self.child_offsets.memory_bytes()
             + self.children.len() * 4
     }
 }
@@ -253,8 +265,8 @@ pub fn tree(
     progress.set(n as u64);
     let tree = DominatorTree {
         idom: idom.into(),
-        retained,
-        child_offsets: child_offsets.into(),
+        retained: RetainedSizes::All(retained),
+        child_offsets: ChildOffsets::All(child_offsets.into()),
         children: children.into(),
         top_level: top_level.into(),
         mode,

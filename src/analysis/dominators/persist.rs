@@ -3,12 +3,14 @@
 //! `idom` is not stored: the children lists are, one after the other in parent order, with a
 //! bit per object that has children (`dom.parents`) and a bit per position of `dom.children`
 //! where a list starts (`dom.list_starts`): a quarter of a byte per object instead of four.
-//! The load rebuilds the lists' offsets and `idom` from them in two parallel passes.
+//! The load finds the inner objects' list starts from the bits and rebuilds `idom` from the
+//! lists, each in a parallel pass; the rest is read in place ([`super::layout`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
+use super::layout::{ChildOffsets, InnerLists, InnerSizes, RetainedSizes, ShallowSizes};
 use super::{DominatorTree, ReferenceMode, SUPER_ROOT, UNREACHABLE};
 use crate::heap::packed::U40Vec;
 use crate::heap::rank::RankedBits;
@@ -29,13 +31,13 @@ impl DominatorTree {
             self.unreachable_bytes,
         ];
         w.bytes("dom.scalars", bytemuck::cast_slice(&scalars).to_vec());
-        let (parents, starts) = list_bits(&self.child_offsets);
+        let n = self.idom.len();
+        let (parents, starts) = self.child_offsets.bits(n, self.children.len());
         w.bytes("dom.parents", bytemuck::cast_slice(&parents).to_vec());
         w.bytes("dom.list_starts", bytemuck::cast_slice(&starts).to_vec());
         // A leaf retains its own shallow size and an unreachable object nothing: when that
         // holds for all of them, only the others' retained sizes are stored, in object order.
-        let n = self.idom.len();
-        let has_children = move |o: usize| self.child_offsets[o + 1] > self.child_offsets[o];
+        let has_children = move |o: usize| !self.child_offsets.range(o as ObjectId).is_empty();
         let leaves_follow = (0..n).into_par_iter().all(|o| {
             has_children(o)
                 || self.retained(o as ObjectId)
@@ -68,18 +70,28 @@ impl DominatorTree {
                 bytemuck::cast_slice(&big).to_vec(),
             );
         } else {
-            self.retained.save("dom.retained", w);
+            match &self.retained {
+                RetainedSizes::All(sizes) => sizes.save("dom.retained", w),
+                RetainedSizes::Inner(_) => U40Vec::save_selected(
+                    "dom.retained",
+                    w,
+                    n,
+                    |_| true,
+                    |o| self.retained(o as ObjectId),
+                ),
+            }
         }
         w.array("dom.children", &self.children);
         w.array("dom.top_level", &self.top_level);
     }
 
-    /// The tree saved by [`DominatorTree::save`]; `idom`, the lists' offsets and the retained
-    /// sizes rebuilt, the rest mapped from the file.
+    /// The tree saved by [`DominatorTree::save`]: `idom` and the inner objects' list starts
+    /// rebuilt, the rest read in place from the file (a leaf's retained size is its `shallow`
+    /// size).
     pub fn load(
         store: &Store,
         objects: usize,
-        shallow: impl Fn(ObjectId) -> u64 + Sync,
+        shallow: ShallowSizes,
     ) -> Result<DominatorTree, StoreError> {
         let corrupt = || StoreError::Corrupt {
             path: store.path().display().to_string(),
@@ -91,69 +103,30 @@ impl DominatorTree {
         let children: Array<ObjectId> = store.array("dom.children")?;
         let top_level: Array<ObjectId> = store.array("dom.top_level")?;
         let n = objects;
-        let child_offsets: Array<u32> =
-            child_offsets_from_bits(n, &parents, &starts, children.len())
-                .ok_or_else(corrupt)?
-                .into();
-        let idom = idom_from_lists(&child_offsets, &children, &top_level).ok_or_else(corrupt)?;
-        let inner = store
-            .array::<u32>("dom.retained_inner.low")
-            .and_then(|low| Ok((low, store.array::<u64>("dom.retained_inner.big")?)));
-        let retained = match inner {
-            Ok((low, big)) => {
-                // (place among the inner objects, size): places increasing, inside `low`.
-                let pairs = big.len() % 2 == 0;
-                let big: Vec<(usize, u64)> = big
-                    .chunks(2)
-                    .map(|p| (p[0] as usize, p[p.len() - 1]))
-                    .collect();
-                let places_fit = pairs
-                    && big.windows(2).all(|w| w[0].0 < w[1].0)
-                    && big.last().is_none_or(|b| b.0 < low.len());
-                if !places_fit {
+        let lists =
+            inner_lists_from_bits(n, parents, &starts, children.len()).ok_or_else(corrupt)?;
+        let idom = idom_from_lists(n, &lists, &children, &top_level).ok_or_else(corrupt)?;
+        let retained = match InnerSizes::load(store, lists.inner.ones(), shallow)? {
+            Some(inner) => RetainedSizes::Inner(inner),
+            None => {
+                let all = U40Vec::load(store, "dom.retained")?;
+                if all.len() != n {
                     return Err(corrupt());
                 }
-                // Objects with children before each chunk: where its first stored size is.
-                let (before, sum) = ones_before_chunks(&parents);
-                if sum != low.len() {
-                    return Err(corrupt());
-                }
-                let has_children = |o: usize| parents[o / 64] >> (o % 64) & 1 == 1;
-                U40Vec::filled(n, CHUNK, |start, out| {
-                    let mut at = before[start / CHUNK];
-                    let mut next_big = big.partition_point(|b| b.0 < at);
-                    for (i, v) in out.iter_mut().enumerate() {
-                        let o = start + i;
-                        *v = if has_children(o) {
-                            at += 1;
-                            match big.get(next_big) {
-                                Some(&(place, size)) if place == at - 1 => {
-                                    next_big += 1;
-                                    size
-                                }
-                                _ => low.get(at - 1).map_or(0, |&l| l as u64),
-                            }
-                        } else if idom[o] == UNREACHABLE {
-                            0
-                        } else {
-                            shallow(o as ObjectId)
-                        };
-                    }
-                })
+                RetainedSizes::All(all)
             }
-            Err(_) => U40Vec::load(store, "dom.retained")?,
         };
         // Every reachable object is in one list or at the top level.
         let counts_fit = scalars.len() == 5
             && scalars[1] == (children.len() + top_level.len()) as u64
             && scalars[1].checked_add(scalars[3]) == Some(n as u64);
-        if !counts_fit || retained.len() != n {
+        if !counts_fit {
             return Err(corrupt());
         }
         Ok(DominatorTree {
             idom: Array::shared(idom),
             retained,
-            child_offsets,
+            child_offsets: ChildOffsets::Inner(lists),
             children,
             top_level,
             mode: if scalars[0] == 1 {
@@ -187,106 +160,67 @@ fn ones_before_chunks(words: &[u64]) -> (Vec<usize>, usize) {
     (before, sum)
 }
 
-/// The bits that stand for the children lists' offsets: one per object with children, and
-/// one per position of the children array where a list starts.
-fn list_bits(child_offsets: &[u32]) -> (Vec<u64>, Vec<u64>) {
-    let n = child_offsets.len() - 1;
-    let m = child_offsets[n] as usize;
-    let mut parents = vec![0u64; n.div_ceil(64)];
-    let mut starts = vec![0u64; m.div_ceil(64)];
-    for (o, w) in child_offsets.windows(2).enumerate() {
-        if w[1] > w[0] {
-            parents[o / 64] |= 1 << (o % 64);
-            starts[w[0] as usize / 64] |= 1 << (w[0] % 64);
-        }
-    }
-    (parents, starts)
-}
-
-/// The CSR offsets of `m` children from [`list_bits`]; `None` when the bits do not describe
-/// `n` objects and `m` children (a corrupt file): as many list starts as parents, the first
-/// at position 0, no bit past the ends.
-fn child_offsets_from_bits(
+/// The inner objects' lists of `n` objects and `m` children from the bits
+/// [`ChildOffsets::bits`] makes; `None` when they do not describe them (a corrupt file): as
+/// many list starts as parents, the first at position 0, no bit past the ends.
+fn inner_lists_from_bits(
     n: usize,
-    parents: &[u64],
+    parents: Array<u64>,
     starts: &[u64],
     m: usize,
-) -> Option<Vec<u32>> {
+) -> Option<InnerLists> {
     let ones = |w: &[u64]| w.par_iter().map(|w| w.count_ones() as usize).sum::<usize>();
     let beyond =
         |w: &[u64], len: usize| len % 64 != 0 && w.last().is_some_and(|&l| l >> (len % 64) != 0);
-    let lists = ones(parents);
+    let lists = ones(&parents);
     let fits = m <= u32::MAX as usize
         && parents.len() == n.div_ceil(64)
         && starts.len() == m.div_ceil(64)
-        && !beyond(parents, n)
+        && !beyond(&parents, n)
         && !beyond(starts, m)
         && ones(starts) == lists
         && (m == 0 || starts[0] & 1 == 1);
     if !fits {
         return None;
     }
-    // List starts before each word of `starts`, to find where each chunk's first list starts.
-    let mut starts_before: Vec<usize> = Vec::with_capacity(starts.len() + 1);
-    let mut sum = 0;
-    for w in starts {
-        starts_before.push(sum);
-        sum += w.count_ones() as usize;
+    // The place of each set bit of `starts`, in order: each chunk of bits fills its stretch.
+    let (before, _) = ones_before_chunks(starts);
+    let mut places = vec![0u32; lists + 1];
+    places[lists] = m as u32;
+    let mut jobs = Vec::with_capacity(before.len());
+    let mut rest = &mut places[..lists];
+    for (k, words) in starts.chunks(CHUNK / 64).enumerate() {
+        let end = before.get(k + 1).copied().unwrap_or(lists);
+        let (part, tail) = rest.split_at_mut(end - before[k]);
+        jobs.push((k * CHUNK, words, part));
+        rest = tail;
     }
-    starts_before.push(sum);
-    // The position of list `j` (of `lists`), `m` past the last.
-    let select = |j: usize| -> usize {
-        if j >= lists {
-            return m;
-        }
-        let w = starts_before.partition_point(|&b| b <= j) - 1;
-        let mut word = starts[w];
-        for _ in 0..j - starts_before[w] {
-            word &= word - 1;
-        }
-        w * 64 + word.trailing_zeros() as usize
-    };
-    // The first list start after position `i`, `m` if none.
-    let next_start = |i: usize| -> usize {
-        let (mut w, bit) = ((i + 1) / 64, (i + 1) % 64);
-        let mut word = starts.get(w).map_or(0, |&x| x >> bit << bit);
-        while word == 0 {
-            w += 1;
-            match starts.get(w) {
-                Some(&x) => word = x,
-                None => return m,
-            }
-        }
-        w * 64 + word.trailing_zeros() as usize
-    };
-    let (lists_before, _) = ones_before_chunks(parents);
-    // Zeroed: pages mapped lazily, filled by the jobs in parallel.
-    let mut offsets = vec![0u32; n + 1];
-    offsets[n] = m as u32;
-    offsets[..n]
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(k, part)| {
-            let mut at = select(lists_before[k]);
-            for (i, slot) in part.iter_mut().enumerate() {
-                let o = k * CHUNK + i;
-                *slot = at as u32;
-                if parents[o / 64] >> (o % 64) & 1 == 1 {
-                    at = next_start(at);
+    jobs.into_par_iter().for_each(|(first, words, part)| {
+        let mut slots = part.iter_mut();
+        for (j, &word) in words.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                if let Some(slot) = slots.next() {
+                    *slot = (first + j * 64 + word.trailing_zeros() as usize) as u32;
                 }
+                word &= word - 1;
             }
-        });
-    Some(offsets)
+        }
+    });
+    Some(InnerLists {
+        inner: RankedBits::new(parents),
+        starts: places,
+    })
 }
 
-/// Each object's immediate dominator from the children lists and the top level; `None` when
-/// an object is out of range or in more than one list (a corrupt file).
+/// Each of `n` objects' immediate dominator from the inner objects' lists and the top
+/// level; `None` when an object is out of range or in more than one list (a corrupt file).
 fn idom_from_lists(
-    child_offsets: &[u32],
+    n: usize,
+    lists: &InnerLists,
     children: &[ObjectId],
     top_level: &[ObjectId],
 ) -> Option<Vec<ObjectId>> {
-    let n = child_offsets.len() - 1;
     let cells: Vec<AtomicU32> = (0..n)
         .into_par_iter()
         .map(|_| AtomicU32::new(UNREACHABLE))
@@ -297,12 +231,30 @@ fn idom_from_lists(
         None => bad.store(true, Ordering::Relaxed),
     };
     top_level.par_iter().for_each(|&o| set(o, SUPER_ROOT));
-    (0..n).into_par_iter().with_min_len(1 << 12).for_each(|p| {
-        let list = &children[child_offsets[p] as usize..child_offsets[p + 1] as usize];
-        for &o in list {
-            set(o, p as ObjectId);
-        }
-    });
+    // The inner objects in order, a chunk of them per job, each from its first place.
+    let words = lists.inner.words();
+    let (before, _) = ones_before_chunks(words);
+    words
+        .par_chunks(CHUNK / 64)
+        .enumerate()
+        .for_each(|(k, chunk)| {
+            let mut place = before[k];
+            for (j, &word) in chunk.iter().enumerate() {
+                let mut word = word;
+                while word != 0 {
+                    let p = (k * CHUNK + j * 64 + word.trailing_zeros() as usize) as ObjectId;
+                    let list = match (lists.starts.get(place), lists.starts.get(place + 1)) {
+                        (Some(&a), Some(&b)) => children.get(a as usize..b as usize),
+                        _ => None,
+                    };
+                    for &o in list.unwrap_or_default() {
+                        set(o, p);
+                    }
+                    place += 1;
+                    word &= word - 1;
+                }
+            }
+        });
     // In place (same layout): no second allocation.
     let idom: Vec<ObjectId> = cells.into_iter().map(AtomicU32::into_inner).collect();
     // Each object in one place at most: as many objects placed as the lists hold.
@@ -315,6 +267,7 @@ mod tests {
     use super::*;
     use crate::heap::store::DumpIdentity;
     use proptest::prelude::*;
+    use std::sync::Arc;
 
     fn shallow(o: ObjectId) -> u64 {
         16 + 8 * (o as u64 % 5)
@@ -356,8 +309,8 @@ mod tests {
         let reachable = idom.iter().filter(|&&d| d != UNREACHABLE).count() as u64;
         DominatorTree {
             idom: idom.into(),
-            retained: U40Vec::new(&retained),
-            child_offsets: child_offsets.into(),
+            retained: RetainedSizes::All(U40Vec::new(&retained)),
+            child_offsets: ChildOffsets::All(child_offsets.into()),
             children: children.into(),
             top_level: top_level.into(),
             mode: ReferenceMode::All,
@@ -429,14 +382,18 @@ mod tests {
 
     proptest! {
         #[test]
-        fn offsets_and_idom_come_back_from_the_bits(idom in idom_strategy(300)) {
+        fn lists_and_idom_come_back_from_the_bits(idom in idom_strategy(300)) {
             let tree = tree_of(idom.clone());
-            let (parents, starts) = list_bits(&tree.child_offsets);
-            let m = tree.children.len();
-            let offsets = child_offsets_from_bits(idom.len(), &parents, &starts, m);
-            prop_assert_eq!(offsets.as_deref(), Some(&tree.child_offsets[..]));
-            let back = idom_from_lists(&tree.child_offsets, &tree.children, &tree.top_level);
-            prop_assert_eq!(back, Some(idom));
+            let (n, m) = (idom.len(), tree.children.len());
+            let (parents, starts) = tree.child_offsets.bits(n, m);
+            let lists = inner_lists_from_bits(n, parents.into(), &starts, m).unwrap();
+            let back = ChildOffsets::Inner(lists);
+            for o in 0..n as ObjectId + 2 {
+                prop_assert_eq!(&tree.children[back.range(o)], tree.children(o), "list of {}", o);
+            }
+            let ChildOffsets::Inner(lists) = &back else { unreachable!() };
+            let idom_back = idom_from_lists(n, lists, &tree.children, &tree.top_level);
+            prop_assert_eq!(idom_back, Some(idom));
         }
 
         #[test]
@@ -451,7 +408,10 @@ mod tests {
                 _ => children[(at + 1) % children.len()],
             };
             prop_assume!(children[at] != tree.children[at]);
-            prop_assert_eq!(idom_from_lists(&tree.child_offsets, &children, &tree.top_level), None);
+            let n = tree.idom.len();
+            let (parents, starts) = tree.child_offsets.bits(n, children.len());
+            let lists = inner_lists_from_bits(n, parents.into(), &starts, children.len()).unwrap();
+            prop_assert_eq!(idom_from_lists(n, &lists, &children, &tree.top_level), None);
         }
     }
 
@@ -476,7 +436,7 @@ mod tests {
                 r => r,
             })
             .collect();
-        tree.retained = U40Vec::new(&sizes);
+        tree.retained = RetainedSizes::All(U40Vec::new(&sizes));
         let path = dir.path().join("t.heapsight-index");
         let sections = sections_of(&tree, &path);
         let big = &sections
@@ -487,9 +447,11 @@ mod tests {
         assert!(big.len() > 16 * 100, "{}", big.len());
         let store = write(&path, &sections);
         assert!(store.bytes("dom.idom").is_err(), "idom is not stored");
-        let back = DominatorTree::load(&store, n, shallow).unwrap();
+        let back = DominatorTree::load(&store, n, Arc::new(shallow)).unwrap();
         assert_eq!(&back.idom[..], &tree.idom[..]);
-        assert_eq!(&back.child_offsets[..], &tree.child_offsets[..]);
+        for o in 0..n as ObjectId {
+            assert_eq!(back.children(o), tree.children(o), "children of {o}");
+        }
         assert_eq!(&back.children[..], &tree.children[..]);
         assert_eq!(&back.top_level[..], &tree.top_level[..]);
         for o in 0..n as u32 {
@@ -499,8 +461,8 @@ mod tests {
             (back.reachable_objects, back.unreachable_objects),
             (tree.reachable_objects, tree.unreachable_objects)
         );
-        assert!(DominatorTree::load(&store, n + 1, shallow).is_err());
-        assert!(DominatorTree::load(&store, n - 64, shallow).is_err());
+        assert!(DominatorTree::load(&store, n + 1, Arc::new(shallow)).is_err());
+        assert!(DominatorTree::load(&store, n - 64, Arc::new(shallow)).is_err());
     }
 
     #[test]
@@ -521,7 +483,7 @@ mod tests {
                 tree.retained(o) + (big as u64) * (3 << 32)
             })
             .collect();
-        tree.retained = U40Vec::new(&sizes);
+        tree.retained = RetainedSizes::All(U40Vec::new(&sizes));
         let path = dir.path().join("t.heapsight-index");
         let good = sections_of(&tree, &path);
         assert!(good
@@ -545,7 +507,7 @@ mod tests {
                 let mut sections = good.clone();
                 sections[i].1 = b;
                 let store = write(&path, &sections);
-                match DominatorTree::load(&store, n, shallow) {
+                match DominatorTree::load(&store, n, Arc::new(shallow)) {
                     Ok(t) => {
                         walk(&t, n);
                     }
@@ -556,7 +518,7 @@ mod tests {
             without.remove(i);
             let store = write(&path, &without);
             assert!(
-                DominatorTree::load(&store, n, shallow).is_err(),
+                DominatorTree::load(&store, n, Arc::new(shallow)).is_err(),
                 "without {name}"
             );
         }
