@@ -182,9 +182,13 @@ impl LazyGraph {
         self.cell.get().is_some()
     }
 
-    /// Starts building the graph on a background thread, so it is there when first wanted.
+    /// Starts building the graph on a background thread, so it is there when first wanted;
+    /// not when memory is short of what it takes at its peak (about 20 bytes an object at
+    /// 103 M, with a fifth more): then the first view that wants it builds it, as a task.
     pub fn warm(&self) {
-        if self.is_built() {
+        const BYTES_PER_OBJECT: u64 = 24;
+        let need = self.index.object_count() as u64 * BYTES_PER_OBJECT;
+        if self.is_built() || crate::memory::is_short_of(need) {
             return;
         }
         let cell = self.cell.clone();
