@@ -56,6 +56,15 @@ impl ChildOffsets {
         }
     }
 
+    /// `o`'s place among the inner objects, when the lists are kept by place and `o` has one.
+    #[inline]
+    pub(super) fn place(&self, o: ObjectId) -> Option<usize> {
+        match self {
+            ChildOffsets::All(_) => None,
+            ChildOffsets::Inner(lists) => lists.place(o),
+        }
+    }
+
     /// Hints that `o`'s list is wanted soon.
     #[inline]
     pub(super) fn prefetch(&self, o: ObjectId) {
@@ -161,16 +170,5 @@ impl InnerSizes {
             }
         }
         self.low.get(place).map_or(0, |&l| l as u64)
-    }
-}
-
-impl ChildOffsets {
-    /// `o`'s place among the inner objects, when the lists are kept by place and `o` has one.
-    #[inline]
-    pub(super) fn place(&self, o: ObjectId) -> Option<usize> {
-        match self {
-            ChildOffsets::All(_) => None,
-            ChildOffsets::Inner(lists) => lists.place(o),
-        }
     }
 }
