@@ -197,20 +197,28 @@ fn inner_lists_from_bits(
     }
     jobs.into_par_iter().for_each(|(first, words, part)| {
         let mut slots = part.iter_mut();
-        for (j, &word) in words.iter().enumerate() {
-            let mut word = word;
-            while word != 0 {
-                if let Some(slot) = slots.next() {
-                    *slot = (first + j * 64 + word.trailing_zeros() as usize) as u32;
-                }
-                word &= word - 1;
+        for_each_set_bit(words, first, |at| {
+            if let Some(slot) = slots.next() {
+                *slot = at as u32;
             }
-        }
+        });
     });
     Some(InnerLists {
         inner: RankedBits::new(parents),
         starts: places,
     })
+}
+
+/// Calls `f` with the position of each set bit of `words` in order, bit 0 of `words[0]`
+/// standing for `first`.
+fn for_each_set_bit(words: &[u64], first: usize, mut f: impl FnMut(usize)) {
+    for (j, &word) in words.iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            f(first + j * 64 + word.trailing_zeros() as usize);
+            word &= word - 1;
+        }
+    }
 }
 
 /// Each of `n` objects' immediate dominator from the inner objects' lists and the top
@@ -239,21 +247,16 @@ fn idom_from_lists(
         .enumerate()
         .for_each(|(k, chunk)| {
             let mut place = before[k];
-            for (j, &word) in chunk.iter().enumerate() {
-                let mut word = word;
-                while word != 0 {
-                    let p = (k * CHUNK + j * 64 + word.trailing_zeros() as usize) as ObjectId;
-                    let list = match (lists.starts.get(place), lists.starts.get(place + 1)) {
-                        (Some(&a), Some(&b)) => children.get(a as usize..b as usize),
-                        _ => None,
-                    };
-                    for &o in list.unwrap_or_default() {
-                        set(o, p);
-                    }
-                    place += 1;
-                    word &= word - 1;
+            for_each_set_bit(chunk, k * CHUNK, |p| {
+                let list = match (lists.starts.get(place), lists.starts.get(place + 1)) {
+                    (Some(&a), Some(&b)) => children.get(a as usize..b as usize),
+                    _ => None,
+                };
+                for &o in list.unwrap_or_default() {
+                    set(o, p as ObjectId);
                 }
-            }
+                place += 1;
+            });
         });
     // In place (same layout): no second allocation.
     let idom: Vec<ObjectId> = cells.into_iter().map(AtomicU32::into_inner).collect();
