@@ -130,10 +130,10 @@ impl Analysis {
                 progress.mark("parked lists");
             }
         }
-        // The window keeps every referrer list for its views; short of memory for them it
-        // keeps none, as `report` does, and its views build them on first use, as after a
-        // reopen (under a memory cap the window was killed here). The dominator search
-        // needs none of them: it reads the referrers the depth-first walk lists.
+        // Who asks for the referrer lists (`heapsight path`) gets them built here, unless
+        // memory is short of them: then they are built on first use, as after a reopen. The
+        // window builds them behind the dump on screen. The dominator search needs none of
+        // them: it reads the referrers the depth-first walk lists.
         let release_graph =
             options.release_graph || referrer_lists_need_more_than_headroom(&index, &outgoing);
         // The two forward walks side by side. The depth-first one takes longer: where the
@@ -290,7 +290,7 @@ fn reading_hops_later_needs_more_than_headroom(index: &HeapIndex) -> bool {
 /// Whether the memory left is short of every object's referrer list beside the dominator
 /// search: 4 bytes an edge (the class edges included), 4 an object for the lists' starts and
 /// 4 for the transposition's cursors, the search's 12 an object, with a quarter more (the
-/// window's own, its listed referrers).
+/// listed referrers).
 fn referrer_lists_need_more_than_headroom(index: &HeapIndex, outgoing: &graph::Outgoing) -> bool {
     let edges = outgoing.edge_count(index.class_of_all());
     let bytes = (edges + 5 * index.object_count() as u64) * 4;

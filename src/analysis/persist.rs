@@ -84,13 +84,14 @@ pub fn set_window_no_index(no_index: bool) {
 }
 
 impl OpenOptions {
-    /// The options of the window's loads.
+    /// The options of the window's loads: the referrer lists are built behind the dump on
+    /// screen ([`LazyGraph::warm`]), not by the analysis.
     pub fn for_window() -> OpenOptions {
         OpenOptions {
             references: ReferenceMode::All,
             no_index: WINDOW_NO_INDEX.load(Ordering::Relaxed),
             dump: None,
-            release_graph: false,
+            release_graph: true,
         }
     }
 }

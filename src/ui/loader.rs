@@ -111,8 +111,6 @@ fn load(
             Err(OpenError::Cancelled) => LoadOutcome::Cancelled,
             Ok(_) if progress.is_cancelled() => LoadOutcome::Cancelled,
             Ok((analysis, status, pending)) => {
-                // The referrer lists are built in the background after a reopen.
-                analysis.graph.warm();
                 for note in &status.notes {
                     eprintln!("heapsight: {note}");
                 }
@@ -123,6 +121,9 @@ fn load(
                     Arc::new(analysis),
                     started.elapsed().as_secs_f64(),
                 );
+                // The referrer lists, which only views need, are built in the background
+                // once the hints are found: the analysis builds none.
+                session.analysis.graph.warm();
                 progress.start(Phase::Done, 0);
                 LoadOutcome::Loaded(
                     Box::new(Session {
