@@ -25,7 +25,7 @@ impl IndexWriter {
         let under_way = UnderWay;
         let task = Task::spawn("heapsight-index-writer", ctx, move |progress| {
             let _under_way = under_way;
-            match pending.write_behind(&analysis, progress) {
+            let status = match pending.write_behind(&analysis, progress) {
                 Ok(status) => Some(status),
                 Err(OpenError::Cancelled) => None,
                 Err(e) => Some(IndexStatus {
@@ -33,7 +33,12 @@ impl IndexWriter {
                     path: None,
                     notes: vec![e.to_string()],
                 }),
+            };
+            // Then the referrer lists the views need (the loader leaves them to the write).
+            if status.is_some() {
+                analysis.graph.warm();
             }
+            status
         });
         if let Ok(mut all) = TO_CANCEL.lock() {
             all.retain(|p| p.strong_count() > 0);

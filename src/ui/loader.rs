@@ -122,8 +122,11 @@ fn load(
                     started.elapsed().as_secs_f64(),
                 );
                 // The referrer lists, which only views need, are built in the background
-                // once the hints are found: the analysis builds none.
-                session.analysis.graph.warm();
+                // once the hints are found (the analysis builds none), or after the index
+                // file is written: not beside the write, whose memory they would add to.
+                if pending.is_none() {
+                    session.analysis.graph.warm();
+                }
                 progress.start(Phase::Done, 0);
                 LoadOutcome::Loaded(
                     Box::new(Session {
