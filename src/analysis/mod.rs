@@ -35,8 +35,9 @@ pub use persist::{
 pub struct AnalysisOptions {
     pub references: ReferenceMode,
     /// Build no referrer lists (the dominator search reads those the depth-first walk
-    /// lists): the report and the index need none, and the outgoing lists go once walked.
-    /// Asked for later, the lists are built from the dump.
+    /// lists): the report and the index need none, the window builds them behind the dump on
+    /// screen, and the outgoing lists go once walked. Asked for later, the lists are built
+    /// from the dump.
     pub release_graph: bool,
     pub parking: Parking,
     pub path_hops: HopsFound,

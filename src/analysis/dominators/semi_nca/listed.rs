@@ -32,8 +32,8 @@ pub enum DerivedSources<'a> {
     /// Lists made for it: the reached nodes of each group whose target is a multi node, by
     /// group (4 bytes a node).
     Grouped,
-    /// Every node's referrer list, made already for other uses (`heapsight path`'s), read in place:
-    /// the target's list holds its group's nodes.
+    /// Every node's referrer list, made already for other uses (`heapsight path`'s), read in
+    /// place: the target's list holds its group's nodes.
     ReferrerLists(&'a Csr),
 }
 
