@@ -64,8 +64,8 @@ pub enum HopsFound {
 /// passes run ([`crate::heap::store::park`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Parking {
-    /// For dumps of 4 Mi objects or more, unless `HEAPSIGHT_PARK` is `0` (never) or `1`
-    /// (always).
+    /// For dumps of 4 Mi objects or more, what memory is short of or where the peak
+    /// matters, unless `HEAPSIGHT_PARK` is `0` (never) or `1` (always).
     #[default]
     Auto,
     Always,
@@ -111,7 +111,10 @@ impl Analysis {
         // Their copy into a file takes one core; the repeated values are sorted beside it.
         let parking = resolved(options.parking);
         let scratch = park_dir(&index, parking);
-        let heap = scratch.as_ref().and_then(|_| Arc::get_mut(&mut index));
+        let heap = scratch
+            .as_ref()
+            .filter(|_| parking == Parking::Always || peak_worth_parking_for(&index))
+            .and_then(|_| Arc::get_mut(&mut index));
         let (repeated_values, ()) = rayon::join(
             || hints::waste::RepeatedValues::from_keys(keys),
             || {
@@ -145,19 +148,16 @@ impl Analysis {
             || {
                 let park = scratch
                     .as_deref()
-                    .filter(|_| parking == Parking::Always || parents_worth_parking(&index));
+                    .filter(|_| parking == Parking::Always || peak_worth_parking_for(&index));
                 let with_hops = match options.path_hops {
                     HopsFound::InWalk => true,
                     HopsFound::WhenWritten => reading_hops_later_needs_more_than_headroom(&index),
                     HopsFound::Never => false,
                 };
-                let walked =
+                let tree =
                     ShortestPathTree::compute_strong(&index, &outgoing, with_hops, park, progress);
-                let (tree, spare) = walked.unzip();
-                // In the parked parents' memory, when they were.
                 let counted = (tree.is_some() && count_referrers).then(|| {
-                    let class_of = index.class_of_all();
-                    graph::ReferrerCounts::count(&outgoing, class_of, spare.flatten(), progress)
+                    graph::ReferrerCounts::count(&outgoing, index.class_of_all(), progress)
                 });
                 progress.mark("referrer counts");
                 (tree, counted.flatten())
@@ -261,12 +261,13 @@ fn walks_need_more_than_headroom(index: &HeapIndex) -> bool {
     crate::memory::is_short_of(index.object_count() as u64 * BYTES_PER_OBJECT)
 }
 
-/// Whether the shortest-path parents are parked once walked (4 bytes per object less at
-/// the peak). The copy runs on the core of the longer walk, a quarter of a second at 26 M
-/// objects on the bench machine: worth it only where the peak matters, when the analysis
-/// (about 32 bytes per object with the parents in memory) would take more than an eighth
-/// of the memory left.
-fn parents_worth_parking(index: &HeapIndex) -> bool {
+/// Whether the file offsets (2–5 bytes an object) and the shortest-path parents (4) are
+/// parked, to lower the peak. It costs time: the offsets are copied into a file while the
+/// walks wait (49 MB at 25.8 M objects took 0.02–0.30 s on the bench machine); the parents
+/// are made in one, beside the depth-first walk. Worth it only where the peak matters, when
+/// the analysis (about 32 bytes an object with both in memory) would take more than an
+/// eighth of the memory left.
+fn peak_worth_parking_for(index: &HeapIndex) -> bool {
     const BYTES_PER_OBJECT: u64 = 32;
     let peak = index.object_count() as u64 * BYTES_PER_OBJECT;
     crate::memory::headroom_bytes().is_none_or(|headroom| peak > headroom / 8)

@@ -9,7 +9,7 @@ use super::dominators::DominatorTree;
 use super::graph::{Distance, Forward, NodeBits, Outgoing, ReferenceGraph, Successors};
 use super::path_hops::{self, HopRecorder, PathHops};
 use crate::heap::rank::RankedBits;
-use crate::heap::store::{Array, Store, StoreError, StoreWriter};
+use crate::heap::store::{Array, ScratchArray, Store, StoreError, StoreWriter};
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
 use crate::progress::Progress;
@@ -60,17 +60,26 @@ impl ShortestPathTree {
         with_hops: bool,
         park: Option<&std::path::Path>,
         progress: &Progress,
-    ) -> Option<(ShortestPathTree, Option<Vec<ObjectId>>)> {
+    ) -> Option<ShortestPathTree> {
         let strong = Forward {
             outgoing,
             class_of: index.class_of_all(),
             with_weak: false,
         };
         let mut recorder = with_hops.then(|| HopRecorder::new(index, outgoing));
-        let parent = walk(index, &strong, progress, recorder.as_mut())?;
-        let (parent, spare) = match park {
-            Some(dir) => crate::heap::store::park_vec(parent, dir),
-            None => (parent.into(), None),
+        let n = index.object_count();
+        // To be parked, the parents are made in a scratch file, which parks them uncopied.
+        let scratch = park.and_then(|dir| ScratchArray::filled(dir, n, NONE));
+        let parent: Array<ObjectId> = match scratch {
+            Some(mut parent) => {
+                walk(index, &strong, progress, recorder.as_mut(), &mut parent)?;
+                parent.park()
+            }
+            None => {
+                let mut parent = vec![NONE; n];
+                walk(index, &strong, progress, recorder.as_mut(), &mut parent)?;
+                parent.into()
+            }
         };
         progress.mark("shortest paths");
         let hops = match recorder {
@@ -81,12 +90,11 @@ impl ShortestPathTree {
             }
             None => None,
         };
-        let tree = ShortestPathTree {
+        Some(ShortestPathTree {
             parent: Parents::Plain(parent),
             mode: PathMode::ExcludeWeak,
             hops,
-        };
-        Some((tree, spare))
+        })
     }
 
     /// As [`ShortestPathTree::compute`]; `None` once `progress` is cancelled (checked every
@@ -97,8 +105,10 @@ impl ShortestPathTree {
         mode: PathMode,
         progress: &Progress,
     ) -> Option<ShortestPathTree> {
+        let mut parent = vec![NONE; index.object_count()];
+        walk(index, g, progress, None, &mut parent)?;
         Some(ShortestPathTree {
-            parent: Parents::Plain(walk(index, g, progress, None)?.into()),
+            parent: Parents::Plain(parent.into()),
             mode,
             hops: None,
         })
@@ -288,9 +298,9 @@ fn walk<G: Successors>(
     g: &G,
     progress: &Progress,
     mut hops: Option<&mut HopRecorder>,
-) -> Option<Vec<ObjectId>> {
+    parent: &mut [ObjectId],
+) -> Option<()> {
     let n = index.object_count();
-    let mut parent = vec![NONE; n];
     let mut seen = NodeBits::new(n);
     // The objects reached and not yet expanded: the frontier only (a ring), not every
     // reached object (4 bytes each at the walk's end).
@@ -339,7 +349,7 @@ fn walk<G: Successors>(
             }
         }
     }
-    Some(parent)
+    Some(())
 }
 
 /// GC-root kinds per object.

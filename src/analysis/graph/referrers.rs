@@ -14,18 +14,10 @@ impl ReferrerCounts {
     /// `None` once `progress` is cancelled. In one pass over the edges on one core: beside
     /// the depth-first walk, which holds the other, workers that each own a range of
     /// targets but read every edge would read them all once per worker, in turn.
-    /// The counts are made in `spare` when given (its pages resident already, where a fresh
-    /// array's would each be faulted in).
-    pub fn count(
-        outgoing: &Outgoing,
-        class_of: &ClassOf,
-        spare: Option<Vec<u32>>,
-        progress: &Progress,
-    ) -> Option<Self> {
+    pub fn count(outgoing: &Outgoing, class_of: &ClassOf, progress: &Progress) -> Option<Self> {
         let with_class = WithClassEdges { outgoing, class_of };
         let n = outgoing.lists.node_count();
-        let zeroed = crate::memory::zeroed_in(spare.unwrap_or_default(), n + 1);
-        in_degrees_into(&with_class, zeroed, &[(0, n)], progress).map(ReferrerCounts)
+        in_degrees_into(&with_class, vec![0; n + 1], &[(0, n)], progress).map(ReferrerCounts)
     }
 
     /// The counts (at `o + 1`) when they are of `n` objects.

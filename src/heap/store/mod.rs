@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 pub use array::{Array, Pod};
 pub use identity::{cache_dir, index_path_beside, index_path_in_cache, DumpIdentity};
-pub use park::{park, park_vec, scratch_dir};
+pub use park::{park, scratch_dir, ScratchArray};
 pub use writer::{StoreWriter, WriteError};
 
 /// First bytes of every index file.

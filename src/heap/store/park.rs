@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use memmap2::Mmap;
+use memmap2::{Mmap, MmapMut};
 
 use super::array::{Array, Pod};
 
@@ -53,18 +53,6 @@ pub fn park<T: Pod>(array: Array<T>, dir: &Path) -> Array<T> {
     }
 }
 
-/// As [`park`], for an array still in its vector, which comes back too when the array was
-/// parked: its pages, resident already, can serve another array of the same kind.
-pub fn park_vec<T: Pod>(vec: Vec<T>, dir: &Path) -> (Array<T>, Option<Vec<T>>) {
-    if vec.is_empty() {
-        return (vec.into(), None);
-    }
-    match write_and_map::<T>(bytemuck::cast_slice(&vec), dir) {
-        Some(parked) => (parked, Some(vec)),
-        None => (vec.into(), None),
-    }
-}
-
 fn write_and_map<T: Pod>(bytes: &[u8], dir: &Path) -> Option<Array<T>> {
     // Unlinked from the start (O_TMPFILE where the file system has it): nothing is left
     // behind, whatever ends the process.
@@ -74,6 +62,70 @@ fn write_and_map<T: Pod>(bytes: &[u8], dir: &Path) -> Option<Array<T>> {
     // read-only.
     let map = unsafe { Mmap::map(&file) }.ok()?;
     Array::mapped(&Arc::new(map), 0..bytes.len())
+}
+
+/// An array made in place in a temporary file, mapped writable, so that parking it once
+/// made copies nothing ([`ScratchArray::park`]). The file's blocks are allocated up front: a
+/// full disk fails here rather than as a fault on a write to the mapping. Made and then
+/// parked this way, 393 MB took 0.12–0.57 s on the bench machine, against 0.30–1.28 s for
+/// an array in anonymous memory copied into a file: the copy needs a second set of fresh
+/// pages, and fresh pages are what this machine is slowest at.
+pub struct ScratchArray<T: Pod> {
+    file: std::fs::File,
+    map: MmapMut,
+    _values: std::marker::PhantomData<T>,
+}
+
+impl<T: Pod> ScratchArray<T> {
+    /// `len` copies of `value` in a temporary file in `dir`; `None` when it cannot be made
+    /// (no room, a file system without `fallocate`).
+    pub fn filled(dir: &Path, len: usize, value: T) -> Option<ScratchArray<T>> {
+        use std::os::fd::AsRawFd;
+        let bytes = len
+            .checked_mul(std::mem::size_of::<T>())
+            .filter(|&b| b > 0)?;
+        let file = tempfile::tempfile_in(dir).ok()?;
+        // SAFETY: a plain system call on a file descriptor we own.
+        if unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, bytes as libc::off_t) } != 0 {
+            return None;
+        }
+        // SAFETY: the file is ours alone (unlinked) and sized to `bytes` just above.
+        let mut map = unsafe { MmapMut::map_mut(&file) }.ok()?;
+        bytemuck::try_cast_slice_mut::<u8, T>(&mut map)
+            .ok()?
+            .fill(value);
+        Some(ScratchArray {
+            file,
+            map,
+            _values: std::marker::PhantomData,
+        })
+    }
+
+    /// The array, read-only and out of the process's memory: mapped again read-only, its
+    /// pages left to the page cache. A copy in memory if the file cannot be mapped again.
+    pub fn park(self) -> Array<T> {
+        let len = self.map.len();
+        // SAFETY: as in `filled`; the writable mapping goes below, and nothing writes the
+        // file again.
+        let parked = unsafe { Mmap::map(&self.file) }
+            .ok()
+            .and_then(|map| Array::mapped(&Arc::new(map), 0..len));
+        parked.unwrap_or_else(|| self.to_vec().into())
+    }
+}
+
+impl<T: Pod> std::ops::Deref for ScratchArray<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        bytemuck::cast_slice(&self.map)
+    }
+}
+
+impl<T: Pod> std::ops::DerefMut for ScratchArray<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        bytemuck::cast_slice_mut(&mut self.map)
+    }
 }
 
 #[cfg(test)]
@@ -93,5 +145,22 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         // Empty arrays stay.
         assert!(!park(Array::<u8>::from(Vec::new()), dir.path()).is_mapped());
+    }
+
+    #[test]
+    fn scratch_arrays_park_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut made = ScratchArray::<u32>::filled(dir.path(), 3 << 18, u32::MAX).unwrap();
+        assert!(made.iter().all(|&v| v == u32::MAX));
+        for (i, v) in made.iter_mut().enumerate().step_by(7) {
+            *v = i as u32;
+        }
+        let parked = made.park();
+        assert!(parked.is_mapped());
+        for (i, &v) in parked.iter().enumerate() {
+            assert_eq!(v, if i % 7 == 0 { i as u32 } else { u32::MAX });
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(ScratchArray::<u32>::filled(dir.path(), 0, 0).is_none());
     }
 }
