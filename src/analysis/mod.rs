@@ -106,9 +106,10 @@ impl Analysis {
         let value_keys = hints::waste::ValueKeys::new(&index);
         let (mut outgoing, keys) =
             graph::build_outgoing_with(&index, progress, |o| value_keys.key(&index, o))?;
-        // Parked (on big dumps): the file offsets now, the shortest-path tree once walked;
-        // the graph passes up to the retained sizes read neither (but for a few objects).
-        // Their copy into a file takes one core; the repeated values are sorted beside it.
+        // Parked where the peak matters: the file offsets now, the shortest-path parents as
+        // they are walked; the graph passes up to the retained sizes read neither (but for a
+        // few objects). The offsets' copy into a file takes one core; the repeated values
+        // are sorted beside it.
         let parking = resolved(options.parking);
         let scratch = park_dir(&index, parking);
         let heap = scratch
