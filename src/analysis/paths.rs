@@ -6,10 +6,13 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 
 use super::dominators::DominatorTree;
-use super::graph::{Distance, Forward, NodeBits, Outgoing, ReferenceGraph, Successors};
+use super::graph::{Forward, Outgoing, ReferenceGraph, Successors};
 use super::path_hops::{self, HopRecorder, PathHops};
 use crate::heap::rank::RankedBits;
 use crate::heap::store::{Array, ScratchArray, Store, StoreError, StoreWriter};
+use walk::walk;
+
+mod walk;
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
 use crate::progress::Progress;
@@ -50,10 +53,8 @@ impl ShortestPathTree {
     /// The tree not through weak references over the outgoing lists, with how each parent
     /// refers to each child ([`PathHops`]) when `with_hops` (an index file is to hold
     /// them; otherwise they are read from the dump when a path is shown); `None` once
-    /// `progress` is cancelled. With `park`, the parents are parked there
-    /// ([`crate::heap::store::park`]) once walked: the rest of the analysis does not read them.
-    /// Then their vector comes back too, for its resident pages to serve another array of 4
-    /// bytes per object.
+    /// `progress` is cancelled. With `park`, the parents are made in a scratch file there
+    /// ([`ScratchArray`]) and parked once walked: the rest of the analysis does not read them.
     pub fn compute_strong(
         index: &HeapIndex,
         outgoing: &Outgoing,
@@ -288,68 +289,6 @@ impl Parents {
             }
         }
     }
-}
-
-/// Breadth-first from all GC roots over `g`'s successors: every object's parent (a root is
-/// its own, [`NONE`] when not reached); records each object's position in its parent's list
-/// when asked. `None` once `progress` is cancelled (checked every 64 Ki objects).
-fn walk<G: Successors>(
-    index: &HeapIndex,
-    g: &G,
-    progress: &Progress,
-    mut hops: Option<&mut HopRecorder>,
-    parent: &mut [ObjectId],
-) -> Option<()> {
-    let n = index.object_count();
-    let mut seen = NodeBits::new(n);
-    // The objects reached and not yet expanded: the frontier only (a ring), not every
-    // reached object (4 bytes each at the walk's end).
-    let mut queue: VecDeque<ObjectId> = VecDeque::new();
-    for r in super::dominators::root_objects(index) {
-        if (r as usize) < n && seen.insert(r) {
-            parent[r as usize] = r;
-            queue.push_back(r);
-        }
-    }
-    // The queue says whose lists come next: fetch them some steps ahead (this walk took
-    // half the time).
-    const FAR: usize = 16;
-    const NEAR: usize = 8;
-    let mut expanded = 0usize;
-    while let Some(v) = queue.pop_front() {
-        if let Some(&ahead) = queue.get(FAR - 1) {
-            g.prefetch(ahead, Distance::Far);
-        }
-        if let Some(&ahead) = queue.get(NEAR - 1) {
-            g.prefetch(ahead, Distance::Near);
-        }
-        expanded += 1;
-        if expanded % (1 << 16) == 0 && progress.is_cancelled() {
-            return None;
-        }
-        match hops.as_deref_mut() {
-            None => g.for_each_successor(v, |t: ObjectId| {
-                if seen.insert(t) {
-                    parent[t as usize] = v;
-                    queue.push_back(t);
-                }
-            }),
-            Some(hops) => {
-                let mark = hops.begin(v);
-                let mut k = 0u32;
-                g.for_each_successor(v, |t: ObjectId| {
-                    if seen.insert(t) {
-                        parent[t as usize] = v;
-                        queue.push_back(t);
-                        hops.record(&mark, t, k);
-                    }
-                    k += 1;
-                });
-                hops.end(v, mark);
-            }
-        }
-    }
-    Some(())
 }
 
 /// GC-root kinds per object.
