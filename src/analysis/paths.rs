@@ -10,12 +10,12 @@ use super::graph::{Forward, Outgoing, ReferenceGraph, Successors};
 use super::path_hops::{self, HopRecorder, PathHops};
 use crate::heap::rank::RankedBits;
 use crate::heap::store::{Array, ScratchArray, Store, StoreError, StoreWriter};
-use walk::walk;
-
-mod walk;
 use crate::heap::{HeapIndex, ObjectId, ObjectView};
 use crate::hprof::{RootKind, Value};
 use crate::progress::Progress;
+use walk::walk;
+
+mod walk;
 
 const NONE: u32 = u32::MAX;
 
