@@ -66,10 +66,10 @@ fn write_and_map<T: Pod>(bytes: &[u8], dir: &Path) -> Option<Array<T>> {
 
 /// An array made in place in a temporary file, mapped writable, so that parking it once
 /// made copies nothing ([`ScratchArray::park`]). The file's blocks are allocated up front: a
-/// full disk fails here rather than as a fault on a write to the mapping. Made and then
-/// parked this way, 393 MB took 0.12–0.57 s on the bench machine, against 0.30–1.28 s for
-/// an array in anonymous memory copied into a file: the copy needs a second set of fresh
-/// pages, and fresh pages are what this machine is slowest at.
+/// full disk fails here rather than as a fault on a write to the mapping. Copying needs a
+/// second set of fresh pages, and fresh pages are what the bench machine is slowest at: in a
+/// C test there, 400 MB made and parked this way mostly took 0.12–0.57 s, against
+/// 0.30–1.28 s for anonymous memory copied into a file (each had a run of 2.7–4 s).
 pub struct ScratchArray<T: Pod> {
     file: std::fs::File,
     map: MmapMut,
