@@ -6,15 +6,17 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
-use super::{NONE, SUPER_ROOT, UNREACHABLE};
+use super::{SUPER_ROOT, UNREACHABLE};
 use crate::analysis::graph::{DerivedEdges, Distance, NodeBits, Successors};
 use crate::heap::store::Array;
 use crate::prefetch::prefetch;
 use crate::progress::Progress;
 pub use listed::DerivedSources;
 use listed::ListedReferrers;
+use parents::PreorderParents;
 
 mod listed;
+mod parents;
 mod search;
 
 /// Immediate dominators from a virtual super-root whose successors are `roots` (sorted,
@@ -43,9 +45,10 @@ pub struct SpanningTree {
     /// when memory is short.
     pub(super) pre_of: Array<u32>,
     /// Preorder number of each node's parent, by preorder number (`parent[0]` is the
-    /// super-root's). The node of each preorder number is not kept: it is the inverse of
-    /// `pre_of`, derived when needed (4 bytes per object less while memory is tightest).
-    pub(super) parent: Vec<u32>,
+    /// super-root's), 2 bytes a node until the search. The node of each preorder number is
+    /// not kept: it is the inverse of `pre_of`, derived when needed (4 bytes per object less
+    /// while memory is tightest).
+    pub(super) parent: PreorderParents,
     /// The edges the walk did not enter by, but the derived ones: the referrers the
     /// semi-dominator search reads ([`listed::NonTreeEdges`]).
     pub(super) non_tree: listed::NonTreeEdges,
@@ -112,8 +115,9 @@ pub fn spanning_tree<G: Successors>(
     let n = g.node_count();
     // Depth-first preorder from the super-root (preorder number 0).
     let mut pre_of = vec![0u32; n];
-    let mut parent: Vec<u32> = Vec::with_capacity(n + 1);
-    parent.push(NONE);
+    // By depth: the super-root's is 0, a GC root's 1, a node's one more than its parent's.
+    let mut parent = PreorderParents::with_capacity(n + 1);
+    parent.push(0);
     let mut non_tree = listed::NonTreeEdges::default();
     {
         // Successors not seen yet are gathered per node when it is entered: (first successor,
@@ -128,7 +132,7 @@ pub fn spanning_tree<G: Successors>(
             }
             let rnum = parent.len() as u32;
             pre_of[r as usize] = rnum;
-            parent.push(0);
+            parent.push(1);
             let a = succ.len();
             let skip = derived.derived_successor(r);
             g.for_each_successor(r, |t| {
@@ -165,7 +169,8 @@ pub fn spanning_tree<G: Successors>(
                 }
                 let tnum = parent.len() as u32;
                 pre_of[t as usize] = tnum;
-                parent.push(vnum);
+                // One below `vnum`, whose frame tops the stack of the path's frames.
+                parent.push(stack.len() as u32 + 1);
                 let a = succ.len();
                 let skip = derived.derived_successor(t);
                 g.for_each_successor(t, |x| {
@@ -213,7 +218,12 @@ pub fn dominators_of_spanning_tree(
     // parent (which is their semi-dominator and immediate dominator). Only the others,
     // "multi" nodes, need the search: those with a non-tree edge or a derived one to them.
     let root_at = roots_by_preorder(roots, &pre_of, r);
-    let referrers = ListedReferrers::new(non_tree, derived, sources, &pre_of, &root_at, progress)?;
+    // The parents are expanded (one pass in preorder, on one core) beside the lists.
+    let (referrers, parent) = rayon::join(
+        || ListedReferrers::new(non_tree, derived, sources, &pre_of, &root_at, progress),
+        || parent.expand(),
+    );
+    let referrers = referrers?;
     progress.mark("referrer lists");
     let multi_at = &referrers.multi_at;
     let single_at = singles(&root_at, multi_at, r);
