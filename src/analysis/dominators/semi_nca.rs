@@ -45,9 +45,10 @@ pub struct SpanningTree {
     /// when memory is short.
     pub(super) pre_of: Array<u32>,
     /// Preorder number of each node's parent, by preorder number (`parent[0]` is the
-    /// super-root's), 2 bytes a node until the search. The node of each preorder number is
-    /// not kept: it is the inverse of `pre_of`, derived when needed (4 bytes per object less
-    /// while memory is tightest).
+    /// super-root's), kept as depths until the search (a byte a node,
+    /// [`parents::PreorderParents`]). The node of each preorder number is not kept: it is
+    /// the inverse of `pre_of`, derived when needed (4 bytes per object less while memory is
+    /// tightest).
     pub(super) parent: PreorderParents,
     /// The edges the walk did not enter by, but the derived ones: the referrers the
     /// semi-dominator search reads ([`listed::NonTreeEdges`]).
