@@ -10,8 +10,8 @@ use super::super::NONE;
 #[derive(Default)]
 pub struct PreorderParents {
     climbs: Vec<u8>,
-    /// (preorder number, depth) of the nodes whose climb is [`FAR`].
-    far: Vec<(u32, u32)>,
+    /// The depths of the nodes whose climb is [`FAR`], in preorder.
+    far: Vec<u32>,
     last_depth: u32,
 }
 
@@ -35,7 +35,7 @@ impl PreorderParents {
         match climb {
             Some(c) if !self.climbs.is_empty() => self.climbs.push(c),
             _ => {
-                self.far.push((self.climbs.len() as u32, depth));
+                self.far.push(depth);
                 self.climbs.push(FAR);
             }
         }
@@ -55,7 +55,7 @@ impl PreorderParents {
         let mut depth = 0u32;
         for (w, &climb) in self.climbs.iter().enumerate() {
             depth = if climb == FAR {
-                far.next().map_or(0, |&(_, d)| d)
+                far.next().copied().unwrap_or(0)
             } else {
                 depth + 1 - climb as u32
             };
