@@ -255,8 +255,9 @@ impl Analysis {
 }
 
 /// Whether the memory left is short of what the graph passes after the outgoing lists
-/// take: about 14 bytes per object at the peak on the bench dumps (the spanning tree's 8, the
-/// shortest-path tree's 4, the path hops' 2; then the referrer counts), with a tenth more.
+/// take: at most 14 bytes per object on the bench dumps (the spanning tree's 5 to 8: its
+/// parents take a byte an object in the walk, 4 once expanded; the shortest-path tree's 4,
+/// the path hops' 2; then the referrer counts), with a tenth more.
 fn walks_need_more_than_headroom(index: &HeapIndex) -> bool {
     const BYTES_PER_OBJECT: u64 = 16;
     crate::memory::is_short_of(index.object_count() as u64 * BYTES_PER_OBJECT)
