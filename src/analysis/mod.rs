@@ -109,22 +109,25 @@ impl Analysis {
         // Parked where the peak matters: the file offsets now, the shortest-path parents as
         // they are walked; the graph passes up to the retained sizes read neither (but for a
         // few objects). The offsets' copy into a file takes one core; the repeated values
-        // are sorted beside it.
+        // are sorted beside it. Unparked, they are sorted on the core the breadth-first walk
+        // leaves while the depth-first one runs.
         let parking = resolved(options.parking);
         let scratch = park_dir(&index, parking);
         let heap = scratch
             .as_ref()
             .filter(|_| parking == Parking::Always || peak_worth_parking_for(&index))
             .and_then(|_| Arc::get_mut(&mut index));
-        let (repeated_values, ()) = rayon::join(
-            || hints::waste::RepeatedValues::from_keys(keys),
-            || {
-                if let (Some(dir), Some(heap)) = (&scratch, heap) {
-                    heap.park_offsets(dir);
-                }
-            },
-        );
-        progress.mark("repeated values, parked");
+        let (repeated_values, keys) = match (&scratch, heap) {
+            (Some(dir), Some(heap)) => {
+                let (repeated, ()) = rayon::join(
+                    || hints::waste::RepeatedValues::from_keys(keys),
+                    || heap.park_offsets(dir),
+                );
+                progress.mark("repeated values, parked");
+                (Some(repeated), None)
+            }
+            _ => (None, Some(keys)),
+        };
         progress.start(Phase::Dominators, index.object_count() as u64);
         // Short of memory for what the walks and the referrer lists add, the outgoing lists
         // (read only from here on) are parked too: under pressure the kernel then writes
@@ -145,7 +148,7 @@ impl Analysis {
         // referrer lists are built, the core the breadth-first one leaves counts every
         // object's referrers for them (when memory has room for the counts this early).
         let count_referrers = !release_graph && !counts_need_more_than_headroom(&index);
-        let ((shortest_paths, counted), spanning) = rayon::join(
+        let ((shortest_paths, counted, sorted_here), spanning) = rayon::join(
             || {
                 let park = scratch
                     .as_deref()
@@ -161,12 +164,16 @@ impl Analysis {
                     graph::ReferrerCounts::count(&outgoing, index.class_of_all(), progress)
                 });
                 progress.mark("referrer counts");
-                (tree, counted.flatten())
+                let repeated = keys.map(hints::waste::RepeatedValues::from_keys);
+                progress.mark("repeated values");
+                (tree, counted.flatten(), repeated)
             },
             || dominators::depth_first(&index, &outgoing, mode, progress),
         );
         progress.mark("forward walks");
-        let (Some(shortest_paths), Some(mut spanning)) = (shortest_paths, spanning) else {
+        let (Some(shortest_paths), Some(mut spanning), Some(repeated_values)) =
+            (shortest_paths, spanning, repeated_values.or(sorted_here))
+        else {
             return Err(GraphError::Cancelled);
         };
         if progress.is_cancelled() {

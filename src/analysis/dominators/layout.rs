@@ -116,14 +116,6 @@ pub(super) struct InnerSizes {
 }
 
 impl RetainedSizes {
-    /// Hints that `o`'s size is wanted soon (when every object's is held).
-    #[inline]
-    pub(super) fn prefetch(&self, o: ObjectId) {
-        if let RetainedSizes::All(sizes) = self {
-            sizes.prefetch(o as usize);
-        }
-    }
-
     pub(super) fn memory_bytes(&self) -> usize {
         match self {
             RetainedSizes::All(sizes) => sizes.memory_bytes(),
