@@ -328,12 +328,7 @@ pub(super) fn fill(
     let numbers: Option<Vec<ObjectId>> = match order {
         Order::Sorted => None,
         Order::Permutation(p) => Some(p),
-        Order::Lookup => Some(
-            ids.par_iter()
-                .with_min_len(1 << 14)
-                .map(|&id| id_map.get(id).unwrap_or(u32::MAX))
-                .collect(),
-        ),
+        Order::Lookup => Some(super::numbers::looked_up(&ids, id_map)),
     };
     progress.mark("ranks");
     let number = |k: usize| numbers.as_ref().map_or(k as ObjectId, |p| p[k]);

@@ -12,6 +12,7 @@ mod few_instances;
 mod fields;
 pub mod idmap;
 pub mod layout;
+mod numbers;
 mod objects;
 pub mod packed;
 mod persist;
