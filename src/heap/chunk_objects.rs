@@ -13,6 +13,7 @@ use super::class_of::ClassOf;
 use super::classes::{ClassIndex, ClassTable};
 use super::idmap::{IdMap, Order};
 use super::layout::LayoutSample;
+use super::numbers::FileOrderNumbers;
 use super::reader::{
     declared_field_bytes, fallback_classes, layout_sample, warn_read_problems, ObjectRecord,
     LAYOUT_SAMPLE,
@@ -324,14 +325,23 @@ pub(super) fn fill(
             .map(|((class, length), &id)| ObjectRecord { id, class, length }),
     );
     progress.mark("sample");
-    // The number of each file-order position, looked up once rather than in every pass.
-    let numbers: Option<Vec<ObjectId>> = match order {
-        Order::Sorted => None,
-        Order::Permutation(p) => Some(p),
-        Order::Lookup => Some(super::numbers::looked_up(&ids, id_map)),
+    // The number of each file-order position, found once rather than in every pass.
+    enum Numbers {
+        Positions,
+        Permutation(Vec<ObjectId>),
+        Runs(FileOrderNumbers),
+    }
+    let numbers = match order {
+        Order::Sorted => Numbers::Positions,
+        Order::Permutation(p) => Numbers::Permutation(p),
+        Order::Lookup => Numbers::Runs(FileOrderNumbers::new(&ids, id_map)),
     };
     progress.mark("ranks");
-    let number = |k: usize| numbers.as_ref().map_or(k as ObjectId, |p| p[k]);
+    let number = |k: usize| match &numbers {
+        Numbers::Positions => k as ObjectId,
+        Numbers::Permutation(p) => p[k],
+        Numbers::Runs(runs) => runs.get(k),
+    };
     progress.start(Phase::Index, 3 * n as u64);
 
     // The offsets, in the identifiers' place: their pages are resident already, where a fresh
