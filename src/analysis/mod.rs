@@ -164,7 +164,9 @@ impl Analysis {
                     graph::ReferrerCounts::count(&outgoing, index.class_of_all(), progress)
                 });
                 progress.mark("referrer counts");
-                let repeated = keys.map(hints::waste::RepeatedValues::from_keys);
+                let repeated = keys
+                    .filter(|_| tree.is_some())
+                    .map(hints::waste::RepeatedValues::from_keys);
                 progress.mark("repeated values");
                 (tree, counted.flatten(), repeated)
             },
