@@ -1,11 +1,11 @@
 //! Per-class (and per-group) totals over the dominator tree: MAT's minimum retained size.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 
 use rayon::prelude::*;
 
 use super::DominatorTree;
+use crate::analysis::graph::AtomicBits;
 use crate::heap::{HeapIndex, ObjectId};
 use crate::progress::Progress;
 
@@ -43,7 +43,7 @@ pub fn retained_by_group(
     let n = index.object_count();
     let covered = AtomicBits::new(n);
     for &o in &above {
-        covered.set(o);
+        covered.insert(o);
     }
     struct Walk {
         /// Objects of each group on the current path; an object counts when its group has none.
@@ -69,7 +69,7 @@ pub fn retained_by_group(
             let enter = |o: ObjectId, w: &mut Walk| {
                 let g = group(o);
                 if w.active[g as usize] != 0 {
-                    covered.set(o);
+                    covered.insert(o);
                 }
                 w.active[g as usize] += 1;
                 w.stack.push((o, g, 0));
@@ -104,7 +104,7 @@ pub fn retained_by_group(
         return None;
     }
     let counted = covered
-        .words
+        .words()
         .par_iter()
         .enumerate()
         .with_min_len(1 << 10)
@@ -115,7 +115,7 @@ pub fn retained_by_group(
                 while left != 0 {
                     let o = (k * 64) as ObjectId + left.trailing_zeros();
                     left &= left - 1;
-                    if (o as usize) < covered.len {
+                    if (o as usize) < n {
                         sums[group(o) as usize] += tree.retained(o);
                     }
                 }
@@ -135,28 +135,6 @@ pub fn retained_by_group(
         *x += y;
     }
     Some(total)
-}
-
-/// A bit per object, set from several threads at once.
-struct AtomicBits {
-    words: Vec<AtomicU64>,
-    len: usize,
-}
-
-impl AtomicBits {
-    fn new(len: usize) -> AtomicBits {
-        AtomicBits {
-            words: (0..len.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
-            len,
-        }
-    }
-
-    #[inline]
-    fn set(&self, o: ObjectId) {
-        if let Some(word) = self.words.get(o as usize / 64) {
-            word.fetch_or(1 << (o % 64), Relaxed);
-        }
-    }
 }
 
 /// The dominator tree cut for parallel walks.

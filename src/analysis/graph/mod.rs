@@ -12,10 +12,12 @@ use crate::prefetch::prefetch;
 use crate::progress::Progress;
 // Reading references from the dump is the heap index's job; re-exported where it was.
 pub use crate::heap::references::{DumpForward, ReferenceReader};
+pub use atomic_bits::AtomicBits;
 pub use derived::{ClassEdges, DerivedEdges};
 pub use referrers::ReferrerCounts;
 pub use reverse::{reverse, reverse_or_cancel};
 
+mod atomic_bits;
 mod derived;
 mod referrers;
 mod reverse;

@@ -2,12 +2,10 @@
 //! The window's fresh analysis walks without them, so that the dump is on screen sooner
 //! (3.2 s at 103 M objects), and reads them behind it, when its index file is written.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::Relaxed;
-
 use rayon::prelude::*;
 
 use super::{class_object_references, reference_layouts, PathHops, SharedPlaces, UNKNOWN, WIDE};
+use crate::analysis::graph::AtomicBits;
 use crate::analysis::paths::ShortestPathTree;
 use crate::heap::{object_ranges, HeapIndex, ObjectId, ObjectView};
 use crate::progress::Progress;
@@ -121,33 +119,5 @@ fn for_each_place(
             }
         }
         _ => {}
-    }
-}
-
-/// A bit per object, set from any thread.
-struct AtomicBits {
-    words: Vec<AtomicU64>,
-}
-
-impl AtomicBits {
-    fn new(n: usize) -> AtomicBits {
-        AtomicBits {
-            words: (0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
-        }
-    }
-
-    /// Sets `o`'s bit; whether it was clear.
-    fn insert(&self, o: ObjectId) -> bool {
-        let bit = 1u64 << (o % 64);
-        self.words
-            .get(o as usize / 64)
-            .is_some_and(|w| w.fetch_or(bit, Relaxed) & bit == 0)
-    }
-
-    fn contains(&self, o: ObjectId) -> bool {
-        let bit = 1u64 << (o % 64);
-        self.words
-            .get(o as usize / 64)
-            .is_some_and(|w| w.load(Relaxed) & bit != 0)
     }
 }
